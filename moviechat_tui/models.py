@@ -1,0 +1,97 @@
+"""Conversation data: plain dataclasses with no I/O.
+
+One list of `Message` objects is the whole history (the web page this app replaces kept two
+parallel arrays that drifted apart). Everything the store writes and the backend sends is
+derived from it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+Role = Literal["user", "assistant", "system", "notice"]
+"""`notice` marks app-generated lines (persona switches, errors) that are shown and saved
+but never sent to the model."""
+
+SCHEMA_VERSION = 1
+
+# finish_reason values beyond the ones servers send ("stop", "length", "content_filter", ...)
+FINISH_STREAMING = "streaming"
+"""The reply was still arriving when it was last saved; if the app died, it stays so."""
+FINISH_CANCELLED = "cancelled"
+FINISH_ERROR = "error"
+FINISH_TRUNCATED = "truncated"
+"""The connection closed without a finish_reason: the reply may be incomplete."""
+
+
+def now_utc() -> datetime:
+    """Timestamps are always timezone-aware UTC, second precision is not enough for ordering."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str
+    created: datetime = field(default_factory=now_utc)
+    id: str = field(default_factory=new_id)
+    persona: str | None = None
+    model: str | None = None
+    finish_reason: str | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.finish_reason not in (FINISH_STREAMING,)
+
+    @property
+    def sent_to_model(self) -> bool:
+        """Notices and failed empty replies are history for the user, not for the model."""
+        if self.role == "notice":
+            return False
+        return not (self.role == "assistant" and not self.content)
+
+
+@dataclass
+class Conversation:
+    id: str = field(default_factory=new_id)
+    title: str = ""
+    created: datetime = field(default_factory=now_utc)
+    updated: datetime = field(default_factory=now_utc)
+    persona: str = "expert"
+    model: str = ""
+    messages: list[Message] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+    def touch(self) -> None:
+        self.updated = now_utc()
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """What the conversation list needs, read from a file's header without parsing messages."""
+
+    id: str
+    title: str
+    persona: str
+    model: str
+    created: datetime
+    updated: datetime
+    message_count: int
+
+
+def default_title(text: str, limit: int = 60) -> str:
+    """The first line of the first user message, cut on a word boundary."""
+    line = " ".join(text.strip().split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    if len(cut) < limit // 2:
+        cut = line[:limit]
+    return cut.rstrip(" ,.;:") + "…"
