@@ -1,0 +1,63 @@
+"""The merge rule used when saving: what happens when two windows wrote one conversation.
+
+Pure functions over `Message` lists, apart from the store's files and locks, because this
+is the rule most likely to change (and to be argued about); `ConversationStore.save`
+documents it for callers and docs/storage-format.md for users.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from moviechat_tui.models import Conversation, Message
+
+
+def utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so sorting never mixes naive and aware values."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def private_copy(message: Message) -> Message:
+    """A private copy, so the caller can keep streaming into its object while we write."""
+    return dataclasses.replace(message, created=utc(message.created))
+
+
+def copy_conversation(conv: Conversation) -> Conversation:
+    """The caller's copy; the store keeps the parsed original as the merge base."""
+    return dataclasses.replace(conv, messages=[dataclasses.replace(m) for m in conv.messages])
+
+
+def merge(
+    live: list[Message],
+    mine: list[Message],
+    disk: Conversation | None,
+    base: dict[str, Message],
+    removed: frozenset[str],
+) -> list[tuple[Message, Message, Message]]:
+    """(to write, to return, new base) per message, in (created, id) order.
+
+    `live` are the caller's objects and `mine` private copies of them (same order); `base` is
+    the version of each message the caller is believed to hold. Per message id:
+    only in `mine` -> ours; only on disk -> kept (another instance added it) unless `removed`;
+    in both -> ours, unless ours equals the base and the disk's differs (another instance
+    changed it and we did not) -> theirs. Nothing is deleted except ids in `removed`.
+
+    When the disk version wins, the base stays at the caller's version: a caller that ignores
+    the returned conversation and saves its stale copy again must not undo the other edit.
+    """
+    on_disk = {m.id: m for m in disk.messages} if disk else {}
+    merged: dict[str, tuple[Message, Message, Message]] = {}
+    for live_message, message in zip(live, mine, strict=True):
+        if message.id in removed:
+            continue
+        theirs = on_disk.get(message.id)
+        known = base.get(message.id)
+        if theirs is not None and known is not None and message == known and theirs != known:
+            merged[message.id] = (theirs, dataclasses.replace(theirs), known)
+        else:
+            merged[message.id] = (message, live_message, message)
+    for message in on_disk.values():
+        if message.id not in merged and message.id not in removed:
+            merged[message.id] = (message, dataclasses.replace(message), message)
+    return sorted(merged.values(), key=lambda triple: (triple[0].created, triple[0].id))
