@@ -1,0 +1,100 @@
+"""Command line: flags, sub-commands and exit codes.
+
+Imports nothing heavy at module level: `moviechat --version`, `--help` and `config path`
+answer instantly, and the TUI's imports start only when the TUI does.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from moviechat_tui import __version__
+from moviechat_tui.i18n import _, set_language
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moviechat",
+        description=_("Talk about films with a language model, in your terminal."),
+        epilog=_("Sub-commands: `moviechat config path` shows where files live; "
+                 "`moviechat config init` writes a commented sample config."),
+    )
+    parser.add_argument("--version", action="version", version=f"moviechat {__version__}")
+    parser.add_argument("--base-url", metavar="URL",
+                        help=_("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
+                               "(env OPENAI_BASE_URL)"))
+    parser.add_argument("--model", metavar="NAME", help=_("model name (env MOVIECHAT_MODEL)"))
+    parser.add_argument("--persona", metavar="ID",
+                        help=_("persona to start with: expert, critic, recommender, trivia, "
+                               "spoiler-free, screenwriting, korean-cinema, historian, or "
+                               "one from your config"))
+    parser.add_argument("--data-dir", metavar="DIR", help=_("where conversations are saved"))
+    parser.add_argument("--config", metavar="FILE", help=_("config file to use"))
+    parser.add_argument("--lang", metavar="LANG", help=_("interface language (en, ko)"))
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--continue", dest="continue_latest", action="store_true",
+                       help=_("reopen the latest conversation"))
+    group.add_argument("--open", metavar="ID", dest="open_id",
+                       help=_("open the conversation with this id"))
+    parser.add_argument("command", nargs="*", metavar="config path|init",
+                        help=_("manage the config file"))
+    return parser
+
+
+def _config_command(args: argparse.Namespace, words: list[str]) -> int:
+    from moviechat_tui.config import write_sample_config
+    from moviechat_tui.paths import Paths
+
+    paths = Paths.default(data_dir=args.data_dir, config_file=args.config)
+    if words == ["config", "path"]:
+        print(_("config file:   {path}").format(path=paths.config_file))
+        print(_("conversations: {path}").format(path=paths.conversations_dir))
+        print(_("logs:          {path}").format(path=paths.log_dir))
+        return 0
+    if words == ["config", "init"]:
+        if write_sample_config(paths.config_file):
+            print(_("Wrote a sample config to {path}").format(path=paths.config_file))
+            return 0
+        print(_("{path} already exists; not overwriting it.").format(path=paths.config_file),
+              file=sys.stderr)
+        return 1
+    print(_("moviechat: unknown command {words!r}; try `moviechat config path` or "
+            "`moviechat config init`").format(words=" ".join(words)), file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    set_language(None)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.lang:
+        set_language(args.lang)
+    if args.command:
+        return _config_command(args, list(args.command))
+
+    from moviechat_tui.config import ConfigError, Overrides, load_settings
+    from moviechat_tui.paths import Paths
+
+    try:
+        settings = load_settings(
+            Paths.default(data_dir=args.data_dir, config_file=args.config),
+            Overrides(base_url=args.base_url, model=args.model, persona=args.persona,
+                      lang=args.lang),
+        )
+    except ConfigError as exc:
+        print(f"moviechat: {exc.message}", file=sys.stderr)
+        return 2
+    if settings.lang and not args.lang:
+        set_language(settings.lang)
+
+    from moviechat_tui.tui.app import MovieChatApp, StartupAction
+
+    app = MovieChatApp(
+        settings,
+        startup=StartupAction(continue_latest=args.continue_latest, open_id=args.open_id),
+    )
+    app.run()
+    return app.return_code or 0

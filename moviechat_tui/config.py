@@ -1,0 +1,295 @@
+"""Typed settings from config.toml, the environment and command-line flags.
+
+Precedence is flag > environment > file > default, resolved once at start-up into a frozen
+`Settings`. Every problem becomes a `ConfigError` whose message names the file, the line and
+the key, so the CLI can print one line and exit with status 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moviechat_tui.i18n import _
+from moviechat_tui.paths import Paths
+from moviechat_tui.personas import (
+    DEFAULT_PERSONA_ID,
+    Persona,
+    PersonaError,
+    build_personas,
+    find,
+)
+from moviechat_tui.secret import Secret
+
+DEFAULT_MODEL = "gpt-4o-mini"
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class ConfigError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Values given as command-line flags (None = not given)."""
+
+    base_url: str | None = None
+    model: str | None = None
+    persona: str | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    base_url: str | None
+    """None means OpenAI's default endpoint."""
+    api_key: Secret
+    model: str
+    persona: str
+    personas: tuple[Persona, ...]
+    timeout: float = 60.0
+    """Seconds to wait for the server between two pieces of a reply."""
+    connect_timeout: float = 10.0
+    max_attempts: int = 3
+    """Attempts per request for retryable failures (429, 5xx, refused) before text arrives."""
+    lang: str | None = None
+    theme: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def endpoint_label(self) -> str:
+        return self.base_url or OPENAI_URL
+
+    @property
+    def uses_default_endpoint(self) -> bool:
+        return self.base_url is None or "api.openai.com" in self.base_url
+
+
+_TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas"}
+_REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts"}
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _where(path: Path, text: str, key: str) -> str:
+    line = _line_of(text, key.rsplit(".", 1)[-1])
+    return f"{path}:{line}" if line else str(path)
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse the file; a missing file is an empty config, anything else unreadable is an error."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}, ""
+    except OSError as exc:
+        raise ConfigError(
+            _("{path}: cannot read the config file: {reason}").format(
+                path=path, reason=exc.strerror or exc
+            )
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            _("{path}: the config file is not valid UTF-8 (byte {pos})").format(
+                path=path, pos=exc.start
+            )
+        ) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        detail = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", detail)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", detail)
+        where = f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
+        raise ConfigError(
+            _("{where}: invalid TOML: {reason}").format(where=where, reason=reason)
+        ) from None
+
+
+def _string(data: dict[str, Any], key: str, path: Path, text: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(
+            _("{where}: {key} must be a string").format(where=_where(path, text, key), key=key)
+        )
+    return value
+
+
+def _number(data: dict[str, Any], key: str, path: Path, text: str, *, minimum: float,
+            integer: bool = False) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    ok_type = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or value < minimum:
+        kind = _("a whole number") if integer else _("a number")
+        raise ConfigError(
+            _("{where}: request.{key} must be {kind} of at least {minimum}").format(
+                where=_where(path, text, key), key=key, kind=kind, minimum=minimum
+            )
+        )
+    return float(value)
+
+
+def file_is_exposed(path: Path) -> bool:
+    """True if the file is readable by group or others (a problem when it holds a key)."""
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    except OSError:
+        return False
+
+
+def load_settings(paths: Paths, overrides: Overrides | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    overrides = overrides or Overrides()
+    env = os.environ if environ is None else environ
+    path = paths.config_file
+    data, text = read_config_file(path)
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ConfigError(
+                _("{where}: unknown key {key!r} (known: {known})").format(
+                    where=_where(path, text, key), key=key, known=", ".join(sorted(_TOP_KEYS))
+                )
+            )
+    request = data.get("request", {})
+    if not isinstance(request, dict):
+        raise ConfigError(_("{where}: request must be a table ([request])").format(
+            where=_where(path, text, "request")))
+    for key in request:
+        if key not in _REQUEST_KEYS:
+            raise ConfigError(
+                _("{where}: unknown key request.{key}").format(
+                    where=_where(path, text, key), key=key
+                )
+            )
+
+    try:
+        personas = build_personas(data.get("personas"), str(path))
+    except PersonaError as exc:
+        raise ConfigError(exc.message) from None
+
+    warnings: list[str] = []
+    file_key = _string(data, "api_key", path, text)
+    if file_key and file_is_exposed(path):
+        warnings.append(
+            _("{path} holds an API key and is readable by other users: run chmod 600 {path}")
+            .format(path=path)
+        )
+
+    base_url = (
+        overrides.base_url
+        or env.get("OPENAI_BASE_URL")
+        or _string(data, "base_url", path, text)
+        or None
+    )
+    model = (
+        overrides.model
+        or env.get("MOVIECHAT_MODEL")
+        or _string(data, "model", path, text)
+        or DEFAULT_MODEL
+    )
+    persona = overrides.persona or _string(data, "persona", path, text) or DEFAULT_PERSONA_ID
+    if find(personas, persona) is None:
+        known = ", ".join(p.id for p in personas)
+        if overrides.persona:
+            raise ConfigError(
+                _("--persona {persona}: no such persona (known: {known})").format(
+                    persona=persona, known=known
+                )
+            )
+        raise ConfigError(
+            _("{where}: persona {persona!r} does not exist (known: {known})").format(
+                where=_where(path, text, "persona"), persona=persona, known=known
+            )
+        )
+
+    timeout = _number(request, "timeout", path, text, minimum=1)
+    connect_timeout = _number(request, "connect_timeout", path, text, minimum=1)
+    attempts = _number(request, "max_attempts", path, text, minimum=1, integer=True)
+
+    return Settings(
+        paths=paths,
+        base_url=base_url.rstrip("/") if base_url else None,
+        api_key=Secret(env.get("OPENAI_API_KEY") or file_key),
+        model=model,
+        persona=persona,
+        personas=personas,
+        timeout=timeout or 60.0,
+        connect_timeout=connect_timeout or 10.0,
+        max_attempts=int(attempts or 3),
+        lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
+        theme=_string(data, "theme", path, text),
+        warnings=tuple(warnings),
+    )
+
+
+SAMPLE_CONFIG = '''\
+# moviechat-tui configuration. Every setting is optional; values here are the defaults.
+# Precedence: command-line flag > environment variable > this file > default.
+
+# The OpenAI-compatible endpoint. Unset means OpenAI (https://api.openai.com/v1).
+# Environment: OPENAI_BASE_URL. Flag: --base-url.
+# base_url = "http://127.0.0.1:8080/v1"     # llama.cpp server
+# base_url = "http://127.0.0.1:11434/v1"    # Ollama
+
+# The API key. Prefer the OPENAI_API_KEY environment variable; if you put it here, keep this
+# file private (chmod 600). Local servers (llama.cpp, Ollama) need no key.
+# api_key = "sk-..."
+
+# Model name sent to the server. Environment: MOVIECHAT_MODEL. Flag: --model.
+# model = "gpt-4o-mini"
+
+# Persona to start with (see `moviechat --help` or docs/personas.md). Flag: --persona.
+# persona = "expert"
+
+# Interface language: "en" or "ko"; default from the system locale. Flag: --lang.
+# lang = "en"
+
+[request]
+# Seconds to wait for the server between two pieces of a reply.
+# timeout = 60
+# Seconds to wait for a connection.
+# connect_timeout = 10
+# Attempts for retryable failures (rate limit, server error, refused) before giving up.
+# max_attempts = 3
+
+# Add a persona, or override a built-in one by using its id. Keys F2-F9 select personas 1-8;
+# `key` gives a persona its own key.
+# [[personas]]
+# id = "noir"
+# name = "Noir buff"
+# description = "Hard-boiled talk about film noir"
+# system_prompt = """You are an expert on film noir, 1940-1959 ..."""
+# key = "f10"
+# temperature = 0.7
+'''
+
+
+def write_sample_config(path: Path) -> bool:
+    """Write the commented sample; never overwrite. Returns False if the file existed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(SAMPLE_CONFIG)
+    return True

@@ -1,0 +1,357 @@
+"""The async conversation controller: the one place where a chat turn happens.
+
+UI → controller → (backend, store) → events back to the UI. The controller owns the current
+`Conversation`, turns user text into a request, streams the reply, saves at every step where a
+word could otherwise be lost (the user's message before the request goes out, the reply at
+least once a second while it streams, and when it ends, fails, is cancelled or the app quits),
+and reports everything as events. It knows nothing of Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from moviechat_tui import events as ev
+from moviechat_tui.backend_types import (
+    BackendError,
+    ChatRequest,
+    ErrorKind,
+    Finished,
+    Retrying,
+    TextDelta,
+    Usage,
+)
+from moviechat_tui.config import Settings
+from moviechat_tui.i18n import _
+from moviechat_tui.models import (
+    FINISH_CANCELLED,
+    FINISH_ERROR,
+    FINISH_STREAMING,
+    FINISH_TRUNCATED,
+    Conversation,
+    ConversationSummary,
+    Message,
+    default_title,
+)
+from moviechat_tui.personas import Persona, find
+from moviechat_tui.store import ConversationStore, StoreError
+from moviechat_tui.text import one_line, sanitize
+
+if TYPE_CHECKING:
+    from moviechat_tui.backend import ChatBackend
+
+log = logging.getLogger(__name__)
+
+SAVE_INTERVAL = 0.5
+"""Seconds between saves of a streaming reply: the 'at most ~1 s lost on kill -9' promise."""
+
+Emit = Callable[[ev.ControllerEvent], None]
+BackendFactory = Callable[[Settings], "ChatBackend"]
+
+
+def default_backend_factory(settings: Settings) -> ChatBackend:
+    from moviechat_tui.backend import OpenAIBackend
+
+    return OpenAIBackend(
+        settings.base_url,
+        settings.api_key,
+        timeout=settings.timeout,
+        connect_timeout=settings.connect_timeout,
+        max_attempts=settings.max_attempts,
+    )
+
+
+class ConversationController:
+    def __init__(self, settings: Settings, store: ConversationStore, emit: Emit,
+                 backend_factory: BackendFactory = default_backend_factory) -> None:
+        self.settings = settings
+        self.store = store
+        self._emit = emit
+        self._backend_factory = backend_factory
+        self._backend: ChatBackend | None = None
+        persona = find(settings.personas, settings.persona)
+        assert persona is not None  # config validated it
+        self.persona: Persona = persona
+        self.model = settings.model
+        self.conversation = self._blank()
+        self.read_only = False
+        self._reply_task: asyncio.Task[None] | None = None
+        self._save_lock = asyncio.Lock()
+        self._removed: set[str] = set()
+        """Ids this window deleted on purpose (so a merge does not bring them back)."""
+
+    # ------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        return self._reply_task is not None and not self._reply_task.done()
+
+    @property
+    def personas(self) -> tuple[Persona, ...]:
+        return self.settings.personas
+
+    def _blank(self) -> Conversation:
+        return Conversation(persona=self.persona.id, model=self.model)
+
+    # ------------------------------------------------------------ conversations
+    async def new_conversation(self) -> None:
+        await self._finish_in_flight()
+        self.conversation = self._blank()
+        self.read_only = False
+        self._removed.clear()
+        self._emit(ev.ConversationOpened(self.conversation))
+
+    async def open_conversation(self, conv_id: str, scroll_to: str | None = None) -> bool:
+        """Make a saved conversation current; returns False (with a notice) if it can't be."""
+        await self._finish_in_flight()
+        try:
+            loaded = await asyncio.to_thread(self.store.load, conv_id)
+        except StoreError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return False
+        self.conversation = loaded.conversation
+        self.read_only = loaded.read_only
+        self._removed.clear()
+        if loaded.notice:
+            self._emit(ev.Notify(loaded.notice, ev.Severity.WARNING))
+        persona = find(self.personas, self.conversation.persona)
+        if persona is not None:
+            self.persona = persona
+        if self.conversation.model:
+            self.model = self.conversation.model
+        self._emit(ev.ConversationOpened(self.conversation, self.read_only, scroll_to))
+        self._emit(ev.PersonaChanged(self.persona))
+        return True
+
+    async def list_conversations(self) -> list[ConversationSummary]:
+        """Saved conversations, newest first, from file headers only."""
+        summaries = await asyncio.to_thread(self.store.list_summaries)
+        for problem in self.store.take_problems():
+            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        return summaries
+
+    async def open_latest(self) -> bool:
+        summaries = await self.list_conversations()
+        if not summaries:
+            self._emit(ev.Notify(_("No saved conversations yet: starting a new one.")))
+            return False
+        return await self.open_conversation(summaries[0].id)
+
+    # ----------------------------------------------------------------- personas
+    def set_persona(self, persona_id: str) -> None:
+        """Switch persona; the very next request uses its system prompt."""
+        persona = find(self.personas, persona_id)
+        if persona is None or persona.id == self.persona.id:
+            return
+        self.persona = persona
+        self.conversation.persona = persona.id
+        if self.conversation.messages:
+            divider = Message(role="notice", content=persona.name, persona=persona.id,
+                              finish_reason="persona")
+            self.conversation.messages.append(divider)
+            self.conversation.touch()
+            self._emit(ev.MessageAdded(divider))
+            self._schedule_save()
+        self._emit(ev.PersonaChanged(persona))
+
+    def cycle_persona(self, step: int = 1) -> None:
+        ids = [p.id for p in self.personas]
+        index = ids.index(self.persona.id) if self.persona.id in ids else 0
+        self.set_persona(ids[(index + step) % len(ids)])
+
+    # ------------------------------------------------------------------ sending
+    def send(self, text: str) -> bool:
+        """Start a turn. Returns False (draft stays with the user) if it can't start now."""
+        text = sanitize(text).strip()
+        if not text:
+            return False
+        if self.read_only:
+            self._emit(ev.Notify(
+                _("This conversation was written by a newer version of moviechat and is "
+                  "read-only. Start a new one with ctrl+n."), ev.Severity.WARNING))
+            return False
+        if self.busy:
+            self._emit(ev.Notify(
+                _("A reply is still arriving: wait for it or press Esc to stop it."),
+                ev.Severity.WARNING))
+            return False
+        user = Message(role="user", content=text)
+        self.conversation.messages.append(user)
+        if not self.conversation.title:
+            self.conversation.title = default_title(text)
+            self._emit(ev.TitleChanged(self.conversation.title))
+        self.conversation.persona = self.persona.id
+        self.conversation.model = self.model
+        self.conversation.touch()
+        self._emit(ev.MessageAdded(user))
+        self._reply_task = asyncio.create_task(self._run_turn(), name="moviechat-reply")
+        self._emit(ev.BusyChanged(True))
+        return True
+
+    def cancel(self) -> bool:
+        """Stop the reply in flight (the partial text stays, marked as stopped)."""
+        if self.busy and self._reply_task is not None:
+            self._reply_task.cancel()
+            return True
+        return False
+
+    def build_request(self) -> ChatRequest:
+        history = [
+            {"role": m.role, "content": m.content}
+            for m in self.conversation.messages
+            if m.sent_to_model and m.finish_reason != FINISH_STREAMING
+        ]
+        messages = [{"role": "system", "content": self.persona.system_prompt}, *history]
+        return ChatRequest(
+            model=self.model,
+            messages=messages,
+            temperature=self.persona.temperature,
+            max_tokens=self.persona.max_tokens,
+        )
+
+    async def _run_turn(self) -> None:
+        reply: Message | None = None
+        try:
+            # The user's words are on disk before anything goes over the network.
+            await self._save()
+            request = self.build_request()
+            reply = Message(role="assistant", content="", persona=self.persona.id,
+                            model=self.model, finish_reason=FINISH_STREAMING)
+            self.conversation.messages.append(reply)
+            self._emit(ev.ReplyStarted(reply))
+            await self._stream_into(reply, request)
+        except asyncio.CancelledError:
+            if reply is not None:
+                reply.finish_reason = FINISH_CANCELLED
+            await self._end_reply(reply)
+            self._emit(ev.BusyChanged(False))
+            raise
+        except BackendError as exc:
+            if reply is not None:
+                reply.finish_reason = FINISH_ERROR
+            await self._end_reply(reply, error=exc.message)
+        except Exception as exc:  # a bug must not take the conversation with it
+            log.exception("reply failed")
+            if reply is not None:
+                reply.finish_reason = FINISH_ERROR
+            await self._end_reply(
+                reply, error=_("Unexpected error: {error}").format(error=one_line(str(exc)))
+            )
+        else:
+            await self._end_reply(reply)
+        self._emit(ev.BusyChanged(False))
+
+    async def _stream_into(self, reply: Message, request: ChatRequest) -> None:
+        if self._backend is None:
+            self._backend = self._backend_factory(self.settings)
+        last_save = time.monotonic()
+        finished: str | None = None
+        async for event in self._backend.stream(request):
+            if isinstance(event, TextDelta):
+                text = sanitize(event.text)
+                if not text:
+                    continue
+                reply.content += text
+                self._emit(ev.ReplyDelta(reply, text))
+                if time.monotonic() - last_save >= SAVE_INTERVAL:
+                    last_save = time.monotonic()
+                    self._schedule_save()
+            elif isinstance(event, Finished):
+                finished = event.reason or "stop"
+            elif isinstance(event, Retrying):
+                self._emit(ev.RetryScheduled(event.attempt, event.max_attempts, event.delay,
+                                             event.reason))
+            elif isinstance(event, Usage):
+                pass
+        reply.finish_reason = finished or FINISH_TRUNCATED
+
+    async def _end_reply(self, reply: Message | None, error: str | None = None) -> None:
+        if reply is not None:
+            if not reply.content and reply.finish_reason in (FINISH_ERROR, FINISH_CANCELLED):
+                # Nothing arrived: drop the empty bubble, the notice below says why.
+                self.conversation.messages.remove(reply)
+                self._removed.add(reply.id)
+            self._emit(ev.ReplyEnded(reply))
+        notice_text = error
+        if notice_text is None and reply is not None:
+            if reply.finish_reason == FINISH_TRUNCATED:
+                notice_text = _("The connection closed before the reply finished: it may be "
+                                "incomplete. Send again or press ctrl+r to retry.")
+            elif reply.finish_reason == "length":
+                notice_text = _("The reply stopped at the model's length limit. Ask it to "
+                                "continue if you want more.")
+        if notice_text:
+            notice = Message(role="notice", content=notice_text, finish_reason="error")
+            self.conversation.messages.append(notice)
+            self._emit(ev.MessageAdded(notice))
+        self.conversation.touch()
+        await self._save()
+
+    # ------------------------------------------------------------------ saving
+    def _schedule_save(self) -> None:
+        task = asyncio.create_task(self._save())
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _save(self) -> None:
+        """Save a snapshot of the conversation off the event loop; merge what others wrote."""
+        if self.read_only or not self.conversation.messages:
+            return
+        async with self._save_lock:
+            # The store copies the fields before it works in its thread, so the reply may go
+            # on streaming into `self.conversation` meanwhile.
+            try:
+                merged = await asyncio.shield(asyncio.to_thread(
+                    self.store.save, self.conversation, removed=tuple(self._removed)))
+            except StoreError as exc:
+                self._emit(ev.Notify(
+                    _("Could not save the conversation ({reason}). It is kept in memory "
+                      "and saved again with the next change.").format(reason=exc.message),
+                    ev.Severity.ERROR))
+                return
+            self._adopt_merge(merged)
+
+    def _adopt_merge(self, merged: Conversation) -> None:
+        ours = {m.id: m for m in self.conversation.messages}
+        if all(ours.get(m.id) is m for m in merged.messages):
+            return
+        # Another instance added or finished messages: the store hands back our own objects
+        # for ours (a streaming reply stays bound to its widget) and new ones for theirs.
+        self.conversation.messages = list(merged.messages)
+        self._emit(ev.Notify(_("Messages from another moviechat window were merged in.")))
+        self._emit(ev.ConversationOpened(self.conversation, self.read_only))
+
+    async def _finish_in_flight(self) -> None:
+        task = self._reply_task
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def shutdown(self) -> None:
+        """Quit path: stop the reply (saving it), save, and close the HTTP client."""
+        await self._finish_in_flight()
+        await self._save()
+        if self._backend is not None:
+            try:
+                await self._backend.aclose()
+            except Exception:  # closing must never block quitting
+                log.debug("backend close failed", exc_info=True)
+
+    def has_api_problem(self) -> BackendError | None:
+        """A first-run problem we can report before the first request (no key for OpenAI)."""
+        if self.settings.uses_default_endpoint and not self.settings.api_key:
+            return BackendError(ErrorKind.NO_API_KEY, no_key_message())
+        return None
+
+
+def no_key_message() -> str:
+    return _(
+        "No API key is set for the OpenAI endpoint. Set OPENAI_API_KEY (or api_key in the "
+        "config file: run `moviechat config init`), or point --base-url at a local server "
+        "such as llama.cpp or Ollama, or run `moviechat --local` for a fully offline model."
+    )

@@ -1,0 +1,195 @@
+"""MovieChatApp: wiring between Textual and the controller.
+
+Controller events arrive through `emit` as `ControllerMessage`s on the app's queue (so they
+are handled in order, on the UI's own schedule) and are forwarded to the chat screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.markup import escape
+from textual.message import Message
+from textual.screen import Screen
+
+from moviechat_tui import events as ev
+from moviechat_tui.config import Settings
+from moviechat_tui.controller import BackendFactory, ConversationController, default_backend_factory
+from moviechat_tui.i18n import _
+from moviechat_tui.models import Message as ChatMessage
+from moviechat_tui.personas import key_for
+from moviechat_tui.store import ConversationStore
+from moviechat_tui.tui.screens.chat import ChatScreen
+from moviechat_tui.tui.screens.help import HelpScreen
+from moviechat_tui.tui.widgets.message_view import NoticeLine
+
+
+@dataclass
+class ControllerMessage(Message):
+    event: ev.ControllerEvent
+
+
+@dataclass(frozen=True)
+class StartupAction:
+    """What to show first: a new chat, the latest conversation, or a given one."""
+
+    continue_latest: bool = False
+    open_id: str | None = None
+
+
+class MovieChatApp(App[None]):
+    TITLE = "moviechat"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
+        Binding("f1", "help", _("Help"), id="help"),
+        Binding("ctrl+n", "new_conversation", _("New"), id="new_conversation"),
+        Binding("ctrl+o", "open_conversations", _("Open"), id="open_conversations"),
+        Binding("ctrl+t", "next_persona", _("Persona"), id="next_persona"),
+    ]
+
+    def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
+                 backend_factory: BackendFactory = default_backend_factory) -> None:
+        super().__init__()
+        self.settings = settings
+        self.startup = startup or StartupAction()
+        self.controller = ConversationController(
+            settings,
+            ConversationStore(settings.paths.conversations_dir),
+            self._emit,
+            backend_factory,
+        )
+        for index, persona in enumerate(settings.personas):
+            key = key_for(settings.personas, index)
+            if key:
+                self.bind(key, f"persona('{persona.id}')", description=persona.display_name,
+                          show=False)
+        if settings.theme:
+            self.theme = settings.theme
+
+    # ------------------------------------------------------------------ events
+    def _emit(self, event: ev.ControllerEvent) -> None:
+        self.post_message(ControllerMessage(event))
+
+    async def on_controller_message(self, message: ControllerMessage) -> None:
+        await self.chat_screen.handle_event(message.event)
+
+    @property
+    def chat_screen(self) -> ChatScreen:
+        screen = self.get_screen("chat")
+        assert isinstance(screen, ChatScreen)
+        return screen
+
+    async def on_mount(self) -> None:
+        self.install_screen(ChatScreen(), "chat")
+        await self.push_screen("chat")
+        chat = self.chat_screen
+        await chat.show_conversation(self.controller.conversation)
+        chat.query_one("#chat-header").set_state(  # type: ignore[attr-defined]
+            persona=self.controller.persona.display_name, model=self.controller.model
+        )
+        for warning in self.settings.warnings:
+            self.notify(warning, severity="warning", markup=False, timeout=10)
+        problem = self.controller.has_api_problem()
+        if problem is not None:
+            await chat.query_one("#messages").mount(
+                NoticeLine(_notice(problem.message)), before=0
+            )
+        if self.startup.open_id:
+            await self.controller.open_conversation(self.startup.open_id)
+        elif self.startup.continue_latest:
+            await self.controller.open_latest()
+
+    # ----------------------------------------------------------------- actions
+    async def action_quit(self) -> None:
+        await self.controller.shutdown()
+        self.exit()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    async def action_new_conversation(self) -> None:
+        await self.controller.new_conversation()
+        self.chat_screen.query_one("#prompt").focus()
+
+    def action_open_conversations(self) -> None:
+        from moviechat_tui.tui.screens.conversations import ConversationsScreen
+
+        if isinstance(self.screen, ConversationsScreen):
+            return
+
+        async def opened(conv_id: str | None) -> None:
+            if conv_id:
+                await self.controller.open_conversation(conv_id)
+
+        self.push_screen(ConversationsScreen(), opened)
+
+    def action_next_persona(self) -> None:
+        self.controller.cycle_persona()
+
+    def action_persona(self, persona_id: str) -> None:
+        self.controller.set_persona(persona_id)
+
+    def open_link(self, href: str) -> None:
+        from moviechat_tui.tui.screens.link import LinkScreen
+
+        def chosen(choice: str | None) -> None:
+            if choice == "open":
+                self.open_url(href)
+            elif choice == "copy":
+                self.copy_to_clipboard(href)
+                self.notify(_("Link copied to the clipboard."), markup=False)
+
+        self.push_screen(LinkScreen(href), chosen)
+
+    # ------------------------------------------------------------ discovery
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        general = [
+            ("enter", _("Send the message")),
+            ("ctrl+j", _("New line in the message (also shift+enter where the terminal "
+                         "supports it)")),
+            ("escape", _("Stop the reply that is streaming")),
+            ("up", _("From an empty prompt: move through messages (up/down)")),
+            ("ctrl+n", _("New conversation")),
+            ("ctrl+o", _("Open a saved conversation")),
+            ("ctrl+p", _("Command palette: personas and every action")),
+            ("f1", _("This help")),
+            ("ctrl+q", _("Quit (the reply in flight is saved first)")),
+        ]
+        personas = [("ctrl+t", _("Next persona"))]
+        for index, persona in enumerate(self.settings.personas):
+            key = key_for(self.settings.personas, index)
+            personas.append(
+                (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
+            )
+        return [(_("Chat"), general), (_("Personas"), personas)]
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for index, persona in enumerate(self.settings.personas):
+            key = key_for(self.settings.personas, index)
+            title = _("Persona: {name}").format(name=persona.display_name)
+            if key:
+                title += f" ({key.upper()})"
+            yield SystemCommand(escape(title), escape(_(persona.description)),
+                                partial(self.action_persona, persona.id))
+        yield SystemCommand(_("New conversation (ctrl+n)"), _("Start an empty conversation"),
+                            self.action_new_conversation)
+        yield SystemCommand(_("Open conversation (ctrl+o)"), _("Resume a saved conversation"),
+                            self.action_open_conversations)
+        yield SystemCommand(_("Stop reply (Esc)"), _("Stop the reply that is streaming"),
+                            self.controller.cancel)
+        yield SystemCommand(_("Keys (F1)"), _("Show every key"), self.action_help)
+
+
+def _notice(text: str) -> ChatMessage:
+    return ChatMessage(role="notice", content=text, finish_reason="error")

@@ -1,0 +1,49 @@
+"""F1: every key the app answers to, generated from the live bindings so it cannot drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from moviechat_tui.i18n import _
+
+
+def pretty_key(key: str) -> str:
+    return "+".join(part.capitalize() if len(part) > 1 else part.upper()
+                    for part in key.split("+"))
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+    BINDINGS = [
+        Binding("escape,f1,q", "dismiss(None)", _("Close"), id="close_help"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-dialog"):
+            yield Static(Content(_("moviechat — keys")), id="help-title")
+            for title, rows in self.sections:
+                yield Static(Content(title), classes="help-section")
+                table: DataTable[Content] = DataTable(
+                    show_cursor=False, classes="help-table", show_header=False
+                )
+                table.add_columns(_("Key"), _("Action"))
+                for key, description in rows:
+                    table.add_row(Content(pretty_key(key)), Content(description))
+                yield table
+            yield Static(
+                Content(_("Keys can be changed in config.toml ([keys] section); see "
+                          "docs/keybindings.md. Esc closes this screen.")),
+                id="help-footnote",
+            )
+        yield Footer()

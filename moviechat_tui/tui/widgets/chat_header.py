@@ -1,0 +1,56 @@
+"""The top bar: app name, conversation title, active persona and model.
+
+A custom bar rather than Textual's `Header` because the title and persona names are untrusted
+text and must be rendered literally (Content), never as markup.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+from moviechat_tui.i18n import _
+
+
+class ChatHeader(Horizontal):
+    def __init__(self) -> None:
+        super().__init__(id="chat-header")
+        self._title = ""
+        self._persona = ""
+        self._model = ""
+        self._busy = False
+        self._extra = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("🎬 moviechat"), id="header-app")
+        yield Static(id="header-title")
+        yield Static(id="header-persona")
+
+    def on_mount(self) -> None:
+        self._render_parts()
+
+    def set_state(self, *, title: str | None = None, persona: str | None = None,
+                  model: str | None = None, busy: bool | None = None,
+                  extra: str | None = None) -> None:
+        if title is not None:
+            self._title = title
+        if persona is not None:
+            self._persona = persona
+        if model is not None:
+            self._model = model
+        if busy is not None:
+            self._busy = busy
+        if extra is not None:
+            self._extra = extra
+        if self.is_mounted:
+            self._render_parts()
+
+    def _render_parts(self) -> None:
+        title = self._title or _("New conversation")
+        self.query_one("#header-title", Static).update(Content(title))
+        right = f"{'● ' if self._busy else ''}{self._persona} · {self._model}"
+        if self._extra:
+            right += f" · {self._extra}"
+        self.query_one("#header-persona", Static).update(Content(right))

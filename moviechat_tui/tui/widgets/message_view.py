@@ -1,0 +1,114 @@
+"""One message in the chat pane.
+
+Untrusted text never goes through Textual markup: user text and notices are shown with
+`Content(...)` (literal), assistant replies with `Markdown(open_links=False)`, whose text runs
+are literal too. The controller already stripped control sequences before we get the text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from moviechat_tui.i18n import _
+from moviechat_tui.models import (
+    FINISH_CANCELLED,
+    FINISH_ERROR,
+    FINISH_STREAMING,
+    FINISH_TRUNCATED,
+    Message,
+)
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone().strftime("%H:%M")
+
+
+def finish_label(reason: str | None) -> str:
+    """Words for how a reply ended, shown under it ("" for a normal end)."""
+    return {
+        FINISH_CANCELLED: _("stopped"),
+        FINISH_ERROR: _("failed: incomplete"),
+        FINISH_TRUNCATED: _("cut off: may be incomplete"),
+        FINISH_STREAMING: _("interrupted: incomplete"),
+        "length": _("hit the length limit"),
+        "content_filter": _("stopped by the content filter"),
+    }.get(reason or "", "")
+
+
+class MessageView(Vertical, can_focus=True):
+    """A focusable block so the user can move through messages by keyboard."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(classes=f"message -{message.role}")
+        self.message = message
+
+
+class UserMessage(MessageView):
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Content(_("You") + " · " + _clock(self.message.created)), classes="message-meta"
+        )
+        yield Static(Content(self.message.content), classes="message-body")
+
+
+class AssistantMessage(MessageView):
+    def __init__(self, message: Message, persona_name: str) -> None:
+        super().__init__(message)
+        self.persona_name = persona_name
+        self._stream: MarkdownStream | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self._meta_text()), classes="message-meta")
+        yield Markdown(self.message.content, open_links=False, classes="message-body")
+        yield Static(Content(finish_label(self.message.finish_reason)), classes="message-status")
+
+    def _meta_text(self) -> str:
+        parts = [self.persona_name]
+        if self.message.model:
+            parts.append(self.message.model)
+        parts.append(_clock(self.message.created))
+        return " · ".join(parts)
+
+    def on_mount(self) -> None:
+        self._refresh_status()
+
+    async def append(self, text: str) -> None:
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+            self.add_class("-streaming")
+            self._refresh_status()
+        await self._stream.write(text)
+
+    async def finish(self) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.remove_class("-streaming")
+        self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        status = self.query_one(".message-status", Static)
+        streaming = self.has_class("-streaming") or (
+            self.message.finish_reason == FINISH_STREAMING and self._stream is not None
+        )
+        label = "…" if streaming else finish_label(self.message.finish_reason)
+        status.update(Content(label))
+        status.display = bool(label)
+
+
+class NoticeLine(MessageView):
+    """A persona divider or an error/notice line."""
+
+    def compose(self) -> ComposeResult:
+        if self.message.finish_reason == "persona":
+            self.add_class("-divider")
+            yield Static(Content(f"── {_('Persona')}: {self.message.content} ──"))
+        else:
+            self.add_class("-error")
+            yield Static(Content("⚠ " + self.message.content))

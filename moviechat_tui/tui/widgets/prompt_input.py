@@ -1,0 +1,58 @@
+"""The multi-line prompt: Enter sends, ctrl+j (or shift/alt+enter) inserts a newline.
+
+Plain terminals and tmux cannot tell shift+enter from enter, so ctrl+j (a line feed, which
+every terminal sends distinctly) is the documented newline key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class PromptInput(TextArea):
+    @dataclass
+    class Submitted(Message):
+        input: PromptInput
+        text: str
+
+    @dataclass
+    class HistoryRequested(Message):
+        """Up on an empty prompt: the chat screen moves focus to the messages."""
+
+        input: PromptInput
+
+    NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter", "ctrl+enter"})
+
+    def __init__(self, *, id: str | None = None, placeholder: str = "") -> None:
+        super().__init__(
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            compact=True,
+            placeholder=placeholder,
+            highlight_cursor_line=False,
+        )
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.prevent_default()
+            event.stop()
+            if self.text.strip():
+                self.post_message(self.Submitted(self, self.text))
+            return
+        if event.key in self.NEWLINE_KEYS:
+            event.prevent_default()
+            event.stop()
+            self.insert("\n")
+            return
+        if event.key == "up" and not self.text:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.HistoryRequested(self))
+            return
+        await super()._on_key(event)
