@@ -10,6 +10,7 @@ and reports everything as events. It knows nothing of Textual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,6 @@ from moviechat_tui import events as ev
 from moviechat_tui.backend_types import (
     BackendError,
     ChatRequest,
-    ErrorKind,
     Finished,
     Retrying,
     TextDelta,
@@ -327,10 +327,8 @@ class ConversationController:
         task = self._reply_task
         if task is not None and not task.done():
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
 
     async def shutdown(self) -> None:
         """Quit path: stop the reply (saving it), save, and close the HTTP client."""
@@ -345,13 +343,7 @@ class ConversationController:
     def has_api_problem(self) -> BackendError | None:
         """A first-run problem we can report before the first request (no key for OpenAI)."""
         if self.settings.uses_default_endpoint and not self.settings.api_key:
-            return BackendError(ErrorKind.NO_API_KEY, no_key_message())
+            from moviechat_tui.backend import no_api_key_error
+
+            return no_api_key_error(self.settings.base_url)
         return None
-
-
-def no_key_message() -> str:
-    return _(
-        "No API key is set for the OpenAI endpoint. Set OPENAI_API_KEY (or api_key in the "
-        "config file: run `moviechat config init`), or point --base-url at a local server "
-        "such as llama.cpp or Ollama, or run `moviechat --local` for a fully offline model."
-    )

@@ -593,7 +593,7 @@ def _watchdog_main(argv: list[str]) -> int:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_read, 512)
             if pipe_fd in ready and not os.read(pipe_fd, 64):
-                break  # EOF: the app closed the pipe or is gone
+                pipe_fd = wake_read
     finally:
         if server.poll() is None:
             server.terminate()

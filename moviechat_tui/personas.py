@@ -210,7 +210,9 @@ def _parse_entry(raw: Any, source: str, index: int, base: Persona | None) -> Per
     description = text_field("description", False)
     key = raw.get("key")
     if key is not None and (not isinstance(key, str) or not _KEY_PATTERN.match(key.lower())):
-        raise _entry_error(source, index, "key", _("must be a key name such as \"f10\" or \"ctrl+k\""))
+        raise _entry_error(
+            source, index, "key", _("must be a key name such as \"f10\" or \"ctrl+k\"")
+        )
     temperature = raw.get("temperature")
     if temperature is not None and (
         isinstance(temperature, bool)

@@ -148,12 +148,12 @@ class ChatScreen(Screen[None]):
         self.query_one(PromptInput).focus()
 
     def key_up(self) -> None:
-        self._move_focus(-1)
+        self._step_through_messages(-1)
 
     def key_down(self) -> None:
-        self._move_focus(1)
+        self._step_through_messages(1)
 
-    def _move_focus(self, step: int) -> None:
+    def _step_through_messages(self, step: int) -> None:
         focused = self.focused
         if not isinstance(focused, MessageView):
             return
