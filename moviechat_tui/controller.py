@@ -39,7 +39,7 @@ from moviechat_tui.models import (
 )
 from moviechat_tui.personas import Persona, find
 from moviechat_tui.store import ConversationStore, StoreError
-from moviechat_tui.text import one_line, sanitize
+from moviechat_tui.text import StreamSanitizer, one_line, sanitize
 
 if TYPE_CHECKING:
     from moviechat_tui.backend import ChatBackend
@@ -249,9 +249,10 @@ class ConversationController:
             self._backend = self._backend_factory(self.settings)
         last_save = time.monotonic()
         finished: str | None = None
+        clean = StreamSanitizer()
         async for event in self._backend.stream(request):
             if isinstance(event, TextDelta):
-                text = sanitize(event.text)
+                text = clean.feed(event.text)
                 if not text:
                     continue
                 reply.content += text
@@ -266,6 +267,10 @@ class ConversationController:
                                              event.reason))
             elif isinstance(event, Usage):
                 pass
+        tail = clean.flush()
+        if tail:
+            reply.content += tail
+            self._emit(ev.ReplyDelta(reply, tail))
         reply.finish_reason = finished or FINISH_TRUNCATED
 
     async def _end_reply(self, reply: Message | None, error: str | None = None) -> None:

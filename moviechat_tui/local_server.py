@@ -588,12 +588,12 @@ def _watchdog_main(argv: list[str]) -> int:
         while not stopping:
             if server.poll() is not None:
                 break
-            ready, _w, _x = select.select([pipe_fd, wake_read], [], [], 1.0)
+            ready, _w, _x = select.select([wake_read], [], [], 1.0)
             if wake_read in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_read, 512)
             if pipe_fd in ready and not os.read(pipe_fd, 64):
-                pipe_fd = wake_read
+                break  # EOF: the app closed the pipe or is gone
     finally:
         if server.poll() is None:
             server.terminate()

@@ -46,3 +46,37 @@ def one_line(text: str, limit: int = 200) -> str:
     """Sanitised single-line form for titles, persona names and error messages."""
     flat = " ".join(sanitize(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# An escape sequence (or CR) cut off by the end of a chunk: held back until the next chunk.
+_INCOMPLETE_TAIL = re.compile(
+    r"(?:\x1b[\]PX^_][^\x07\x1b\x9c]*\x1b?|\x1b\[[0-?]*[ -/]*|\x1b[ -/]*"
+    r"|\x9b[0-?]*[ -/]*|[\x90\x9d\x98\x9e\x9f][^\x07\x1b\x9c]*\x1b?|\r)\Z"
+)
+_MAX_HELD = 4096
+
+
+class StreamSanitizer:
+    """Sanitise text that arrives in chunks.
+
+    A server may split `ESC ] 52 ; ...` across two chunks; sanitising each chunk alone would
+    drop the ESC and show the rest as text. The unfinished tail is held back until the next
+    chunk completes it (or `flush()` at the end drops it).
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, chunk: str) -> str:
+        text = self._held + chunk
+        match = _INCOMPLETE_TAIL.search(text)
+        if match and len(text) - match.start() <= _MAX_HELD:
+            self._held = text[match.start():]
+            text = text[: match.start()]
+        else:
+            self._held = ""
+        return sanitize(text)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return sanitize(held)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moviechat_tui.text import one_line, sanitize
+from moviechat_tui.text import StreamSanitizer, one_line, sanitize
 
 
 def test_escape_sequences_are_removed_whole() -> None:
@@ -49,3 +49,13 @@ def test_printable_text_is_unchanged(text: str) -> None:
     text = "".join(ch for ch in text if not ("\u202a" <= ch <= "\u202e"
                                              or "\u2066" <= ch <= "\u2069"))
     assert sanitize(text) == text
+
+
+@given(st.text(alphabet="ab\x1b]52;c\x07\\[0mJ\r\n"), st.lists(st.integers(0, 40)))
+def test_stream_sanitizer_matches_whole_text_sanitising(text: str, cuts: list[int]) -> None:
+    """However a reply is split into chunks, the result equals sanitising it whole."""
+    points = sorted({min(c, len(text)) for c in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    stream = StreamSanitizer()
+    joined = "".join(stream.feed(p) for p in pieces) + stream.flush()
+    assert joined == sanitize(text)
