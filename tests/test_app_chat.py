@@ -248,6 +248,7 @@ async def test_hostile_model_output_is_shown_literally(tmp_path: Path, loopback)
         await send(pilot, "[/ also in my question [@click=app.quit]")
         await wait_idle(pilot)
         role, shown = messages_on_screen(app)[1]
+        assert role == "assistant"
         assert shown == "[@click=app.quit]x[/] and [/ and [b]bold?  done"
         assert "[/ also in my question [@click=app.quit]" in messages_on_screen(app)[0][1]
         # Click on the reply text: nothing must run.

@@ -155,8 +155,7 @@ class MovieChatApp(App[None]):
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         general = [
             ("enter", _("Send the message")),
-            ("ctrl+j", _("New line in the message (also shift+enter where the terminal "
-                         "supports it)")),
+            ("ctrl+j", _("New line (shift+enter too, where the terminal sends it)")),
             ("escape", _("Stop the reply that is streaming")),
             ("up", _("From an empty prompt: move through messages (up/down)")),
             ("ctrl+n", _("New conversation")),

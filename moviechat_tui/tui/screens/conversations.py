@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,6 +47,7 @@ class ConversationsScreen(ModalScreen[str | None]):
     def __init__(self) -> None:
         super().__init__()
         self._summaries: list[ConversationSummary] = []
+        self._show_model = True
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-dialog"):
@@ -57,11 +59,20 @@ class ConversationsScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column(_("Title"), key="title")
-        table.add_column(_("Persona"), key="persona")
-        table.add_column(_("Model"), key="model")
-        table.add_column(_("Updated"), key="updated")
-        table.add_column(_("Msgs"), key="count")
+        # Fixed widths (the title takes the rest) so the layout does not jump while filtering;
+        # a narrow terminal drops the model column rather than squeezing the title.
+        available = min(140, self.app.size.width * 9 // 10) - 6
+        self._show_model = available >= 90
+        fixed = {"persona": 18, "updated": 12, "count": 5}
+        if self._show_model:
+            fixed["model"] = 16
+        title_width = max(16, available - sum(fixed.values()) - 2 * (len(fixed) + 1))
+        table.add_column(_("Title"), key="title", width=title_width)
+        table.add_column(_("Persona"), key="persona", width=fixed["persona"])
+        if self._show_model:
+            table.add_column(_("Model"), key="model", width=fixed["model"])
+        table.add_column(_("Updated"), key="updated", width=fixed["updated"])
+        table.add_column(_("Msgs"), key="count", width=fixed["count"])
         self.load()
 
     @work(exclusive=True)
@@ -83,14 +94,11 @@ class ConversationsScreen(ModalScreen[str | None]):
             haystack = f"{s.title} {persona} {s.model}".casefold()
             if needle and needle not in haystack:
                 continue
-            table.add_row(
-                Content(s.title or _("(untitled)")),
-                Content(persona),
-                Content(s.model),
-                _when(s.updated),
-                str(s.message_count),
-                key=s.id,
-            )
+            cells: list[Text | str] = [Text(s.title or _("(untitled)")), Text(persona)]
+            if self._show_model:
+                cells.append(Text(s.model))
+            cells += [_when(s.updated), str(s.message_count)]
+            table.add_row(*cells, key=s.id)
             shown += 1
         empty = self.query_one("#conversations-empty", Static)
         if not self._summaries:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -34,16 +35,16 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Content(_("moviechat — keys")), id="help-title")
             for title, rows in self.sections:
                 yield Static(Content(title), classes="help-section")
-                table: DataTable[Content] = DataTable(
+                table: DataTable[Text] = DataTable(
                     show_cursor=False, classes="help-table", show_header=False
                 )
                 table.add_columns(_("Key"), _("Action"))
                 for key, description in rows:
-                    table.add_row(Content(pretty_key(key)), Content(description))
+                    table.add_row(Text(pretty_key(key), style="bold"), Text(description))
                 yield table
             yield Static(
-                Content(_("Keys can be changed in config.toml ([keys] section); see "
-                          "docs/keybindings.md. Esc closes this screen.")),
+                Content(_("A persona can have its own key (`key` in its [[personas]] entry in "
+                          "config.toml); see docs/keybindings.md. Esc closes this screen.")),
                 id="help-footnote",
             )
         yield Footer()

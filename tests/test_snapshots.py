@@ -1,0 +1,91 @@
+"""Snapshots of the main screens (pytest-textual-snapshot; Textual is pinned in [dev])."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from apphelpers import make_app, make_settings
+
+from moviechat_tui.models import Conversation, Message
+from moviechat_tui.store import ConversationStore
+
+
+@pytest.fixture(autouse=True)
+def utc_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+def _at(minute: int) -> datetime:
+    return datetime(2025, 3, 14, 20, minute, tzinfo=UTC)
+
+
+def _seed(settings_dir: Path) -> str:
+    store = ConversationStore(settings_dir)
+    conv = Conversation(id="a1", title="Who directed Alien?", created=_at(0), updated=_at(5),
+                        persona="critic", model="gpt-4o-mini")
+    conv.messages = [
+        Message(role="user", content="Who directed Alien? [b]not bold[/b]", created=_at(1),
+                id="m1"),
+        Message(role="assistant", created=_at(2), id="m2", persona="expert",
+                model="gpt-4o-mini", finish_reason="stop",
+                content="**Ridley Scott** directed *Alien* (1979).\n\n"
+                        "| Film | Year |\n|---|---|\n| Alien | 1979 |\n| Aliens | 1986 |"),
+        Message(role="notice", content="Film critic", created=_at(3), id="m3",
+                persona="critic", finish_reason="persona"),
+        Message(role="user", content="Is it his best?", created=_at(4), id="m4"),
+        Message(role="assistant", content="Arguably, yes — though *Blade Runner*", id="m5",
+                created=_at(5), persona="critic", model="gpt-4o-mini",
+                finish_reason="cancelled"),
+    ]
+    store.save(conv)
+    other = Conversation(id="b2", title="Korean thrillers 추천", created=_at(6),
+                         updated=_at(7), persona="korean-cinema", model="gpt-4o-mini")
+    other.messages = [Message(role="user", content="추천해 주세요", created=_at(7), id="m6")]
+    store.save(other)
+    return conv.id
+
+
+def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return make_settings(tmp_path, "http://127.0.0.1:9/v1")
+
+
+def test_chat_greeting(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(120, 40))
+
+
+def test_chat_conversation_120x40(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    settings = _settings(tmp_path)
+    conv_id = _seed(settings.paths.conversations_dir)
+    assert snap_compare(make_app(settings, open_id=conv_id), terminal_size=(120, 40))
+
+
+def test_chat_conversation_80x24(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    settings = _settings(tmp_path)
+    conv_id = _seed(settings.paths.conversations_dir)
+    assert snap_compare(make_app(settings, open_id=conv_id), terminal_size=(80, 24))
+
+
+def test_conversation_list(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    settings = _settings(tmp_path)
+    _seed(settings.paths.conversations_dir)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(settings), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_help_screen(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(100, 45),
+                        run_before=run_before)
+
+
