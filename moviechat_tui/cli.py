@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from moviechat_tui import __version__
 from moviechat_tui.i18n import _, set_language
@@ -31,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("persona to start with: expert, critic, recommender, trivia, "
                                "spoiler-free, screenwriting, korean-cinema, historian, or "
                                "one from your config"))
+    parser.add_argument("--local", action="store_true",
+                        help=_("run fully offline on a small bundled model (llama.cpp server "
+                               "+ SmolLM2-135M; needs the [local] extra)"))
+    parser.add_argument("--local-model", metavar="PATH",
+                        help=_("run this GGUF model file offline (implies --local)"))
     parser.add_argument("--data-dir", metavar="DIR", help=_("where conversations are saved"))
     parser.add_argument("--config", metavar="FILE", help=_("config file to use"))
     parser.add_argument("--lang", metavar="LANG", help=_("interface language (en, ko)"))
@@ -66,6 +72,26 @@ def _config_command(args: argparse.Namespace, words: list[str]) -> int:
     return 2
 
 
+def _resolve_local_model(given: str | None) -> Path:
+    """The GGUF to run for --local: the given file, else the one the [local] extra ships.
+
+    Checked before the TUI starts so a missing extra or a bad file is one line on stderr."""
+    from moviechat_tui.local_server import (
+        LocalServerError,
+        check_model_file,
+        find_bundled_model,
+        install_hint,
+        server_available,
+    )
+
+    if not server_available():
+        raise LocalServerError(_("--local needs llama.cpp's server, which is not installed.")
+                               + " " + install_hint())
+    model = Path(given).expanduser() if given else find_bundled_model()
+    check_model_file(model)
+    return model
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     set_language(None)
     parser = build_parser()
@@ -78,11 +104,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from moviechat_tui.config import ConfigError, Overrides, load_settings
     from moviechat_tui.paths import Paths
 
+    local_model: Path | None = None
+    if args.local or args.local_model:
+        if args.base_url:
+            print(_("moviechat: --local and --base-url cannot be used together"),
+                  file=sys.stderr)
+            return 2
+        from moviechat_tui.local_server import LocalServerError
+
+        try:
+            local_model = _resolve_local_model(args.local_model)
+        except LocalServerError as exc:
+            print(f"moviechat: {exc.message}", file=sys.stderr)
+            return 2
     try:
         settings = load_settings(
             Paths.default(data_dir=args.data_dir, config_file=args.config),
             Overrides(base_url=args.base_url, model=args.model, persona=args.persona,
-                      lang=args.lang),
+                      lang=args.lang, local_model=local_model),
         )
     except ConfigError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)

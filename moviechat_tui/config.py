@@ -44,6 +44,7 @@ class Overrides:
     model: str | None = None
     persona: str | None = None
     lang: str | None = None
+    local_model: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Settings:
     lang: str | None = None
     theme: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    local_model: Path | None = None
+    """`--local`: run this GGUF file with llama.cpp's server instead of a remote endpoint."""
 
     @property
     def endpoint_label(self) -> str:
@@ -70,6 +73,8 @@ class Settings:
 
     @property
     def uses_default_endpoint(self) -> bool:
+        if self.local_model is not None:
+            return False
         return self.base_url is None or "api.openai.com" in self.base_url
 
 
@@ -200,12 +205,11 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         or _string(data, "base_url", path, text)
         or None
     )
-    model = (
-        overrides.model
-        or env.get("MOVIECHAT_MODEL")
-        or _string(data, "model", path, text)
-        or DEFAULT_MODEL
-    )
+    model = overrides.model or (
+        None if overrides.local_model else (
+            env.get("MOVIECHAT_MODEL") or _string(data, "model", path, text)
+        )
+    ) or (overrides.local_model.stem if overrides.local_model else DEFAULT_MODEL)
     persona = overrides.persona or _string(data, "persona", path, text) or DEFAULT_PERSONA_ID
     if find(personas, persona) is None:
         known = ", ".join(p.id for p in personas)
@@ -238,6 +242,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
         theme=_string(data, "theme", path, text),
         warnings=tuple(warnings),
+        local_model=overrides.local_model,
     )
 
 

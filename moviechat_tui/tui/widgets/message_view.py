@@ -89,6 +89,11 @@ class AssistantMessage(MessageView):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        markdown = self.query_one(Markdown)
+        if markdown.source != self.message.content:
+            # A stream stopped mid-append can leave the view short of the saved text; the
+            # saved text is the truth, so show exactly that.
+            await markdown.update(self.message.content)
         self.remove_class("-streaming")
         self._refresh_status()
 
@@ -109,6 +114,9 @@ class NoticeLine(MessageView):
         if self.message.finish_reason == "persona":
             self.add_class("-divider")
             yield Static(Content(f"── {_('Persona')}: {self.message.content} ──"))
+        elif self.message.finish_reason == "info":
+            self.add_class("-info")
+            yield Static(Content("ℹ " + self.message.content))
         else:
             self.add_class("-error")
             yield Static(Content("⚠ " + self.message.content))
