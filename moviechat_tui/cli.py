@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("run this GGUF model file offline (implies --local)"))
     parser.add_argument("--data-dir", metavar="DIR", help=_("where conversations are saved"))
     parser.add_argument("--config", metavar="FILE", help=_("config file to use"))
+    parser.add_argument("--debug", action="store_true",
+                        help=_("write request details to the log file (see `config path`)"))
     parser.add_argument("--lang", metavar="LANG", help=_("interface language (en, ko)"))
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--continue", dest="continue_latest", action="store_true",
@@ -129,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.lang and not args.lang:
         set_language(settings.lang)
 
+    from moviechat_tui.logs import setup_logging
+
+    setup_logging(settings.paths.log_dir, settings.api_key, debug=args.debug)
     from moviechat_tui.tui.app import MovieChatApp, StartupAction
 
     app = MovieChatApp(

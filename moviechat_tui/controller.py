@@ -228,6 +228,9 @@ class ConversationController:
             if self._endpoint_ready is not None:
                 await asyncio.shield(self._endpoint_ready)
             request = self.build_request()
+            log.debug("request: model=%s persona=%s messages=%d system=%.80r",
+                      request.model, self.persona.id, len(request.messages),
+                      request.messages[0]["content"])
             reply = Message(role="assistant", content="", persona=self.persona.id,
                             model=self.model, finish_reason=FINISH_STREAMING)
             self.conversation.messages.append(reply)
@@ -240,6 +243,7 @@ class ConversationController:
             self._emit(ev.BusyChanged(False))
             raise
         except BackendError as exc:
+            log.warning("reply failed: %s: %s", exc.kind, exc.message)
             if reply is not None:
                 reply.finish_reason = FINISH_ERROR
             await self._end_reply(reply, error=exc.message)

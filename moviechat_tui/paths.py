@@ -33,5 +33,6 @@ class Paths:
                 or env_config
                 or Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
             ),
-            log_dir=Path(platformdirs.user_log_dir(APP_NAME)),
+            log_dir=Path(os.environ.get("MOVIECHAT_LOG_DIR")
+                         or platformdirs.user_log_dir(APP_NAME)),
         )
