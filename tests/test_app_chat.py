@@ -257,3 +257,17 @@ async def test_hostile_model_output_is_shown_literally(tmp_path: Path, loopback)
         assert app.is_running
     [saved] = saved_conversations(settings)
     assert "\x1b" not in saved["messages"][1]["content"]
+
+
+async def test_command_palette_lists_and_switches_personas(tmp_path: Path, loopback) -> None:
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"trivia host")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.controller.persona.id == "trivia"
+        header = str(app.chat_screen.query_one("#header-persona").content)  # type: ignore[attr-defined]
+        assert "Trivia host" in header

@@ -11,7 +11,7 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 
@@ -51,10 +51,11 @@ class ChatScreen(Screen[None]):
         yield ChatHeader()
         with VerticalScroll(id="messages"):
             pass
-        yield PromptInput(
-            id="prompt",
-            placeholder=_("Ask about a film…  (Enter sends, ctrl+j new line)"),
-        )
+        with Horizontal(id="prompt-row"):
+            yield PromptInput(
+                id="prompt",
+                placeholder=_("Ask about a film…  (Enter sends, ctrl+j new line)"),
+            )
         yield Footer()
 
     @property
