@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
 from moviechat_tui.paths import Paths
 from moviechat_tui.personas import (
@@ -30,10 +31,8 @@ DEFAULT_MODEL = "gpt-4o-mini"
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-class ConfigError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ConfigError(UserFacingError):
+    """A config file, flag or environment value that cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import NoReturn
 
+from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
 from moviechat_tui.secret import Secret
 from moviechat_tui.text import one_line
@@ -77,12 +78,8 @@ def install_hint() -> str:
              "(builds llama.cpp from source, about 5 minutes on 2 cores).")
 
 
-class LocalServerError(Exception):
+class LocalServerError(UserFacingError):
     """A local-server failure; `message` is one line saying what happened and what to do."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class _PortTaken(Exception):

@@ -12,16 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
 from moviechat_tui.text import one_line, sanitize
 
 
-class PersonaError(ValueError):
+class PersonaError(UserFacingError):
     """An invalid `[[personas]]` entry; `message` names the file and the key."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

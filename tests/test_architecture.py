@@ -20,6 +20,7 @@ DOMAIN_MODULES = [
     "moviechat_tui.i18n",
     "moviechat_tui.cli",
     "moviechat_tui.local_server",
+    "moviechat_tui.errors",
     "moviechat_tui.store_format",
     "moviechat_tui.store_files",
     "moviechat_tui.store_merge",
