@@ -71,6 +71,12 @@ class ChatBackend(Protocol):
         ...
 
 
+def is_loopback(base_url: str | None) -> bool:
+    """True for http://127.x, localhost and [::1] URLs (servers on this machine)."""
+    host = (urlsplit(base_url).hostname or "") if base_url else ""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def is_openai_endpoint(base_url: str | None) -> bool:
     """True for OpenAI's own API, which always needs a key (local servers usually do not)."""
     if base_url is None:
@@ -165,12 +171,17 @@ class OpenAIBackend:
             # Everything is passed explicitly: the SDK would otherwise read OPENAI_API_KEY and
             # OPENAI_BASE_URL from the environment and override the precedence resolved by
             # our config (flag > env > file) — e.g. send the OpenAI key to a local server.
+            # A server on this machine is never reached through HTTP(S)_PROXY: with a proxy
+            # set and no NO_PROXY entry, httpx would send 127.0.0.1 requests to the proxy.
+            http_client = (openai.DefaultAsyncHttpxClient(trust_env=False)
+                           if is_loopback(self.base_url) else None)
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key.reveal() or NO_KEY_PLACEHOLDER,
                 base_url=self.base_url or OPENAI_URL,
                 timeout=openai.Timeout(self._timeout, connect=self._connect_timeout),
                 max_retries=0,
                 default_headers=self._headers or None,
+                http_client=http_client,
             )
         return self._client
 

@@ -517,3 +517,21 @@ def test_importing_the_backend_does_not_import_openai_or_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+async def test_loopback_server_is_reached_despite_a_proxy_setting(
+        loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY without NO_PROXY must not send 127.0.0.1 traffic to the proxy."""
+    monkeypatch.setenv("HTTP_PROXY", closed_port_url().removesuffix("/v1"))
+    monkeypatch.setenv("http_proxy", closed_port_url().removesuffix("/v1"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    loopback.push(Reply(text="Through, not around."))
+    backend = OpenAIBackend(loopback.base_url, Secret(""), max_attempts=1)
+    try:
+        texts = [e.text async for e in backend.stream(
+            ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}]))
+            if isinstance(e, TextDelta)]
+    finally:
+        await backend.aclose()
+    assert "".join(texts) == "Through, not around."
