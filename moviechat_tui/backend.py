@@ -392,7 +392,7 @@ class OpenAIBackend:
         elif _is_context_error(exc, code, detail):
             kind = ErrorKind.CONTEXT_TOO_LONG
             sentence = _("This conversation is too long for model “{model}”. Start a new "
-                         "conversation (ctrl+n), or delete some earlier messages."
+                         "conversation (ctrl+n), or use a model with a larger context window."
                          ).format(model=model_text)
         elif status >= 500:
             kind = ErrorKind.SERVER

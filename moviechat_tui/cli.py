@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help=_("config file to use"))
     parser.add_argument("--debug", action="store_true",
                         help=_("write request details to the log file (see `config path`)"))
-    parser.add_argument("--lang", metavar="LANG", help=_("interface language (en, ko)"))
+    parser.add_argument("--lang", metavar="LANG",
+                        help=_("interface language, e.g. en (default: the system locale)"))
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--continue", dest="continue_latest", action="store_true",
                        help=_("reopen the latest conversation"))

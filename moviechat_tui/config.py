@@ -264,8 +264,11 @@ SAMPLE_CONFIG = '''\
 # Persona to start with (see `moviechat --help` or docs/personas.md). Flag: --persona.
 # persona = "expert"
 
-# Interface language: "en" or "ko"; default from the system locale. Flag: --lang.
+# Interface language; default from the system locale. Flag: --lang.
 # lang = "en"
+
+# Colour theme: any Textual theme name, e.g. "textual-dark", "nord", "gruvbox".
+# theme = "textual-dark"
 
 [request]
 # Seconds to wait for the server between two pieces of a reply.

@@ -128,8 +128,8 @@ class ConversationController:
         persona = find(self.personas, self.conversation.persona)
         if persona is not None:
             self.persona = persona
-        if self.conversation.model:
-            self.model = self.conversation.model
+        # The model stays the configured one: a conversation started on another server may
+        # name a model this endpoint does not have. Each reply records its own model.
         self._emit(ev.ConversationOpened(self.conversation, self.read_only, scroll_to))
         self._emit(ev.PersonaChanged(self.persona))
         return True
@@ -298,7 +298,7 @@ class ConversationController:
         if notice_text is None and reply is not None:
             if reply.finish_reason == FINISH_TRUNCATED:
                 notice_text = _("The connection closed before the reply finished: it may be "
-                                "incomplete. Send again or press ctrl+r to retry.")
+                                "incomplete. Send your message again to retry.")
             elif reply.finish_reason == "length":
                 notice_text = _("The reply stopped at the model's length limit. Ask it to "
                                 "continue if you want more.")
@@ -331,10 +331,12 @@ class ConversationController:
                     self.store.save, self.conversation, removed=tuple(self._removed)))
             except StoreError as exc:
                 self._emit(ev.Notify(
-                    _("Could not save the conversation ({reason}). It is kept in memory "
-                      "and saved again with the next change.").format(reason=exc.message),
+                    exc.message + " " + _("The conversation is kept in memory and saved "
+                                          "again with the next change."),
                     ev.Severity.ERROR))
                 return
+            for problem in self.store.take_problems():
+                self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
             self._adopt_merge(merged)
 
     def _adopt_merge(self, merged: Conversation) -> None:

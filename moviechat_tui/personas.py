@@ -171,10 +171,9 @@ _KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,32}$")
 
 
 def _entry_error(source: str, index: int, field: str, problem: str) -> PersonaError:
+    where = f"personas[{index}].{field}" if field else f"personas[{index}]"
     return PersonaError(
-        _("{source}: personas[{index}].{field}: {problem}").format(
-            source=source, index=index, field=field, problem=problem
-        )
+        _("{source}: {where}: {problem}").format(source=source, where=where, problem=problem)
     )
 
 

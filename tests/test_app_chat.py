@@ -271,3 +271,15 @@ async def test_command_palette_lists_and_switches_personas(tmp_path: Path, loopb
         assert app.controller.persona.id == "trivia"
         header = str(app.chat_screen.query_one("#header-persona").content)  # type: ignore[attr-defined]
         assert "Trivia host" in header
+
+
+async def test_persona_keys_win_over_the_prompt_editor(tmp_path: Path, loopback) -> None:
+    """F6/F7 are TextArea keys too; with the prompt focused they must still pick personas."""
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test() as pilot:
+        await pilot.press(*"draft")
+        await pilot.press("f6")
+        assert app.controller.persona.id == BUILTIN_PERSONAS[4].id
+        await pilot.press("f7")
+        assert app.controller.persona.id == BUILTIN_PERSONAS[5].id
+        assert app.chat_screen.query_one("#prompt").text == "draft"  # type: ignore[attr-defined]

@@ -69,10 +69,20 @@ class MovieChatApp(App[None]):
         for index, persona in enumerate(settings.personas):
             key = key_for(settings.personas, index)
             if key:
-                self.bind(key, f"persona('{persona.id}')", description=persona.display_name,
-                          show=False)
+                # priority: a persona key must work while the prompt (a TextArea that binds
+                # F6, F7, ctrl+k, ...) has focus, which is nearly always.
+                self._bindings.bind(key, f"persona('{persona.id}')",
+                                    description=persona.display_name, show=False,
+                                    priority=True)
+        self._theme_problem: str | None = None
         if settings.theme:
-            self.theme = settings.theme
+            if settings.theme in self.available_themes:
+                self.theme = settings.theme
+            else:
+                self._theme_problem = _(
+                    "Unknown theme {theme!r} in the config file; using the default. Known: "
+                    "{known}").format(theme=settings.theme,
+                                      known=", ".join(sorted(self.available_themes)))
 
     # ------------------------------------------------------------------ events
     def _emit(self, event: ev.ControllerEvent) -> None:
@@ -94,10 +104,11 @@ class MovieChatApp(App[None]):
         await chat.show_conversation(self.controller.conversation)
         chat.query_one("#chat-header").set_state(  # type: ignore[attr-defined]
             persona=self.controller.persona.display_name, model=self.controller.model,
-            extra=_("offline · tiny model")
-            if self.settings.local_model else "",
+            extra=_("offline") if self.settings.local_model else "",
         )
         self.controller.start_local_endpoint()
+        if self._theme_problem:
+            self.notify(self._theme_problem, severity="warning", markup=False, timeout=10)
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
         problem = self.controller.has_api_problem()
@@ -105,7 +116,7 @@ class MovieChatApp(App[None]):
             await chat.query_one("#messages").mount(
                 NoticeLine(_notice(problem.message)), before=0
             )
-        elif self.settings.local_model is not None:
+        elif self.settings.local_model is not None and is_bundled_model(self.settings.local_model):
             await chat.query_one("#messages").mount(NoticeLine(_notice(
                 _("Offline mode: {model} runs on this machine. It is tiny, fast and fun, but "
                   "its film facts are unreliable; use a real model for answers you need.")
@@ -196,6 +207,11 @@ class MovieChatApp(App[None]):
         yield SystemCommand(_("Stop reply (Esc)"), _("Stop the reply that is streaming"),
                             self.controller.cancel)
         yield SystemCommand(_("Keys (F1)"), _("Show every key"), self.action_help)
+
+
+def is_bundled_model(path: Path) -> bool:
+    """The tiny SmolLM2 that the [local] extra ships (its film facts are unreliable)."""
+    return path.name.startswith("SmolLM2-135M")
 
 
 def _notice(text: str, kind: str = "error") -> ChatMessage:

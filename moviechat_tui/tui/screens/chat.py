@@ -175,7 +175,9 @@ class ChatScreen(Screen[None]):
             case ev.MessageAdded(message=message):
                 await self._add(message)
             case ev.ReplyStarted(message=message):
-                await self._add(message)
+                started = await self._add(message)
+                if isinstance(started, AssistantMessage):
+                    started.mark_live()
             case ev.ReplyDelta(message=message, text=text):
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessage):

@@ -42,7 +42,7 @@ class Greeting(Vertical):
             ),
             id="greeting-text",
         )
-        yield Static(Content(_("Try one of these (tab, then Enter):")), id="greeting-hint")
+        yield Static(Content(_("Try one of these (shift+tab, then Enter):")), id="greeting-hint")
         yield OptionList(
             *[Option(Content(q), id=str(i)) for i, q in enumerate(example_questions())],
             id="examples",

@@ -78,6 +78,11 @@ class AssistantMessage(MessageView):
     def on_mount(self) -> None:
         self._refresh_status()
 
+    def mark_live(self) -> None:
+        """This reply is arriving now (not an interrupted one loaded from disk)."""
+        self.add_class("-streaming")
+        self._refresh_status()
+
     async def append(self, text: str) -> None:
         if self._stream is None:
             self._stream = Markdown.get_stream(self.query_one(Markdown))
