@@ -63,6 +63,10 @@ class Settings:
     lang: str | None = None
     theme: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    context_window: int | None = None
+    """Tokens the model accepts; None means the built-in table (capabilities.py)."""
+    include_usage: bool | None = None
+    """Ask for token usage; None means yes for models known to report it."""
     local_model: Path | None = None
     """`--local`: run this GGUF file with llama.cpp's server instead of a remote endpoint."""
 
@@ -78,7 +82,8 @@ class Settings:
 
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas"}
-_REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts"}
+_REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
+                 "include_usage"}
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -227,6 +232,11 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     timeout = _number(request, "timeout", path, text, minimum=1)
     connect_timeout = _number(request, "connect_timeout", path, text, minimum=1)
     attempts = _number(request, "max_attempts", path, text, minimum=1, integer=True)
+    context_window = _number(request, "context_window", path, text, minimum=256, integer=True)
+    include_usage = request.get("include_usage")
+    if include_usage is not None and not isinstance(include_usage, bool):
+        raise ConfigError(_("{where}: request.include_usage must be true or false").format(
+            where=_where(path, text, "include_usage")))
 
     return Settings(
         paths=paths,
@@ -238,6 +248,8 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         timeout=timeout or 60.0,
         connect_timeout=connect_timeout or 10.0,
         max_attempts=int(attempts or 3),
+        context_window=int(context_window) if context_window else None,
+        include_usage=include_usage,
         lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
         theme=_string(data, "theme", path, text),
         warnings=tuple(warnings),
@@ -277,6 +289,12 @@ SAMPLE_CONFIG = '''\
 # connect_timeout = 10
 # Attempts for retryable failures (rate limit, server error, refused) before giving up.
 # max_attempts = 3
+# Tokens the model accepts (prompt + reply). Unset: a built-in table by model name, else 8192.
+# Older turns are left out of the request (never out of the file) to fit.
+# context_window = 8192
+# Ask the server for token usage (shown under each reply). Unset: on for OpenAI models.
+# Some compatible servers reject the option.
+# include_usage = true
 
 # Add a persona, or override a built-in one by using its id. Keys F2-F9 select personas 1-8;
 # `key` gives a persona its own key.

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
 
 from moviechat_tui import events as ev
+from moviechat_tui import versions
 from moviechat_tui.backend_types import (
     BackendError,
     ChatRequest,
@@ -28,8 +29,10 @@ from moviechat_tui.backend_types import (
     TextDelta,
     Usage,
 )
+from moviechat_tui.capabilities import capabilities_for
 from moviechat_tui.config import Settings
-from moviechat_tui.i18n import _
+from moviechat_tui.context import REPLY_RESERVE, Fitted, fit_history
+from moviechat_tui.i18n import _, ngettext
 from moviechat_tui.models import (
     FINISH_CANCELLED,
     FINISH_ERROR,
@@ -60,12 +63,17 @@ BackendFactory = Callable[[Settings], "ChatBackend"]
 def default_backend_factory(settings: Settings) -> ChatBackend:
     from moviechat_tui.backend import OpenAIBackend
 
+    include_usage = settings.include_usage
+    if include_usage is None:
+        include_usage = (settings.uses_default_endpoint
+                         and capabilities_for(settings.model).reports_usage)
     return OpenAIBackend(
         settings.base_url,
         settings.api_key,
         timeout=settings.timeout,
         connect_timeout=settings.connect_timeout,
         max_attempts=settings.max_attempts,
+        include_usage=include_usage,
     )
 
 
@@ -89,6 +97,8 @@ class ConversationController:
         self._endpoint_ready: asyncio.Future[None] | None = None
         """Set while `--local` is starting its server; a turn waits for it."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._editing: Message | None = None
+        """The user message being edited (`start_edit`); the next send replaces its turn."""
         self._removed: set[str] = set()
         """Ids this window deleted on purpose (so a merge does not bring them back)."""
 
@@ -176,16 +186,12 @@ class ConversationController:
         text = sanitize(text).strip()
         if not text:
             return False
-        if self.read_only:
-            self._emit(ev.Notify(
-                _("This conversation was written by a newer version of moviechat and is "
-                  "read-only. Start a new one with ctrl+n."), ev.Severity.WARNING))
+        if self._refuse_if_busy_or_read_only():
             return False
-        if self.busy:
-            self._emit(ev.Notify(
-                _("A reply is still arriving: wait for it or press Esc to stop it."),
-                ev.Severity.WARNING))
-            return False
+        if self._editing is not None:
+            hidden = versions.hide_turn_from(self.conversation, self._editing)
+            self._editing = None
+            self._emit(ev.MessagesHidden(tuple(hidden)))
         user = Message(role="user", content=text)
         self.conversation.messages.append(user)
         if not self.conversation.title:
@@ -195,9 +201,71 @@ class ConversationController:
         self.conversation.model = self.model
         self.conversation.touch()
         self._emit(ev.MessageAdded(user))
-        self._reply_task = asyncio.create_task(self._run_turn(), name="moviechat-reply")
-        self._emit(ev.BusyChanged(True))
+        self._start_turn()
         return True
+
+    def _start_turn(self, group: str | None = None) -> None:
+        self._reply_task = asyncio.create_task(self._run_turn(group), name="moviechat-reply")
+        self._emit(ev.BusyChanged(True))
+
+    def _refuse_if_busy_or_read_only(self) -> bool:
+        if self.read_only:
+            self._emit(ev.Notify(
+                _("This conversation was written by a newer version of moviechat and is "
+                  "read-only. Start a new one with ctrl+n."), ev.Severity.WARNING))
+            return True
+        if self.busy:
+            self._emit(ev.Notify(
+                _("A reply is still arriving: wait for it or press Esc to stop it."),
+                ev.Severity.WARNING))
+            return True
+        return False
+
+    # --------------------------------------------------- regenerate and edit
+    def regenerate(self) -> bool:
+        """Ask again for the last reply; the current version stays reachable (< and >)."""
+        if self._refuse_if_busy_or_read_only():
+            return False
+        reply = versions.last_reply(self.conversation)
+        if reply is None or versions.last_user(self.conversation) is None:
+            self._emit(ev.Notify(_("There is no reply to regenerate yet.")))
+            return False
+        group = versions.retire_for_regeneration(reply)
+        self._emit(ev.MessagesHidden((reply,)))
+        self._start_turn(group)
+        return True
+
+    def show_version(self, message: Message, step: int) -> bool:
+        """Flip a regenerated reply to its previous (-1) or next (+1) version."""
+        if self.busy or message.group is None:
+            return False
+        chosen = versions.select_version(self.conversation, message, step)
+        if chosen is None:
+            return False
+        group = versions.group_of(self.conversation, chosen)
+        self._emit(ev.VersionShown(message, chosen, group.index(chosen) + 1, len(group)))
+        self.conversation.touch()
+        self._schedule_save()
+        return True
+
+    def version_position(self, message: Message) -> tuple[int, int]:
+        group = versions.group_of(self.conversation, message)
+        return group.index(message) + 1, len(group)
+
+    def start_edit(self) -> str | None:
+        """Begin editing the last question: returns its text for the prompt (or None)."""
+        if self.busy or self.read_only:
+            return None
+        self._editing = versions.last_user(self.conversation)
+        return self._editing.content if self._editing else None
+
+    def cancel_edit(self) -> bool:
+        editing, self._editing = self._editing, None
+        return editing is not None
+
+    @property
+    def editing(self) -> bool:
+        return self._editing is not None
 
     def cancel(self) -> bool:
         """Stop the reply in flight (the partial text stays, marked as stopped)."""
@@ -206,36 +274,54 @@ class ConversationController:
             return True
         return False
 
-    def build_request(self) -> ChatRequest:
+    def build_request(self, *, prompt_budget: int | None = None) -> tuple[ChatRequest, Fitted]:
+        """The request for the next reply, and what fitting the history did.
+
+        History is fitted into the model's context window, or into `prompt_budget` tokens
+        when the server already said our estimate was too generous. Reasoning models get
+        `max_completion_tokens` and no temperature (capabilities are data, see
+        `capabilities.py`)."""
+        caps = capabilities_for(self.model, context_window=self.settings.context_window)
         history = [
             {"role": m.role, "content": m.content}
             for m in self.conversation.messages
             if m.sent_to_model and m.finish_reason != FINISH_STREAMING
         ]
-        messages = [{"role": "system", "content": self.persona.system_prompt}, *history]
-        return ChatRequest(
-            model=self.model,
-            messages=messages,
-            temperature=self.persona.temperature,
-            max_tokens=self.persona.max_tokens,
-        )
+        reserve = self.persona.max_tokens or min(REPLY_RESERVE, caps.context_window // 4)
+        window = caps.context_window if prompt_budget is None else prompt_budget + reserve
+        fitted = fit_history({"role": "system", "content": self.persona.system_prompt},
+                             history, context_window=window, reply_reserve=reserve)
+        if caps.reasoning:
+            extra: dict[str, object] = (
+                {"max_completion_tokens": self.persona.max_tokens}
+                if self.persona.max_tokens else {})
+            request = ChatRequest(model=self.model, messages=fitted.messages, extra=extra)
+        else:
+            request = ChatRequest(model=self.model, messages=fitted.messages,
+                                  temperature=self.persona.temperature,
+                                  max_tokens=self.persona.max_tokens)
+        return request, fitted
 
-    async def _run_turn(self) -> None:
+    async def _run_turn(self, group: str | None = None) -> None:
         reply: Message | None = None
         try:
             # The user's words are on disk before anything goes over the network.
             await self._save()
             if self._endpoint_ready is not None:
                 await asyncio.shield(self._endpoint_ready)
-            request = self.build_request()
-            log.debug("request: model=%s persona=%s messages=%d system=%.80r",
-                      request.model, self.persona.id, len(request.messages),
-                      request.messages[0]["content"])
             reply = Message(role="assistant", content="", persona=self.persona.id,
-                            model=self.model, finish_reason=FINISH_STREAMING)
+                            model=self.model, finish_reason=FINISH_STREAMING, group=group)
             self.conversation.messages.append(reply)
             self._emit(ev.ReplyStarted(reply))
-            await self._stream_into(reply, request)
+            request, estimate = self._request_for_turn()
+            try:
+                await self._stream_into(reply, request)
+            except BackendError as exc:
+                if exc.kind != ErrorKind.CONTEXT_TOO_LONG or reply.content:
+                    raise
+                # Our estimate was too generous for this model: retry once with half of it.
+                retry, _estimate = self._request_for_turn(prompt_budget=estimate // 2)
+                await self._stream_into(reply, retry)
         except asyncio.CancelledError:
             if reply is not None:
                 reply.finish_reason = FINISH_CANCELLED
@@ -257,6 +343,20 @@ class ConversationController:
         else:
             await self._end_reply(reply)
         self._emit(ev.BusyChanged(False))
+
+    def _request_for_turn(self, prompt_budget: int | None = None) -> tuple[ChatRequest, int]:
+        """The request (with a notice if history was left out) and its estimated size."""
+        request, fitted = self.build_request(prompt_budget=prompt_budget)
+        dropped = fitted.dropped
+        if dropped:
+            self._emit(ev.Notify(ngettext(
+                "{n} earlier message was left out to fit the model's context window.",
+                "{n} earlier messages were left out to fit the model's context window.",
+                dropped).format(n=dropped)))
+        log.debug("request: model=%s persona=%s messages=%d dropped=%d system=%.80r",
+                  request.model, self.persona.id, len(request.messages), dropped,
+                  request.messages[0]["content"])
+        return request, fitted.estimated_tokens
 
     async def _stream_into(self, reply: Message, request: ChatRequest) -> None:
         if self._backend is None:
@@ -280,7 +380,8 @@ class ConversationController:
                 self._emit(ev.RetryScheduled(event.attempt, event.max_attempts, event.delay,
                                              event.reason))
             elif isinstance(event, Usage):
-                pass
+                reply.prompt_tokens = event.prompt_tokens
+                reply.completion_tokens = event.completion_tokens
         tail = clean.flush()
         if tail:
             reply.content += tail

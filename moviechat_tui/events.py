@@ -33,6 +33,23 @@ class MessageAdded:
 
 
 @dataclass(frozen=True)
+class MessagesHidden:
+    """Messages that are no longer shown (an edited-away turn, a replaced version)."""
+
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class VersionShown:
+    """`shown` replaces `replaced` on screen (flipping between versions of a reply)."""
+
+    replaced: Message
+    shown: Message
+    index: int
+    count: int
+
+
+@dataclass(frozen=True)
 class ReplyStarted:
     message: Message
 
@@ -84,6 +101,8 @@ class TitleChanged:
 ControllerEvent = (
     ConversationOpened
     | MessageAdded
+    | MessagesHidden
+    | VersionShown
     | ReplyStarted
     | ReplyDelta
     | ReplyEnded

@@ -45,6 +45,13 @@ class Message:
     persona: str | None = None
     model: str | None = None
     finish_reason: str | None = None
+    group: str | None = None
+    """Versions of one reply (regenerated) share a group: the id of the first version."""
+    hidden: bool = False
+    """A version that is not the selected one (or an edited-away turn): kept, never sent."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    """Usage, when the server reported it."""
 
     @property
     def is_complete(self) -> bool:
@@ -52,8 +59,8 @@ class Message:
 
     @property
     def sent_to_model(self) -> bool:
-        """Notices and failed empty replies are history for the user, not for the model."""
-        if self.role == "notice":
+        """Notices, hidden versions and failed empty replies are history for the user only."""
+        if self.role == "notice" or self.hidden:
             return False
         return not (self.role == "assistant" and not self.content)
 

@@ -13,6 +13,10 @@ What can go wrong, and what this module does about it:
 - A newer moviechat-tui wrote the file: it is readable but never rewritten, since this version
   would drop whatever the newer one added (`ReadOnlyConversation`).
 - Ten thousand conversations: listing reads only each file's header and caches it by stat.
+- A huge file (over `MAX_FILE_BYTES`), a FIFO, or a symlink leading out of the directory: not
+  read, not moved, not written through; reported with a message naming the file
+  (`ConversationTooLarge`, `LinkOutsideDataDir`, `CorruptConversation`).
+- Text in a file is untrusted: `store_format` sanitises every shown field as it parses.
 
 The API is synchronous and thread-safe; the controller calls it through `asyncio.to_thread`.
 Format details live in `store_format.py`, the merge rule in `store_merge.py`, file primitives
@@ -22,6 +26,7 @@ in `store_files.py`, error types in `store_errors.py`.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import logging
 import os
@@ -37,8 +42,10 @@ from moviechat_tui import store_format
 from moviechat_tui.models import SCHEMA_VERSION, Conversation, ConversationSummary, Message
 from moviechat_tui.store_errors import (
     ConversationNotFound,
+    ConversationTooLarge,
     CorruptConversation,
     InvalidConversationId,
+    LinkOutsideDataDir,
     ReadOnlyConversation,
     StoreError,
     StoreWriteError,
@@ -48,10 +55,13 @@ from moviechat_tui.store_format import FormatError
 from moviechat_tui.store_merge import copy_conversation, merge, private_copy, utc
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "ConversationNotFound",
     "ConversationStore",
+    "ConversationTooLarge",
     "CorruptConversation",
     "InvalidConversationId",
+    "LinkOutsideDataDir",
     "LoadedConversation",
     "ReadOnlyConversation",
     "StoreError",
@@ -63,6 +73,11 @@ log = logging.getLogger(__name__)
 _VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SUFFIX = ".toml"
 _SYNCED_LIMIT = 16
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest conversation file the store reads or writes. Parsing costs ~55 ms per 700 KiB, so
+64 MiB (about 90,000 messages) is already several seconds; a bigger file is refused with a
+message instead of stalling the app and holding it all in memory. The app never writes a file
+it would refuse to read back."""
 """How many conversations keep a merge base in memory (see `ConversationStore.save`)."""
 
 
@@ -121,7 +136,10 @@ class ConversationStore:
         must not be read, shown or moved."""
         if not path.is_symlink():
             return True
-        return path.resolve().is_relative_to(self.conversations_dir.resolve())
+        try:
+            return path.resolve().is_relative_to(self.conversations_dir.resolve())
+        except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+            return False
 
     def _lock_path(self, conv_id: str) -> Path:
         """A separate file: the data file is replaced on every save, so a lock on it would be
@@ -150,22 +168,39 @@ class ConversationStore:
     # --- loading -----------------------------------------------------------------------------
 
     def _read(self, path: Path) -> bytes | None:
-        """The file's bytes, or None if it does not exist (or is a symlink leading outside)."""
+        """The file's bytes, or None if it does not exist (or is a symlink leading outside).
+
+        Raises `ConversationTooLarge` above `MAX_FILE_BYTES` and `CorruptConversation` for
+        something that is not a regular file (a FIFO would block the read forever).
+        """
         try:
             if not self._is_ours(path):
                 return None
-            return path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise CorruptConversation(path, None, "not a regular file")
+            if st.st_size > MAX_FILE_BYTES:
+                raise ConversationTooLarge(path, st.st_size, MAX_FILE_BYTES)
+            data = f.read(MAX_FILE_BYTES + 1)  # it may have grown since the fstat
+        if len(data) > MAX_FILE_BYTES:
+            raise ConversationTooLarge(path, len(data), MAX_FILE_BYTES)
+        return data
 
     def load(self, conv_id: str) -> LoadedConversation:
         """Parse the whole conversation.
 
         Raises `ConversationNotFound`; `CorruptConversation` after moving a damaged file aside
-        (or without moving it when it is unreadable for another reason, e.g. permissions);
+        (or without moving it when it is unreadable for another reason, e.g. permissions, or
+        is too large, or is a link leading outside: see its subclasses);
         `ReadOnlyConversation` only when a newer-version file cannot be parsed at all.
         """
         path = self.path_for(conv_id)
+        if path.is_symlink() and not self._is_ours(path):
+            raise LinkOutsideDataDir(path)
         try:
             data = self._read(path)
         except OSError as err:
@@ -198,7 +233,7 @@ class ConversationStore:
     ) -> tuple[Conversation, bytes]:
         """Read again under the lock: the bad bytes may have been a file another instance was
         replacing. Only a file that is still bad with the writers held off is moved aside."""
-        with exclusive_lock(self._lock_path(conv_id)):
+        with exclusive_lock(self._lock_path(conv_id), path):
             data = self._read(path)
             if data is None:
                 raise ConversationNotFound(conv_id, path) from first_error
@@ -231,7 +266,9 @@ class ConversationStore:
         another instance added.
 
         Raises `ReadOnlyConversation` (newer format; nothing written), `StoreWriteError` (the
-        previous file is unchanged) and `InvalidConversationId`. A damaged file on disk is
+        previous file is unchanged; also when the result would exceed `MAX_FILE_BYTES`),
+        `CorruptConversation` for a file on disk it may not read (too large, not a regular
+        file; left as it is) and `InvalidConversationId`. A damaged file on disk is
         quarantined, reported through `take_problems`, and replaced by `conv`.
         """
         path = self.path_for(conv.id)
@@ -247,7 +284,7 @@ class ConversationStore:
             self.conversations_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as err:
             raise StoreWriteError(path, err) from err
-        with exclusive_lock(self._lock_path(conv.id)):
+        with exclusive_lock(self._lock_path(conv.id), path):
             disk = self._read_for_merge(path, conv.id)
             synced = self._synced.get(conv.id)
             merged = merge(live, mine, disk, synced.base if synced else {}, drop)
@@ -258,6 +295,8 @@ class ConversationStore:
                 schema_version=SCHEMA_VERSION,
             )
             data, chunks = store_format.serialise(written, synced.chunks if synced else None)
+            if len(data) > MAX_FILE_BYTES:  # never write what `load` would refuse to read
+                raise StoreWriteError(path, OSError(errno.EFBIG, os.strerror(errno.EFBIG)))
             write_atomically(path, data)
             base = {known.id: known for _, _, known in merged}
             self._remember(conv.id, data, written, base, chunks)

@@ -66,6 +66,36 @@ class CorruptConversation(StoreError):
         self.reason = reason
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+class ConversationTooLarge(CorruptConversation):
+    """Bigger than the store's limit: not opened (parsing it would stall the app for many
+    seconds and hold it all in memory) and never moved or rewritten, since it is not damaged."""
+
+    def __init__(self, path: Path, size: int, limit: int) -> None:
+        super().__init__(
+            path, None,
+            f"it is {_megabytes(size)}, more than the {_megabytes(limit)} moviechat opens; "
+            "it was left as it is",
+        )
+        self.size = size
+        self.limit = limit
+
+
+class LinkOutsideDataDir(CorruptConversation):
+    """A symbolic link that leads out of the conversations directory: a planted
+    `x.toml -> ~/.ssh/id_rsa` must not be read, shown, moved or written through."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            path, None,
+            "it is a link to a file outside the conversations folder, which moviechat does "
+            "not follow; nothing was changed",
+        )
+
+
 class ReadOnlyConversation(StoreError):
     """The file was written by a newer moviechat-tui; rewriting it could drop what it added."""
 

@@ -82,14 +82,15 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: Path) -> Iterator[None]:
+def exclusive_lock(lock_path: Path, report_as: Path | None = None) -> Iterator[None]:
     """Hold an exclusive `flock` on `lock_path` for the block. Each call opens the file anew,
     so it excludes other threads of this process as well as other processes; the lock goes
-    away with the process if it dies."""
+    away with the process if it dies. If the lock cannot be taken (a read-only directory),
+    `StoreWriteError` names `report_as`: the user knows the conversation, not its lock."""
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as err:
-        raise StoreWriteError(lock_path, err) from err
+        raise StoreWriteError(report_as or lock_path, err) from err
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

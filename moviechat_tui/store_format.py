@@ -8,6 +8,13 @@ tomli-w a list, because tomli-w renders a list of short tables as an inline arra
 hide the marker. Strings use tomli-w's default one-line form: every newline inside a value is
 escaped, so a line that starts with `[[messages]]` is always a table header, and CRLF
 round-trips exactly (multi-line strings would turn it into LF).
+
+Everything read from a file is untrusted: a conversation may have been edited by hand, copied
+from someone else or planted. Every text field that can reach the screen (title, persona,
+model, message content and metadata) goes through `text.sanitize` when it is parsed, so an
+escape sequence in a file is removed before any widget sees it, whichever path displays it
+(the chat pane, the header, the conversation list). What the app itself writes is already
+sanitised, so for its own files this changes nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +30,13 @@ from typing import Any, get_args
 import tomli_w
 
 from moviechat_tui.models import SCHEMA_VERSION, Conversation, ConversationSummary, Message, Role
+from moviechat_tui.text import sanitize
 
 MESSAGES_MARKER = b"[[messages]]"
 _HEADER_BLOCK = 4096
+MAX_HEADER_BYTES = 1024 * 1024
+"""`read_header` gives up after this much without a `[[messages]]` line (the app writes a
+few hundred bytes): listing must not read a huge file whole to find its title."""
 _ROLES: frozenset[str] = frozenset(get_args(Role))
 # Python strings can hold surrogate code points; UTF-8 cannot. tomli-w writes them raw and
 # encoding then fails, so they are replaced after formatting (see `serialise`).
@@ -65,10 +76,13 @@ def _message_table(message: Message) -> dict[str, Any]:
         "created": _utc(message.created),
     }
     # TOML has no null: an absent key means None.
-    for key in ("persona", "model", "finish_reason"):
+    for key in ("persona", "model", "finish_reason", "group", "prompt_tokens",
+                "completion_tokens"):
         value = getattr(message, key)
         if value is not None:
             table[key] = value
+    if message.hidden:
+        table["hidden"] = True
     return table
 
 
@@ -134,7 +148,16 @@ def _get_datetime(table: Mapping[str, Any], key: str, where: str) -> datetime:
 
 
 def _get_optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
-    return _get(table, key, str, where) if key in table else None
+    return _get_text(table, key, where) if key in table else None
+
+
+def _get_text(table: Mapping[str, Any], key: str, where: str) -> str:
+    """A string that will be shown: sanitised (see the module docstring)."""
+    return sanitize(_get(table, key, str, where))
+
+
+def _get_optional(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    return _get(table, key, kind, where) if key in table else None
 
 
 def _schema_version(doc: Mapping[str, Any]) -> int:
@@ -173,9 +196,9 @@ def parse_summary(header: bytes, conv_id: str) -> ConversationSummary:
 def _summary_from_doc(doc: Mapping[str, Any], conv_id: str) -> ConversationSummary:
     return ConversationSummary(
         id=conv_id,
-        title=_get(doc, "title", str, "header"),
-        persona=_get(doc, "persona", str, "header"),
-        model=_get(doc, "model", str, "header"),
+        title=_get_text(doc, "title", "header"),
+        persona=_get_text(doc, "persona", "header"),
+        model=_get_text(doc, "model", "header"),
         created=_get_datetime(doc, "created", "header"),
         updated=_get_datetime(doc, "updated", "header"),
         message_count=_get(doc, "message_count", int, "header"),
@@ -192,11 +215,15 @@ def _parse_message(table: Any, index: int) -> Message:
     return Message(
         id=_get(table, "id", str, where),
         role=role,
-        content=_get(table, "content", str, where),
+        content=_get_text(table, "content", where),
         created=_get_datetime(table, "created", where),
         persona=_get_optional_str(table, "persona", where),
         model=_get_optional_str(table, "model", where),
         finish_reason=_get_optional_str(table, "finish_reason", where),
+        group=_get_optional_str(table, "group", where),
+        hidden=_get_optional(table, "hidden", bool, where) or False,
+        prompt_tokens=_get_optional(table, "prompt_tokens", int, where),
+        completion_tokens=_get_optional(table, "completion_tokens", int, where),
     )
 
 
@@ -258,7 +285,8 @@ def read_header(path: Path) -> bytes:
 
     A typical header is a few hundred bytes, so this is one 4 KiB read however long the
     conversation is. Without a marker (no messages, or a hand-edited layout) it is the whole
-    file, which still parses.
+    file, which still parses. Raises `FormatError` when there is no marker within
+    `MAX_HEADER_BYTES` (the caller may still try a full, size-limited parse).
     """
     buf = bytearray()
     with path.open("rb") as f:
@@ -268,4 +296,6 @@ def read_header(path: Path) -> bytes:
             cut = _marker_at(buf, searched)
             if cut >= 0:
                 return bytes(buf[:cut])
+            if len(buf) > MAX_HEADER_BYTES:
+                raise FormatError(f"no [[messages]] line in the first {MAX_HEADER_BYTES} bytes")
     return bytes(buf)

@@ -23,7 +23,8 @@ CASES = [  # (name, reply, attempts it costs, words the message must contain)
     ("unknown model", Reply.error(404, code="model_not_found"), 1, ["gpt-4o-mini", "--model"]),
     ("rate limited", Reply.error(429, retry_after=0), 3, ["429"]),
     ("server error", Reply.error(500), 3, ["500"]),
-    ("context too long", Reply.error(400, code="context_length_exceeded"), 1, ["ctrl+n"]),
+    # Context too long is retried once with less history before the user is told.
+    ("context too long", Reply.error(400, code="context_length_exceeded"), 2, ["ctrl+n"]),
     ("timeout", Reply(fault=HANG, hang_for=30), 3, ["did not answer", "timeout"]),
 ]
 

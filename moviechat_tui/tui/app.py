@@ -175,7 +175,9 @@ class MovieChatApp(App[None]):
         general = [
             ("enter", _("Send the message")),
             ("ctrl+j", _("New line (shift+enter too, where the terminal sends it)")),
-            ("escape", _("Stop the reply that is streaming")),
+            ("escape", _("Stop the reply that is streaming (or cancel an edit)")),
+            ("ctrl+r", _("Regenerate the last reply (earlier versions are kept)")),
+            ("ctrl+e", _("Edit and resend your last question")),
             ("up", _("From an empty prompt: move through messages (up/down)")),
             ("ctrl+n", _("New conversation")),
             ("ctrl+o", _("Open a saved conversation")),
@@ -183,13 +185,20 @@ class MovieChatApp(App[None]):
             ("f1", _("This help")),
             ("ctrl+q", _("Quit (the reply in flight is saved first)")),
         ]
+        message = [
+            ("c", _("Copy the focused message")),
+            ("1…9", _("Copy code block 1…9 of the focused message")),
+            ("left / right", _("Previous / next version of a regenerated reply (also < >)")),
+            ("e", _("On your last question: edit and resend it")),
+        ]
         personas = [("ctrl+t", _("Next persona"))]
         for index, persona in enumerate(self.settings.personas):
             key = key_for(self.settings.personas, index)
             personas.append(
                 (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
             )
-        return [(_("Chat"), general), (_("Personas"), personas)]
+        return [(_("Chat"), general), (_("Focused message"), message),
+                (_("Personas"), personas)]
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -206,6 +215,12 @@ class MovieChatApp(App[None]):
                             self.action_open_conversations)
         yield SystemCommand(_("Stop reply (Esc)"), _("Stop the reply that is streaming"),
                             self.controller.cancel)
+        yield SystemCommand(_("Regenerate reply (ctrl+r)"),
+                            _("Ask again; the current version stays reachable"),
+                            self.chat_screen.action_regenerate)
+        yield SystemCommand(_("Edit last question (ctrl+e)"),
+                            _("Put your last question back in the prompt to change and resend"),
+                            self.chat_screen.action_edit_last)
         yield SystemCommand(_("Keys (F1)"), _("Show every key"), self.action_help)
 
 

@@ -16,6 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 
 from moviechat_tui import events as ev
+from moviechat_tui import versions
+from moviechat_tui.codeblocks import code_blocks
 from moviechat_tui.i18n import _
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.personas import Persona, find
@@ -39,6 +41,10 @@ class ChatScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "stop_reply", _("Stop"), id="stop"),
+        # priority: the prompt (a TextArea) has focus nearly always and binds ctrl+e itself.
+        Binding("ctrl+r", "regenerate", _("Regenerate"), id="regenerate", priority=True),
+        Binding("ctrl+e", "edit_last", _("Edit last"), show=False, id="edit_last",
+                priority=True),
         Binding("ctrl+l", "focus_prompt", _("Prompt"), show=False, id="focus_prompt"),
     ]
 
@@ -56,7 +62,7 @@ class ChatScreen(Screen[None]):
                 id="prompt",
                 placeholder=_("Ask about a film…  (Enter sends, ctrl+j new line)"),
             )
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def controller(self):  # type: ignore[no-untyped-def]
@@ -74,7 +80,8 @@ class ChatScreen(Screen[None]):
         if message.role == "user":
             return UserMessage(message)
         if message.role == "assistant":
-            return AssistantMessage(message, self._persona_name(message.persona))
+            return AssistantMessage(message, self._persona_name(message.persona),
+                                    self.controller.version_position(message))
         return NoticeLine(message)
 
     async def _add(self, message: Message) -> MessageView:
@@ -105,7 +112,7 @@ class ChatScreen(Screen[None]):
         if not conversation.messages:
             await pane.mount(Greeting(self.controller.persona.display_name))
             return
-        recent = conversation.messages[-MAX_MOUNTED_MESSAGES:]
+        recent = [m for m in conversation.messages if not m.hidden][-MAX_MOUNTED_MESSAGES:]
         views = [self._view_for(m) for m in recent]
         for view in views:
             self._views[view.message.id] = view
@@ -142,8 +149,64 @@ class ChatScreen(Screen[None]):
         self.app.open_link(event.href)  # type: ignore[attr-defined]
 
     def action_stop_reply(self) -> None:
-        if not self.controller.cancel():
-            self.query_one(PromptInput).focus()
+        if self.controller.cancel():
+            return
+        prompt = self.query_one(PromptInput)
+        if self.controller.cancel_edit():
+            prompt.clear()
+            self.notify(_("Edit cancelled."), markup=False)
+        prompt.focus()
+
+    def action_regenerate(self) -> None:
+        if self.controller.regenerate():
+            self.query_one("#messages", VerticalScroll).anchor()
+
+    def action_edit_last(self) -> None:
+        text = self.controller.start_edit()
+        if text is None:
+            self.notify(_("There is no question to edit yet."), markup=False)
+            return
+        prompt = self.query_one(PromptInput)
+        prompt.text = text
+        prompt.focus()
+        prompt.move_cursor(prompt.document.end)
+        self.notify(_("Editing your last question: Enter resends it (the old turn is kept "
+                      "in the file), Esc cancels."), markup=False)
+
+    @on(UserMessage.EditRequested)
+    def edit_message(self, event: UserMessage.EditRequested) -> None:
+        last = self.controller.start_edit()
+        if last is None or event.view.message is not versions.last_user(
+                self.controller.conversation):
+            self.controller.cancel_edit()
+            self.notify(_("Only the last question can be edited."), markup=False)
+            return
+        self.action_edit_last()
+
+    @on(AssistantMessage.VersionRequested)
+    def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
+        if not self.controller.show_version(event.view.message, event.step):
+            self.notify(_("No other version that way. ctrl+r makes a new one."),
+                        markup=False)
+
+    @on(MessageView.CopyRequested)
+    def copy_message(self, event: MessageView.CopyRequested) -> None:
+        content = event.view.message.content
+        if event.code_block is None:
+            self.app.copy_to_clipboard(content)
+            self.notify(_("Copied the message ({n} characters).").format(n=len(content)),
+                        markup=False)
+            return
+        blocks = code_blocks(content)
+        if not 1 <= event.code_block <= len(blocks):
+            self.notify(_("This message has no code block {n}.").format(n=event.code_block),
+                        markup=False)
+            return
+        block = blocks[event.code_block - 1]
+        self.app.copy_to_clipboard(block.code)
+        self.notify(_("Copied code block {n} of {total} ({language}, {lines} lines).").format(
+            n=event.code_block, total=len(blocks), language=block.language or _("text"),
+            lines=block.line_count), markup=False)
 
     def action_focus_prompt(self) -> None:
         self.query_one(PromptInput).focus()
@@ -174,6 +237,23 @@ class ChatScreen(Screen[None]):
                 await self.show_conversation(conversation, scroll_to)
             case ev.MessageAdded(message=message):
                 await self._add(message)
+            case ev.MessagesHidden(messages=hidden):
+                for message in hidden:
+                    gone = self._views.pop(message.id, None)
+                    if gone is not None:
+                        await gone.remove()
+            case ev.VersionShown(replaced=old, shown=new, index=index, count=count):
+                previous = self._views.pop(old.id, None)
+                flipped = AssistantMessage(new, self._persona_name(new.persona),
+                                           (index, count))
+                self._views[new.id] = flipped
+                pane = self.query_one("#messages", VerticalScroll)
+                if previous is not None:
+                    await pane.mount(flipped, after=previous)
+                    await previous.remove()
+                else:
+                    await pane.mount(flipped)
+                flipped.focus()
             case ev.ReplyStarted(message=message):
                 started = await self._add(message)
                 if isinstance(started, AssistantMessage):

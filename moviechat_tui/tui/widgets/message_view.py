@@ -7,11 +7,14 @@ are literal too. The controller already stripped control sequences before we get
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message as TextualMessage
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -42,14 +45,43 @@ def finish_label(reason: str | None) -> str:
 
 
 class MessageView(Vertical, can_focus=True):
-    """A focusable block so the user can move through messages by keyboard."""
+    """A focusable block so the user can move through messages by keyboard.
+
+    Keys act on the focused message; the chat screen does the work (copying goes through the
+    app, versions and edits through the controller), the view only says what was asked."""
+
+    BINDINGS = [
+        Binding("c", "copy", _("Copy"), id="copy_message"),
+        *[Binding(str(n), f"copy_code({n})", _("Copy code block {n}").format(n=n),
+                  show=False) for n in range(1, 10)],
+    ]
+
+    @dataclass
+    class CopyRequested(TextualMessage):
+        view: MessageView
+        code_block: int | None = None
 
     def __init__(self, message: Message) -> None:
         super().__init__(classes=f"message -{message.role}")
         self.message = message
 
+    def action_copy(self) -> None:
+        self.post_message(self.CopyRequested(self))
+
+    def action_copy_code(self, number: int) -> None:
+        self.post_message(self.CopyRequested(self, number))
+
 
 class UserMessage(MessageView):
+    BINDINGS = [Binding("e", "edit", _("Edit and resend"), id="edit_message")]
+
+    @dataclass
+    class EditRequested(TextualMessage):
+        view: UserMessage
+
+    def action_edit(self) -> None:
+        self.post_message(self.EditRequested(self))
+
     def compose(self) -> ComposeResult:
         yield Static(
             Content(_("You") + " · " + _clock(self.message.created)), classes="message-meta"
@@ -58,10 +90,26 @@ class UserMessage(MessageView):
 
 
 class AssistantMessage(MessageView):
-    def __init__(self, message: Message, persona_name: str) -> None:
+    BINDINGS = [
+        Binding("left,less_than_sign", "version(-1)", _("Older version"), id="older_version"),
+        Binding("right,greater_than_sign", "version(1)", _("Newer version"),
+                id="newer_version"),
+    ]
+
+    @dataclass
+    class VersionRequested(TextualMessage):
+        view: AssistantMessage
+        step: int
+
+    def __init__(self, message: Message, persona_name: str,
+                 version: tuple[int, int] = (1, 1)) -> None:
         super().__init__(message)
         self.persona_name = persona_name
+        self.version = version
         self._stream: MarkdownStream | None = None
+
+    def action_version(self, step: int) -> None:
+        self.post_message(self.VersionRequested(self, step))
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
@@ -73,6 +121,11 @@ class AssistantMessage(MessageView):
         if self.message.model:
             parts.append(self.message.model)
         parts.append(_clock(self.message.created))
+        if self.message.completion_tokens is not None:
+            parts.append(_("{n} tokens").format(n=self.message.completion_tokens))
+        index, count = self.version
+        if count > 1:
+            parts.append(f"‹ {index}/{count} ›")
         return " · ".join(parts)
 
     def on_mount(self) -> None:
@@ -100,6 +153,7 @@ class AssistantMessage(MessageView):
             # saved text is the truth, so show exactly that.
             await markdown.update(self.message.content)
         self.remove_class("-streaming")
+        self.query_one(".message-meta", Static).update(Content(self._meta_text()))
         self._refresh_status()
 
     def _refresh_status(self) -> None:

@@ -1,0 +1,175 @@
+"""Regenerate with versions, edit and resend, copy, context fitting, usage, capabilities."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from apphelpers import (
+    make_app,
+    make_settings,
+    messages_on_screen,
+    saved_conversations,
+    send,
+    wait_idle,
+)
+from loopback_server import Reply
+from textual.widgets import Static
+
+from moviechat_tui.tui.widgets.message_view import AssistantMessage, UserMessage
+
+
+def _meta(view: AssistantMessage) -> str:
+    return str(view.query_one(".message-meta", Static).content)
+
+
+async def test_regenerate_keeps_every_version_and_flips_between_them(
+        tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="First take."), Reply(text="Second take."))
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Best Kubrick?")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot)
+        assert messages_on_screen(app) == [messages_on_screen(app)[0],
+                                           ("assistant", "Second take.")]
+        view = app.chat_screen.query_one(AssistantMessage)
+        assert "‹ 2/2 ›" in _meta(view)
+        # The regenerate request carried the question once, and no old reply.
+        assert [m["role"] for m in loopback.last_request["messages"]] == ["system", "user"]
+        view.focus()
+        await pilot.press("left")
+        await pilot.pause()
+        assert messages_on_screen(app)[-1] == ("assistant", "First take.")
+        assert "‹ 1/2 ›" in _meta(app.chat_screen.query_one(AssistantMessage))
+        await wait_idle(pilot)
+        # The next question continues from the version on screen.
+        loopback.push(Reply(text="Noted."))
+        await send(pilot, "Why?")
+        await wait_idle(pilot)
+        sent = [m["content"] for m in loopback.last_request["messages"][1:]]
+        assert sent == ["Best Kubrick?", "First take.", "Why?"]
+    [saved] = saved_conversations(settings)
+    replies = [m for m in saved["messages"] if m["role"] == "assistant"][:2]
+    assert [r["content"] for r in replies] == ["First take.", "Second take."]
+    assert replies[0]["group"] == replies[1]["group"]
+    assert replies[1].get("hidden") is True and "hidden" not in replies[0]
+
+
+async def test_edit_and_resend_replaces_the_turn_but_keeps_it_on_disk(
+        tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="About Alien."), Reply(text="About Aliens."))
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        await send(pilot, "Tell me about Alien")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+e")
+        prompt = app.chat_screen.query_one("#prompt")
+        assert prompt.text == "Tell me about Alien"  # type: ignore[attr-defined]
+        await pilot.press("s", "enter")
+        await wait_idle(pilot)
+        assert [t.splitlines()[-1] for _, t in messages_on_screen(app)] == [
+            "Tell me about Aliens", "About Aliens."]
+        assert len(app.chat_screen.query(UserMessage)) == 1
+    assert [m["content"] for m in loopback.last_request["messages"][1:]] == [
+        "Tell me about Aliens"]
+    [saved] = saved_conversations(settings)
+    assert [(m["content"], m.get("hidden", False)) for m in saved["messages"]] == [
+        ("Tell me about Alien", True), ("About Alien.", True),
+        ("Tell me about Aliens", False), ("About Aliens.", False)]
+
+
+async def test_escape_cancels_an_edit(tmp_path: Path, loopback) -> None:
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test() as pilot:
+        await send(pilot, "Question")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+e", "escape")
+        assert app.chat_screen.query_one("#prompt").text == ""  # type: ignore[attr-defined]
+        assert not app.controller.editing
+
+
+async def test_copy_message_and_code_block(tmp_path: Path, loopback) -> None:
+    reply = "Try this:\n\n```python\nprint('Casablanca')\n```\n\nand\n\n```\nplain\n```\n"
+    loopback.push(Reply(text=reply))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Code?")
+        await wait_idle(pilot)
+        await pilot.press("up")  # from the empty prompt to the last message
+        assert isinstance(app.focused, AssistantMessage)
+        await pilot.press("c")
+        assert app.clipboard == reply.rstrip("\n") or app.clipboard == reply
+        await pilot.press("1")
+        assert app.clipboard == "print('Casablanca')\n"
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("code block 1 of 2 (python, 1 lines)" in t for t in toasts), toasts
+        await pilot.press("3")
+        assert app.clipboard == "print('Casablanca')\n"
+
+
+async def test_old_turns_are_left_out_to_fit_the_context_window(
+        tmp_path: Path, loopback) -> None:
+    settings = replace(make_settings(tmp_path, loopback.base_url), context_window=2_000)
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        for n in range(4):
+            loopback.push(Reply(text=f"reply {n} " + "x" * 1_600))
+            await send(pilot, f"question {n} " + "y" * 1_600)
+            await wait_idle(pilot)
+        sent = loopback.last_request["messages"]
+        assert sent[0]["role"] == "system"
+        assert sent[-1]["content"].startswith("question 3")
+        assert not any(m["content"].startswith("question 0") for m in sent)
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("left out to fit the model's context window" in t for t in toasts)
+    [saved] = saved_conversations(settings)
+    assert saved["message_count"] == 8  # nothing is dropped from the file
+
+
+async def test_context_too_long_retries_once_with_less_history(
+        tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="a " * 10), Reply(text="b " * 10),
+                  Reply.error(400, code="context_length_exceeded"), Reply(text="Fits now."))
+    settings = replace(make_settings(tmp_path, loopback.base_url), context_window=100_000)
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        for question in ("one " * 500, "two " * 500, "three"):
+            await send(pilot, question)
+            await wait_idle(pilot)
+        assert messages_on_screen(app)[-1] == ("assistant", "Fits now.")
+    first_try, retry = loopback.requests[-2:]
+    assert len(retry["messages"]) < len(first_try["messages"])
+    assert retry["messages"][-1]["content"] == "three"
+
+
+async def test_usage_is_recorded_and_shown(tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="Counted.", usage={"prompt_tokens": 42, "completion_tokens": 7,
+                                                "total_tokens": 49}))
+    settings = replace(make_settings(tmp_path, loopback.base_url), include_usage=True)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Count?")
+        await wait_idle(pilot)
+        assert "7 tokens" in _meta(app.chat_screen.query_one(AssistantMessage))
+    [saved] = saved_conversations(settings)
+    assert (saved["messages"][1]["prompt_tokens"], saved["messages"][1]["completion_tokens"]) \
+        == (42, 7)
+
+
+async def test_reasoning_models_get_max_completion_tokens_and_no_temperature(
+        tmp_path: Path, loopback) -> None:
+    config = ('[[personas]]\nid = "critic"\ntemperature = 0.3\nmax_tokens = 500\n')
+    settings = make_settings(tmp_path, loopback.base_url, config=config, model="o3-mini",
+                             persona="critic")
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        await send(pilot, "Think hard")
+        await wait_idle(pilot)
+    body = loopback.last_request
+    assert body["max_completion_tokens"] == 500
+    assert "temperature" not in body and "max_tokens" not in body
+    assert body["messages"][0]["role"] == "system"
