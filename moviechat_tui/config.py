@@ -17,6 +17,7 @@ from typing import Any
 
 from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
+from moviechat_tui.keys import validate_keymap
 from moviechat_tui.paths import Paths
 from moviechat_tui.personas import (
     DEFAULT_PERSONA_ID,
@@ -63,6 +64,8 @@ class Settings:
     lang: str | None = None
     theme: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    keymap: dict[str, str] = field(default_factory=dict)
+    """`[keys]`: binding id → keys, applied over the defaults in keys.py."""
     context_window: int | None = None
     """Tokens the model accepts; None means the built-in table (capabilities.py)."""
     include_usage: bool | None = None
@@ -81,7 +84,8 @@ class Settings:
         return self.base_url is None or "api.openai.com" in self.base_url
 
 
-_TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas"}
+_TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
+             "keys"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
 
@@ -233,6 +237,9 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     connect_timeout = _number(request, "connect_timeout", path, text, minimum=1)
     attempts = _number(request, "max_attempts", path, text, minimum=1, integer=True)
     context_window = _number(request, "context_window", path, text, minimum=256, integer=True)
+    keymap, problem, bad_key = validate_keymap(data.get("keys", {}))
+    if problem:
+        raise ConfigError(f"{_where(path, text, bad_key)}: {problem}")
     include_usage = request.get("include_usage")
     if include_usage is not None and not isinstance(include_usage, bool):
         raise ConfigError(_("{where}: request.include_usage must be true or false").format(
@@ -250,6 +257,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         max_attempts=int(attempts or 3),
         context_window=int(context_window) if context_window else None,
         include_usage=include_usage,
+        keymap=keymap,
         lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
         theme=_string(data, "theme", path, text),
         warnings=tuple(warnings),
@@ -295,6 +303,12 @@ SAMPLE_CONFIG = '''\
 # Ask the server for token usage (shown under each reply). Unset: on for OpenAI models.
 # Some compatible servers reject the option.
 # include_usage = true
+
+# Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
+# open_conversations, next_persona, stop, regenerate, edit_last, copy_message, edit_message,
+# older_version, newer_version. See docs/keybindings.md.
+[keys]
+# regenerate = "f5"
 
 # Add a persona, or override a built-in one by using its id. Keys F2-F9 select personas 1-8;
 # `key` gives a persona its own key.

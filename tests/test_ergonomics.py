@@ -173,3 +173,33 @@ async def test_reasoning_models_get_max_completion_tokens_and_no_temperature(
     assert body["max_completion_tokens"] == 500
     assert "temperature" not in body and "max_tokens" not in body
     assert body["messages"][0]["role"] == "system"
+
+
+async def test_keys_can_be_remapped_in_the_config(tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="One."), Reply(text="Two."))
+    settings = make_settings(tmp_path, loopback.base_url,
+                             config='[keys]\nregenerate = "f12"\nnew_conversation = "ctrl+b"\n')
+    app = make_app(settings)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "Q")
+        await wait_idle(pilot)
+        await pilot.press("f12")
+        await wait_idle(pilot)
+        assert messages_on_screen(app)[-1] == ("assistant", "Two.")
+        await pilot.press("ctrl+r")  # the old key no longer regenerates
+        await pilot.pause()
+        assert not app.controller.busy
+        rows = dict(row for _, rows in app.help_sections() for row in rows)
+        assert "f12" in rows and "ctrl+b" in rows and "ctrl+r" not in rows
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert messages_on_screen(app) == []
+
+
+def test_unknown_key_action_is_a_clear_config_error(tmp_path: Path) -> None:
+    import pytest
+
+    from moviechat_tui.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"config.toml:2: keys.regenrate: unknown action"):
+        make_settings(tmp_path, None, config='[keys]\nregenrate = "f5"\n')

@@ -21,6 +21,7 @@ from moviechat_tui import events as ev
 from moviechat_tui.config import Settings
 from moviechat_tui.controller import BackendFactory, ConversationController, default_backend_factory
 from moviechat_tui.i18n import _
+from moviechat_tui.keys import DEFAULT_KEYS, descriptions
 from moviechat_tui.models import Message as ChatMessage
 from moviechat_tui.personas import key_for
 from moviechat_tui.store import ConversationStore
@@ -48,11 +49,13 @@ class MovieChatApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
-        Binding("f1", "help", _("Help"), id="help"),
-        Binding("ctrl+n", "new_conversation", _("New"), id="new_conversation"),
-        Binding("ctrl+o", "open_conversations", _("Open"), id="open_conversations"),
-        Binding("ctrl+t", "next_persona", _("Persona"), id="next_persona"),
+        Binding(DEFAULT_KEYS["quit"], "quit", _("Quit"), id="quit", priority=True),
+        Binding(DEFAULT_KEYS["help"], "help", _("Help"), id="help"),
+        Binding(DEFAULT_KEYS["new_conversation"], "new_conversation", _("New"),
+                id="new_conversation"),
+        Binding(DEFAULT_KEYS["open_conversations"], "open_conversations", _("Open"),
+                id="open_conversations"),
+        Binding(DEFAULT_KEYS["next_persona"], "next_persona", _("Persona"), id="next_persona"),
     ]
 
     def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
@@ -66,6 +69,8 @@ class MovieChatApp(App[None]):
             self._emit,
             backend_factory,
         )
+        if settings.keymap:
+            self.set_keymap(settings.keymap)
         for index, persona in enumerate(settings.personas):
             key = key_for(settings.personas, index)
             if key:
@@ -171,27 +176,39 @@ class MovieChatApp(App[None]):
         self.push_screen(LinkScreen(href), chosen)
 
     # ------------------------------------------------------------ discovery
+    def key_for(self, binding_id: str) -> str:
+        """The key(s) an action answers to now, after `[keys]` remapping."""
+        keys = self.settings.keymap.get(binding_id, DEFAULT_KEYS[binding_id])
+        return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
+                          for k in keys.split(","))
+
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        describe = descriptions()
+
+        def row(binding_id: str) -> tuple[str, str]:
+            return self.key_for(binding_id), describe[binding_id]
+
         general = [
             ("enter", _("Send the message")),
             ("ctrl+j", _("New line (shift+enter too, where the terminal sends it)")),
-            ("escape", _("Stop the reply that is streaming (or cancel an edit)")),
-            ("ctrl+r", _("Regenerate the last reply (earlier versions are kept)")),
-            ("ctrl+e", _("Edit and resend your last question")),
+            row("stop"),
+            row("regenerate"),
+            row("edit_last"),
             ("up", _("From an empty prompt: move through messages (up/down)")),
-            ("ctrl+n", _("New conversation")),
-            ("ctrl+o", _("Open a saved conversation")),
+            row("new_conversation"),
+            row("open_conversations"),
             ("ctrl+p", _("Command palette: personas and every action")),
-            ("f1", _("This help")),
-            ("ctrl+q", _("Quit (the reply in flight is saved first)")),
+            row("help"),
+            row("quit"),
         ]
         message = [
-            ("c", _("Copy the focused message")),
+            row("copy_message"),
             ("1…9", _("Copy code block 1…9 of the focused message")),
-            ("left / right", _("Previous / next version of a regenerated reply (also < >)")),
-            ("e", _("On your last question: edit and resend it")),
+            row("older_version"),
+            row("newer_version"),
+            row("edit_message"),
         ]
-        personas = [("ctrl+t", _("Next persona"))]
+        personas = [row("next_persona")]
         for index, persona in enumerate(self.settings.personas):
             key = key_for(self.settings.personas, index)
             personas.append(

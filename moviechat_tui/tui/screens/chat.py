@@ -19,6 +19,7 @@ from moviechat_tui import events as ev
 from moviechat_tui import versions
 from moviechat_tui.codeblocks import code_blocks
 from moviechat_tui.i18n import _
+from moviechat_tui.keys import DEFAULT_KEYS
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.personas import Persona, find
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
@@ -40,11 +41,12 @@ class ChatScreen(Screen[None]):
     AUTO_FOCUS = "#prompt"
 
     BINDINGS = [
-        Binding("escape", "stop_reply", _("Stop"), id="stop"),
+        Binding(DEFAULT_KEYS["stop"], "stop_reply", _("Stop"), id="stop"),
         # priority: the prompt (a TextArea) has focus nearly always and binds ctrl+e itself.
-        Binding("ctrl+r", "regenerate", _("Regenerate"), id="regenerate", priority=True),
-        Binding("ctrl+e", "edit_last", _("Edit last"), show=False, id="edit_last",
+        Binding(DEFAULT_KEYS["regenerate"], "regenerate", _("Regenerate"), id="regenerate",
                 priority=True),
+        Binding(DEFAULT_KEYS["edit_last"], "edit_last", _("Edit last"), show=False,
+                id="edit_last", priority=True),
         Binding("ctrl+l", "focus_prompt", _("Prompt"), show=False, id="focus_prompt"),
     ]
 

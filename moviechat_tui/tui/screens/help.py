@@ -43,8 +43,9 @@ class HelpScreen(ModalScreen[None]):
                     table.add_row(Text(pretty_key(key), style="bold"), Text(description))
                 yield table
             yield Static(
-                Content(_("A persona can have its own key (`key` in its [[personas]] entry in "
-                          "config.toml); see docs/keybindings.md. Esc closes this screen.")),
+                Content(_("Change keys in config.toml: [keys] for actions, `key` in a "
+                          "[[personas]] entry for a persona (docs/keybindings.md). "
+                          "Esc closes this screen.")),
                 id="help-footnote",
             )
         yield Footer()

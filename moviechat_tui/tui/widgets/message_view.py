@@ -19,6 +19,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from moviechat_tui.i18n import _
+from moviechat_tui.keys import DEFAULT_KEYS
 from moviechat_tui.models import (
     FINISH_CANCELLED,
     FINISH_ERROR,
@@ -51,7 +52,7 @@ class MessageView(Vertical, can_focus=True):
     app, versions and edits through the controller), the view only says what was asked."""
 
     BINDINGS = [
-        Binding("c", "copy", _("Copy"), id="copy_message"),
+        Binding(DEFAULT_KEYS["copy_message"], "copy", _("Copy"), id="copy_message"),
         *[Binding(str(n), f"copy_code({n})", _("Copy code block {n}").format(n=n),
                   show=False) for n in range(1, 10)],
     ]
@@ -73,7 +74,8 @@ class MessageView(Vertical, can_focus=True):
 
 
 class UserMessage(MessageView):
-    BINDINGS = [Binding("e", "edit", _("Edit and resend"), id="edit_message")]
+    BINDINGS = [Binding(DEFAULT_KEYS["edit_message"], "edit", _("Edit and resend"),
+                        id="edit_message")]
 
     @dataclass
     class EditRequested(TextualMessage):
@@ -91,8 +93,9 @@ class UserMessage(MessageView):
 
 class AssistantMessage(MessageView):
     BINDINGS = [
-        Binding("left,less_than_sign", "version(-1)", _("Older version"), id="older_version"),
-        Binding("right,greater_than_sign", "version(1)", _("Newer version"),
+        Binding(DEFAULT_KEYS["older_version"], "version(-1)", _("Older version"),
+                id="older_version"),
+        Binding(DEFAULT_KEYS["newer_version"], "version(1)", _("Newer version"),
                 id="newer_version"),
     ]
 
