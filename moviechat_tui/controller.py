@@ -44,6 +44,7 @@ from moviechat_tui.models import (
     default_title,
 )
 from moviechat_tui.personas import Persona, find
+from moviechat_tui.preferences import Preferences, load_preferences, save_preferences
 from moviechat_tui.store import ConversationStore, StoreError
 from moviechat_tui.text import StreamSanitizer, one_line, sanitize
 
@@ -97,6 +98,7 @@ class ConversationController:
         self._endpoint_ready: asyncio.Future[None] | None = None
         """Set while `--local` is starting its server; a turn waits for it."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._models: list[str] | None = None
         self._editing: Message | None = None
         """The user message being edited (`start_edit`); the next send replaces its turn."""
         self._removed: set[str] = set()
@@ -468,6 +470,41 @@ class ConversationController:
                 log.debug("backend close failed", exc_info=True)
         if self._local is not None:
             await asyncio.to_thread(self._local.stop)
+
+    # ------------------------------------------------------------- preferences
+    def load_preferences(self) -> Preferences:
+        """Read once at start-up (a tiny file) so the first frame has the right theme."""
+        return load_preferences(self.settings.paths.data_dir)
+
+    def remember_theme(self, theme: str) -> None:
+        self._background(self._remember_theme(theme))
+
+    async def _remember_theme(self, theme: str) -> None:
+        try:
+            await asyncio.to_thread(save_preferences, self.settings.paths.data_dir,
+                                    Preferences(theme=theme))
+        except StoreError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.WARNING))
+
+    # ----------------------------------------------------------------- models
+    async def list_models(self) -> list[str]:
+        """The endpoint's models (GET /v1/models), fetched once per endpoint and cached."""
+        if self._models is None:
+            if self._endpoint_ready is not None:
+                await asyncio.shield(self._endpoint_ready)
+            if self._backend is None:
+                self._backend = self._backend_factory(self.settings)
+            self._models = await self._backend.list_models()
+        return self._models
+
+    def set_model(self, model: str) -> None:
+        """Use `model` from the next reply on (this session and this conversation)."""
+        model = one_line(model, 200)
+        if not model or model == self.model:
+            return
+        self.model = model
+        self.conversation.model = model
+        self._emit(ev.ModelChanged(model))
 
     # ------------------------------------------------------------ --local mode
     def start_local_endpoint(self) -> None:

@@ -81,6 +81,11 @@ class PersonaChanged:
 
 
 @dataclass(frozen=True)
+class ModelChanged:
+    model: str
+
+
+@dataclass(frozen=True)
 class BusyChanged:
     busy: bool
 
@@ -108,6 +113,7 @@ ControllerEvent = (
     | ReplyEnded
     | RetryScheduled
     | PersonaChanged
+    | ModelChanged
     | BusyChanged
     | Notify
     | TitleChanged

@@ -203,3 +203,45 @@ def test_unknown_key_action_is_a_clear_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"config.toml:2: keys.regenrate: unknown action"):
         make_settings(tmp_path, None, config='[keys]\nregenrate = "f5"\n')
+
+
+async def test_model_picker_lists_endpoint_models_and_accepts_a_typed_name(
+        tmp_path: Path, loopback) -> None:
+    loopback.models = ["film-large", "film-small"]
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.action_choose_model()
+        await pilot.pause(1.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(*"small", "enter")
+        await pilot.pause()
+        assert app.controller.model == "film-small"
+        header = str(app.chat_screen.query_one("#header-persona").content)  # type: ignore[attr-defined]
+        assert "film-small" in header
+        app.action_choose_model()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press(*"my-own-model", "enter")
+        await pilot.pause()
+        assert app.controller.model == "my-own-model"
+        await send(pilot, "Which model?")
+        await wait_idle(pilot)
+    assert loopback.last_request["model"] == "my-own-model"
+    [saved] = saved_conversations(settings)
+    assert saved["messages"][1]["model"] == "my-own-model"
+
+
+async def test_theme_choice_is_remembered(tmp_path: Path, loopback) -> None:
+    settings = make_settings(tmp_path, loopback.base_url, config='theme = "gruvbox"\n')
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        assert app.theme == "gruvbox"
+        app.theme = "nord"
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        assert app.theme == "nord"

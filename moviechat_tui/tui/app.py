@@ -79,8 +79,12 @@ class MovieChatApp(App[None]):
                 self._bindings.bind(key, f"persona('{persona.id}')",
                                     description=persona.display_name, show=False,
                                     priority=True)
+        # The theme last picked in the palette wins over the config file's starting theme.
         self._theme_problem: str | None = None
-        if settings.theme:
+        remembered = self.controller.load_preferences().theme
+        if remembered in self.available_themes:
+            self.theme = remembered
+        elif settings.theme:
             if settings.theme in self.available_themes:
                 self.theme = settings.theme
             else:
@@ -101,6 +105,10 @@ class MovieChatApp(App[None]):
         screen = self.get_screen("chat")
         assert isinstance(screen, ChatScreen)
         return screen
+
+    def watch_theme(self, theme: str) -> None:
+        if self.is_running:
+            self.controller.remember_theme(theme)
 
     async def on_mount(self) -> None:
         self.install_screen(ChatScreen(), "chat")
@@ -156,6 +164,15 @@ class MovieChatApp(App[None]):
                 await self.controller.open_conversation(conv_id)
 
         self.push_screen(ConversationsScreen(), opened)
+
+    def action_choose_model(self) -> None:
+        from moviechat_tui.tui.screens.models import ModelsScreen
+
+        def chosen(model: str | None) -> None:
+            if model:
+                self.controller.set_model(model)
+
+        self.push_screen(ModelsScreen(self.controller.model), chosen)
 
     def action_next_persona(self) -> None:
         self.controller.cycle_persona()
@@ -238,6 +255,9 @@ class MovieChatApp(App[None]):
         yield SystemCommand(_("Edit last question (ctrl+e)"),
                             _("Put your last question back in the prompt to change and resend"),
                             self.chat_screen.action_edit_last)
+        yield SystemCommand(_("Choose model…"),
+                            _("Pick from the endpoint's model list, or type a name"),
+                            self.action_choose_model)
         yield SystemCommand(_("Keys (F1)"), _("Show every key"), self.action_help)
 
 

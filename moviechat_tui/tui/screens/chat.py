@@ -285,6 +285,10 @@ class ChatScreen(Screen[None]):
                 for greeting in self.query(Greeting):
                     greeting.persona_name = persona.display_name
                     await greeting.recompose()
+            case ev.ModelChanged(model=model):
+                header.set_state(model=model)
+                self.notify(_("Model: {model} (from the next reply on)").format(model=model),
+                            markup=False)
             case ev.BusyChanged(busy=busy):
                 header.set_state(busy=busy, model=self.controller.model)
             case ev.TitleChanged(title=title):
