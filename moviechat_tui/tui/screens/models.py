@@ -53,10 +53,13 @@ class ModelsScreen(ModalScreen[str | None]):
         except BackendError as exc:
             status.update(Content(exc.message + " " + _("Type a model name and press Enter.")))
             return
-        status.update(Content(_("{n} models. Enter picks the highlighted one; a name that matches none is "
-              "used as typed.").format(
-            n=len(self._models)) if self._models else
-            _("The endpoint lists no models: type a name and press Enter.")))
+        if self._models:
+            status.update(Content(_("{n} models. Enter picks the highlighted one; a name that "
+                                    "matches none is used as typed.").format(
+                                        n=len(self._models))))
+        else:
+            status.update(Content(
+                _("The endpoint lists no models: type a name and press Enter.")))
         self._fill(self.query_one("#model-input", Input).value)
 
     def _fill(self, needle: str) -> None:
