@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
                                "(env OPENAI_BASE_URL)"))
     parser.add_argument("--model", metavar="NAME", help=_("model name (env MOVIECHAT_MODEL)"))
+    parser.add_argument("--profile", metavar="NAME",
+                        help=_("endpoint profile from the config file ([[profiles]])"))
     parser.add_argument("--persona", metavar="ID",
                         help=_("persona to start with: expert, critic, recommender, trivia, "
                                "spoiler-free, screenwriting, korean-cinema, historian, or "
@@ -124,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(
             Paths.default(data_dir=args.data_dir, config_file=args.config),
             Overrides(base_url=args.base_url, model=args.model, persona=args.persona,
-                      lang=args.lang, local_model=local_model),
+                      lang=args.lang, local_model=local_model, profile=args.profile),
         )
     except ConfigError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)

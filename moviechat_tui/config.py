@@ -11,7 +11,8 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from moviechat_tui.personas import (
     build_personas,
     find,
 )
+from moviechat_tui.profiles import Profile, ProfileError, find_profile, parse_profiles
 from moviechat_tui.secret import Secret
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -45,6 +47,7 @@ class Overrides:
     persona: str | None = None
     lang: str | None = None
     local_model: Path | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class Settings:
     theme: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     keymap: dict[str, str] = field(default_factory=dict)
+    profiles: tuple[Profile, ...] = ()
+    profile: str | None = None
+    """The endpoint profile in use (None: the top-level settings)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra HTTP headers (from the profile)."""
     """`[keys]`: binding id → keys, applied over the defaults in keys.py."""
     context_window: int | None = None
     """Tokens the model accepts; None means the built-in table (capabilities.py)."""
@@ -85,7 +93,7 @@ class Settings:
 
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
-             "keys"}
+             "keys", "profile", "profiles"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
 
@@ -160,6 +168,29 @@ def _number(data: dict[str, Any], key: str, path: Path, text: str, *, minimum: f
     return float(value)
 
 
+def profile_key(profile: Profile, environ: Mapping[str, str]) -> Secret:
+    return Secret(environ.get(profile.api_key_env or "", ""))
+
+
+def switch_profile(settings: Settings, name: str,
+                   environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings for another endpoint profile (palette switch); raises ConfigError if unknown."""
+    profile = find_profile(settings.profiles, name)
+    if profile is None:
+        raise ConfigError(_("No endpoint profile named {name!r}.").format(name=name))
+    env = os.environ if environ is None else environ
+    return replace(
+        settings,
+        profile=profile.name,
+        base_url=profile.base_url,
+        api_key=profile_key(profile, env) if profile.api_key_env
+        else Secret(env.get("OPENAI_API_KEY")),
+        model=profile.model or settings.model,
+        headers=dict(profile.headers),
+        local_model=None,
+    )
+
+
 def file_is_exposed(path: Path) -> bool:
     """True if the file is readable by group or others (a problem when it holds a key)."""
     try:
@@ -196,8 +227,15 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
 
     try:
         personas = build_personas(data.get("personas"), str(path))
-    except PersonaError as exc:
+        profiles = parse_profiles(data.get("profiles"), str(path))
+    except (PersonaError, ProfileError) as exc:
         raise ConfigError(exc.message) from None
+    profile_name = overrides.profile or _string(data, "profile", path, text)
+    profile = find_profile(profiles, profile_name) if profile_name else None
+    if profile_name and profile is None:
+        known = ", ".join(p.name for p in profiles) or _("none defined")
+        raise ConfigError(_("profile {name!r} is not defined in {path} (profiles: {known})")
+                          .format(name=profile_name, path=path, known=known))
 
     warnings: list[str] = []
     file_key = _string(data, "api_key", path, text)
@@ -209,11 +247,12 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
 
     base_url = (
         overrides.base_url
+        or (profile.base_url if profile else None)
         or env.get("OPENAI_BASE_URL")
         or _string(data, "base_url", path, text)
         or None
     )
-    model = overrides.model or (
+    model = overrides.model or (profile.model if profile else None) or (
         None if overrides.local_model else (
             env.get("MOVIECHAT_MODEL") or _string(data, "model", path, text)
         )
@@ -248,7 +287,8 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     return Settings(
         paths=paths,
         base_url=base_url.rstrip("/") if base_url else None,
-        api_key=Secret(env.get("OPENAI_API_KEY") or file_key),
+        api_key=profile_key(profile, env) if profile and profile.api_key_env
+        else Secret(env.get("OPENAI_API_KEY") or file_key),
         model=model,
         persona=persona,
         personas=personas,
@@ -258,6 +298,9 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         context_window=int(context_window) if context_window else None,
         include_usage=include_usage,
         keymap=keymap,
+        profiles=profiles,
+        profile=profile.name if profile else None,
+        headers=dict(profile.headers) if profile else {},
         lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
         theme=_string(data, "theme", path, text),
         warnings=tuple(warnings),
@@ -284,6 +327,9 @@ SAMPLE_CONFIG = '''\
 # Persona to start with (see `moviechat --help` or docs/personas.md). Flag: --persona.
 # persona = "expert"
 
+# Endpoint profile to start with (see [[profiles]] below). Flag: --profile.
+# profile = "ollama"
+
 # Interface language; default from the system locale. Flag: --lang.
 # lang = "en"
 
@@ -303,6 +349,19 @@ SAMPLE_CONFIG = '''\
 # Ask the server for token usage (shown under each reply). Unset: on for OpenAI models.
 # Some compatible servers reject the option.
 # include_usage = true
+
+# Endpoint profiles: switch with --profile NAME or the command palette ("Endpoint: ...").
+# A profile names the environment variable holding its key, never the key itself.
+# [[profiles]]
+# name = "ollama"
+# base_url = "http://127.0.0.1:11434/v1"
+# model = "llama3.2"
+# [[profiles]]
+# name = "openrouter"
+# base_url = "https://openrouter.ai/api/v1"
+# api_key_env = "OPENROUTER_API_KEY"
+# model = "openai/gpt-4o-mini"
+# headers = { "X-Title" = "moviechat" }
 
 # Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, copy_message, edit_message,

@@ -75,6 +75,7 @@ def default_backend_factory(settings: Settings) -> ChatBackend:
         connect_timeout=settings.connect_timeout,
         max_attempts=settings.max_attempts,
         include_usage=include_usage,
+        headers=settings.headers or None,
     )
 
 
@@ -505,6 +506,33 @@ class ConversationController:
         self.model = model
         self.conversation.model = model
         self._emit(ev.ModelChanged(model))
+
+    # -------------------------------------------------------- endpoint profiles
+    async def switch_profile(self, name: str) -> bool:
+        """Talk to another endpoint profile from the next reply on."""
+        from moviechat_tui.config import ConfigError, switch_profile
+
+        if self.busy:
+            self._emit(ev.Notify(
+                _("A reply is still arriving: wait for it or press Esc to stop it."),
+                ev.Severity.WARNING))
+            return False
+        try:
+            settings = switch_profile(self.settings, name)
+        except ConfigError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return False
+        old, self._backend = self._backend, None
+        if old is not None:
+            await old.aclose()
+        self.settings = settings
+        self._models = None
+        self.model = settings.model
+        self.conversation.model = settings.model
+        self._emit(ev.ModelChanged(settings.model))
+        self._emit(ev.Notify(_("Endpoint: {name} ({url})").format(
+            name=name, url=settings.endpoint_label)))
+        return True
 
     # ------------------------------------------------------------ --local mode
     def start_local_endpoint(self) -> None:

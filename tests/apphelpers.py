@@ -34,7 +34,8 @@ def make_app(settings: Settings, **startup: Any) -> MovieChatApp:
     def factory(s: Settings) -> OpenAIBackend:
         return OpenAIBackend(s.base_url, s.api_key, timeout=s.timeout,
                              connect_timeout=s.connect_timeout, max_attempts=s.max_attempts,
-                             backoff_base=0.05)
+                             backoff_base=0.05, headers=s.headers or None,
+                             include_usage=bool(s.include_usage))
 
     return MovieChatApp(settings, startup=StartupAction(**startup), backend_factory=factory)
 

@@ -245,3 +245,53 @@ async def test_theme_choice_is_remembered(tmp_path: Path, loopback) -> None:
     app = make_app(settings)
     async with app.run_test() as pilot:
         assert app.theme == "nord"
+
+
+PROFILES = '''
+profile = "first"
+
+[[profiles]]
+name = "first"
+base_url = "{first}"
+api_key_env = "FIRST_KEY"
+model = "model-one"
+headers = {{ X-Title = "moviechat" }}
+
+[[profiles]]
+name = "second"
+base_url = "{second}"
+model = "model-two"
+'''
+
+
+async def test_endpoint_profiles_start_and_switch(tmp_path: Path, loopback) -> None:
+    from loopback_server import LoopbackServer
+
+    with LoopbackServer() as second:
+        config = PROFILES.format(first=loopback.base_url, second=second.base_url)
+        settings = make_settings(tmp_path, None, config=config,
+                                 env={"FIRST_KEY": "sk-first", "OPENAI_API_KEY": "sk-openai"})
+        assert (settings.profile, settings.model) == ("first", "model-one")
+        app = make_app(settings)
+        async with app.run_test() as pilot:
+            await send(pilot, "To the first")
+            await wait_idle(pilot)
+            assert loopback.last_request["model"] == "model-one"
+            headers = loopback.request_headers[-1]
+            assert headers["authorization"] == "Bearer sk-first"
+            assert headers["x-title"] == "moviechat"
+            assert await app.controller.switch_profile("second")
+            await send(pilot, "To the second")
+            await wait_idle(pilot)
+        assert second.last_request["model"] == "model-two"
+        assert second.last_request["messages"][-1]["content"] == "To the second"
+
+
+def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from moviechat_tui.config import ConfigError
+
+    with pytest.raises(ConfigError, match="profile 'nope' is not defined"):
+        make_settings(tmp_path, None, config=PROFILES.format(first="http://a", second="http://b"),
+                      profile="nope")

@@ -165,6 +165,9 @@ class MovieChatApp(App[None]):
 
         self.push_screen(ConversationsScreen(), opened)
 
+    async def _switch_profile(self, name: str) -> None:
+        await self.controller.switch_profile(name)
+
     def action_choose_model(self) -> None:
         from moviechat_tui.tui.screens.models import ModelsScreen
 
@@ -255,6 +258,12 @@ class MovieChatApp(App[None]):
         yield SystemCommand(_("Edit last question (ctrl+e)"),
                             _("Put your last question back in the prompt to change and resend"),
                             self.chat_screen.action_edit_last)
+        for profile in self.controller.settings.profiles:
+            current = " ●" if profile.name == self.controller.settings.profile else ""
+            yield SystemCommand(
+                escape(_("Endpoint: {name}").format(name=profile.name) + current),
+                escape(profile.base_url or "https://api.openai.com/v1"),
+                partial(self._switch_profile, profile.name))
         yield SystemCommand(_("Choose model…"),
                             _("Pick from the endpoint's model list, or type a name"),
                             self.action_choose_model)
