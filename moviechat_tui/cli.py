@@ -14,6 +14,7 @@ from pathlib import Path
 
 from moviechat_tui import __version__
 from moviechat_tui.i18n import _, set_language
+from moviechat_tui.text import one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="moviechat",
         description=_("Talk about films with a language model, in your terminal."),
         epilog=_("Sub-commands: `moviechat config path` shows where files live; "
-                 "`moviechat config init` writes a commented sample config."),
+                 "`moviechat config init` writes a commented sample config; "
+                 "`moviechat list [--json]` lists conversations; "
+                 "`moviechat search TEXT [--json]` searches every message; "
+                 "`moviechat export ID [-o FILE]` writes one as Markdown."),
     )
     parser.add_argument("--version", action="version", version=f"moviechat {__version__}")
     parser.add_argument("--base-url", metavar="URL",
@@ -50,15 +54,75 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("reopen the latest conversation"))
     group.add_argument("--open", metavar="ID", dest="open_id",
                        help=_("open the conversation with this id"))
-    parser.add_argument("command", nargs="*", metavar="config path|init",
-                        help=_("manage the config file"))
+    parser.add_argument("--json", action="store_true",
+                        help=_("with list/search: print JSON (see docs/scripting.md)"))
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help=_("with export: write to FILE instead of standard output"))
+    parser.add_argument("command", nargs="*", metavar="COMMAND",
+                        help=_("config path | config init | list | search TEXT | export ID"))
     return parser
+
+
+def _library_command(args: argparse.Namespace, words: list[str]) -> int:
+    """list / search / export: scripting access to the saved conversations."""
+    import json
+
+    from moviechat_tui import library
+    from moviechat_tui.config import ConfigError, Overrides, load_settings
+    from moviechat_tui.paths import Paths
+    from moviechat_tui.store import ConversationStore, StoreError
+
+    try:
+        settings = load_settings(Paths.default(data_dir=args.data_dir, config_file=args.config),
+                                 Overrides())
+    except ConfigError as exc:
+        print(f"moviechat: {exc.message}", file=sys.stderr)
+        return 2
+    store = ConversationStore(settings.paths.conversations_dir)
+    verb, rest = words[0], words[1:]
+    if verb == "list" and not rest:
+        summaries = store.list_summaries()
+        if args.json:
+            print(json.dumps([library.summary_json(s) for s in summaries], ensure_ascii=False,
+                             indent=2))
+        else:
+            for s in summaries:
+                print(f"{s.id}  {s.updated.astimezone():%Y-%m-%d %H:%M}  {s.message_count:>4}  "
+                      f"{one_line(s.title, 80)}")
+        return 0
+    if verb == "search" and rest:
+        hits = library.search_conversations(store, " ".join(rest))
+        if args.json:
+            print(json.dumps([library.hit_json(h) for h in hits], ensure_ascii=False, indent=2))
+        else:
+            for h in hits:
+                print(f"{h.conversation_id}  {one_line(h.title, 40)}  {h.role}: "
+                      f"{one_line(h.snippet, 120)}")
+        return 0 if hits else 1
+    if verb == "export" and len(rest) == 1:
+        try:
+            conv = store.load(rest[0]).conversation
+        except StoreError as exc:
+            print(f"moviechat: {exc.message}", file=sys.stderr)
+            return 1
+        text = library.export_markdown(conv, settings.personas)
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+            print(_("Exported to {path}").format(path=args.output), file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+    print(_("moviechat: usage: moviechat list [--json] | moviechat search TEXT [--json] | "
+            "moviechat export ID [-o FILE]"), file=sys.stderr)
+    return 2
 
 
 def _config_command(args: argparse.Namespace, words: list[str]) -> int:
     from moviechat_tui.config import write_sample_config
     from moviechat_tui.paths import Paths
 
+    if words and words[0] in ("list", "search", "export"):
+        return _library_command(args, words)
     paths = Paths.default(data_dir=args.data_dir, config_file=args.config)
     if words == ["config", "path"]:
         print(_("config file:   {path}").format(path=paths.config_file))

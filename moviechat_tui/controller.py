@@ -400,7 +400,9 @@ class ConversationController:
             self._emit(ev.ReplyEnded(reply))
         notice_text = error
         if notice_text is None and reply is not None:
-            if reply.finish_reason == FINISH_TRUNCATED:
+            if reply.finish_reason == FINISH_CANCELLED and not reply.content:
+                notice_text = _("Stopped before any of the reply arrived.")
+            elif reply.finish_reason == FINISH_TRUNCATED:
                 notice_text = _("The connection closed before the reply finished: it may be "
                                 "incomplete. Send your message again to retry.")
             elif reply.finish_reason == "length":
@@ -414,6 +416,13 @@ class ConversationController:
         await self._save()
 
     # ------------------------------------------------------------------ saving
+    def emit(self, event: ev.ControllerEvent) -> None:
+        """For the library controller, which reports through the same channel."""
+        self._emit(event)
+
+    async def save_now(self) -> None:
+        await self._save()
+
     def _background(self, work: Coroutine[object, object, None]) -> None:
         """Run `work` as a task the controller keeps a reference to until it ends."""
         task = asyncio.create_task(work)
@@ -447,6 +456,7 @@ class ConversationController:
         ours = {m.id: m for m in self.conversation.messages}
         if all(ours.get(m.id) is m for m in merged.messages):
             return
+        log.debug("adopting merged messages from disk")
         # Another instance added or finished messages: the store hands back our own objects
         # for ours (a streaming reply stays bound to its widget) and new ones for theirs.
         self.conversation.messages = list(merged.messages)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
@@ -22,6 +23,7 @@ from moviechat_tui.config import Settings
 from moviechat_tui.controller import BackendFactory, ConversationController, default_backend_factory
 from moviechat_tui.i18n import _
 from moviechat_tui.keys import DEFAULT_KEYS, descriptions
+from moviechat_tui.library_controller import LibraryController
 from moviechat_tui.models import Message as ChatMessage
 from moviechat_tui.personas import key_for
 from moviechat_tui.store import ConversationStore
@@ -69,6 +71,7 @@ class MovieChatApp(App[None]):
             self._emit,
             backend_factory,
         )
+        self.library = LibraryController(self.controller)
         if settings.keymap:
             self.set_keymap(settings.keymap)
         for index, persona in enumerate(settings.personas):
@@ -159,11 +162,35 @@ class MovieChatApp(App[None]):
         if isinstance(self.screen, ConversationsScreen):
             return
 
-        async def opened(conv_id: str | None) -> None:
-            if conv_id:
-                await self.controller.open_conversation(conv_id)
+        async def opened(choice: tuple[str, str | None] | None) -> None:
+            if choice:
+                await self.controller.open_conversation(choice[0], scroll_to=choice[1])
 
         self.push_screen(ConversationsScreen(), opened)
+
+    @work(group="rename-current")
+    async def action_rename_current(self) -> None:
+        from moviechat_tui.tui.screens.dialogs import TextDialog
+
+        conv = self.controller.conversation
+        if not conv.messages:
+            self.notify(_("Nothing to rename yet: send a message first."), markup=False)
+            return
+        title = await self.push_screen_wait(TextDialog(_("Rename conversation"), conv.title))
+        if title:
+            await self.library.rename(conv.id, title)
+
+    @work(group="delete-current")
+    async def action_delete_current(self) -> None:
+        from moviechat_tui.tui.screens.dialogs import ConfirmDialog
+
+        conv = self.controller.conversation
+        if not conv.messages:
+            return
+        question = _("Move “{title}” to the trash? It can be restored for 30 days.").format(
+            title=conv.title or _("(untitled)"))
+        if await self.push_screen_wait(ConfirmDialog(question, _("Delete"))):
+            await self.library.delete(conv.id)
 
     async def _switch_profile(self, name: str) -> None:
         await self.controller.switch_profile(name)
@@ -217,12 +244,14 @@ class MovieChatApp(App[None]):
             ("up", _("From an empty prompt: move through messages (up/down)")),
             row("new_conversation"),
             row("open_conversations"),
+            row("export"),
             ("ctrl+p", _("Command palette: personas and every action")),
             row("help"),
             row("quit"),
         ]
         message = [
             row("copy_message"),
+            row("branch_message"),
             ("1…9", _("Copy code block 1…9 of the focused message")),
             row("older_version"),
             row("newer_version"),
@@ -264,6 +293,14 @@ class MovieChatApp(App[None]):
                 escape(_("Endpoint: {name}").format(name=profile.name) + current),
                 escape(profile.base_url or "https://api.openai.com/v1"),
                 partial(self._switch_profile, profile.name))
+        yield SystemCommand(_("Export conversation to Markdown (ctrl+s)"),
+                            _("Writes a .md file in the data folder's exports/"),
+                            self.chat_screen.action_export)
+        yield SystemCommand(_("Rename conversation…"), _("Give this conversation a new title"),
+                            self.action_rename_current)
+        yield SystemCommand(_("Delete conversation…"),
+                            _("Move this conversation to the trash (30 days)"),
+                            self.action_delete_current)
         yield SystemCommand(_("Choose model…"),
                             _("Pick from the endpoint's model list, or type a name"),
                             self.action_choose_model)

@@ -24,6 +24,7 @@ from moviechat_tui.models import Conversation, Message
 from moviechat_tui.personas import Persona, find
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
+from moviechat_tui.tui.widgets.loader import Loader
 from moviechat_tui.tui.widgets.message_view import (
     AssistantMessage,
     MessageView,
@@ -34,6 +35,8 @@ from moviechat_tui.tui.widgets.prompt_input import PromptInput
 
 MAX_MOUNTED_MESSAGES = 200
 """Widgets kept in the pane; older ones are pruned (the file keeps everything)."""
+LOAD_BATCH = 100
+"""Messages a "load earlier/later" press brings in."""
 
 
 class ChatScreen(Screen[None]):
@@ -47,12 +50,16 @@ class ChatScreen(Screen[None]):
                 priority=True),
         Binding(DEFAULT_KEYS["edit_last"], "edit_last", _("Edit last"), show=False,
                 id="edit_last", priority=True),
+        Binding(DEFAULT_KEYS["export"], "export", _("Export"), show=False, id="export",
+                priority=True),
         Binding("ctrl+l", "focus_prompt", _("Prompt"), show=False, id="focus_prompt"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._views: dict[str, MessageView] = {}
+        self._window = (0, 0)
+        """[start, end) of the visible messages that are mounted."""
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -87,9 +94,22 @@ class ChatScreen(Screen[None]):
         return NoticeLine(message)
 
     async def _add(self, message: Message) -> MessageView:
+        existing = self._views.get(message.id)
+        if existing is not None:
+            # Already shown: a re-render (another window's messages merged in) ran between
+            # the controller appending this message and this event being handled.
+            return existing
         pane = self.query_one("#messages", VerticalScroll)
         for greeting in self.query(Greeting):
             await greeting.remove()
+        start, end = self._window
+        if end < len(self._visible()) - 1:
+            # The window shows older messages (a search jump): show the newest instead.
+            await self.show_conversation(self.controller.conversation)
+            existing = self._views.get(message.id)
+            if existing is not None:
+                return existing
+        self._window = (start, self._window[1] + 1)
         view = self._view_for(message)
         self._views[message.id] = view
         await pane.mount(view)
@@ -97,34 +117,89 @@ class ChatScreen(Screen[None]):
         return view
 
     async def _prune(self) -> None:
-        views = list(self.query(MessageView))
+        """Keep at most MAX_MOUNTED_MESSAGES views: the oldest go (the file keeps them)."""
+        pane = self.query_one("#messages", VerticalScroll)
+        views = list(pane.query_children(MessageView))
         excess = len(views) - MAX_MOUNTED_MESSAGES
         if excess > 0:
             for view in views[:excess]:
                 self._views.pop(view.message.id, None)
-            await self.remove_children(views[:excess])
+            await pane.remove_children(views[:excess])
+            self._window = (self._window[0] + excess, self._window[1])
+            await self._refresh_loaders()
+
+    def _visible(self) -> list[Message]:
+        return [m for m in self.controller.conversation.messages if not m.hidden]
 
     async def show_conversation(self, conversation: Conversation,
                                 scroll_to: str | None = None) -> None:
+        """Mount a window of at most MAX_MOUNTED_MESSAGES messages: the newest, or the ones
+        around `scroll_to`; loaders at the ends bring in more on demand."""
         pane = self.query_one("#messages", VerticalScroll)
         await pane.remove_children()
         self._views.clear()
         header = self.query_one(ChatHeader)
         header.set_state(title=conversation.title)
-        if not conversation.messages:
+        visible = [m for m in conversation.messages if not m.hidden]
+        if not visible:
+            self._window = (0, 0)
             await pane.mount(Greeting(self.controller.persona.display_name))
             return
-        recent = [m for m in conversation.messages if not m.hidden][-MAX_MOUNTED_MESSAGES:]
-        views = [self._view_for(m) for m in recent]
+        ids = [m.id for m in visible]
+        end = len(visible)
+        if scroll_to in ids:
+            target_index = ids.index(scroll_to)
+            start = max(0, min(target_index - 20, len(visible) - MAX_MOUNTED_MESSAGES))
+            end = min(len(visible), start + MAX_MOUNTED_MESSAGES)
+        else:
+            start = max(0, end - MAX_MOUNTED_MESSAGES)
+        self._window = (start, end)
+        views = [self._view_for(m) for m in visible[start:end]]
         for view in views:
             self._views[view.message.id] = view
         await pane.mount_all(views)
+        await self._refresh_loaders()
         target = self._views.get(scroll_to or "")
         if target is not None:
             pane.release_anchor()
-            target.scroll_visible(top=True, animate=False)
+            self.call_after_refresh(target.scroll_visible, top=True, animate=False)
+            target.focus()
         else:
             pane.anchor()
+
+    async def _refresh_loaders(self) -> None:
+        pane = self.query_one("#messages", VerticalScroll)
+        start, end = self._window
+        total = len(self._visible())
+        for loader in list(pane.query_children(Loader)):
+            await loader.remove()
+        if start > 0:
+            await pane.mount(Loader(-1, start), before=0)
+        if end < total:
+            await pane.mount(Loader(1, total - end))
+
+    @on(Loader.Activated)
+    async def load_more(self, event: Loader.Activated) -> None:
+        pane = self.query_one("#messages", VerticalScroll)
+        visible = self._visible()
+        start, end = self._window
+        if event.direction < 0:
+            new_start = max(0, start - LOAD_BATCH)
+            views = [self._view_for(m) for m in visible[new_start:start]]
+            first = next(iter(pane.query_children(MessageView)), None)
+            if views:
+                await pane.mount_all(views, before=first)
+            self._window = (new_start, end)
+            if views:
+                self.call_after_refresh(views[-1].scroll_visible, top=True, animate=False)
+        else:
+            new_end = min(len(visible), end + LOAD_BATCH)
+            views = [self._view_for(m) for m in visible[end:new_end]]
+            await pane.mount_all(views, before=event.loader)
+            self._window = (start, new_end)
+        for view in views:
+            self._views[view.message.id] = view
+        await self._refresh_loaders()
 
     # ------------------------------------------------------------- user input
     @on(PromptInput.Submitted)
@@ -185,6 +260,13 @@ class ChatScreen(Screen[None]):
             return
         self.action_edit_last()
 
+    @on(MessageView.BranchRequested)
+    async def branch(self, event: MessageView.BranchRequested) -> None:
+        await self.app.library.branch_from(event.view.message)  # type: ignore[attr-defined]
+
+    async def action_export(self) -> None:
+        await self.app.library.export_current()  # type: ignore[attr-defined]
+
     @on(AssistantMessage.VersionRequested)
     def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
         if not self.controller.show_version(event.view.message, event.step):
@@ -240,10 +322,14 @@ class ChatScreen(Screen[None]):
             case ev.MessageAdded(message=message):
                 await self._add(message)
             case ev.MessagesHidden(messages=hidden):
+                removed = 0
                 for message in hidden:
                     gone = self._views.pop(message.id, None)
                     if gone is not None:
+                        removed += 1
                         await gone.remove()
+                start, end = self._window
+                self._window = (start, end - removed)
             case ev.VersionShown(replaced=old, shown=new, index=index, count=count):
                 previous = self._views.pop(old.id, None)
                 flipped = AssistantMessage(new, self._persona_name(new.persona),

@@ -1,12 +1,14 @@
-"""Resume a saved conversation: a filterable list, newest first.
+"""The conversation library: browse and filter by title, search every message's text, rename,
+delete to the trash and restore.
 
-The list comes from file headers (the controller asks the store in a thread); nothing here
-reads files or parses whole conversations.
+The list comes from file headers and the search from the library controller (threads);
+nothing here reads files. Dismisses with (conversation id, message id to scroll to) or None.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from rich.text import Text
@@ -17,11 +19,23 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from moviechat_tui.i18n import _
+from moviechat_tui.library import SearchHit
 from moviechat_tui.models import ConversationSummary
 from moviechat_tui.personas import find
+from moviechat_tui.trash import TrashedConversation
+from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
+
+Opened = tuple[str, str | None]
+
+
+class Mode(StrEnum):
+    TITLES = "titles"
+    TEXT = "text"
+    TRASH = "trash"
 
 
 def _when(moment: datetime) -> str:
@@ -34,51 +48,107 @@ def _when(moment: datetime) -> str:
     return local.strftime("%Y-%m-%d")
 
 
-class ConversationsScreen(ModalScreen[str | None]):
-    """Dismisses with the chosen conversation id, or None."""
-
+class ConversationsScreen(ModalScreen[Opened | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "#filter"
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close"),
         Binding("down", "focus_table", _("List"), show=False),
+        # priority: the filter Input has focus and binds ctrl+d (delete right) itself.
+        Binding("ctrl+f", "toggle_mode('text')", _("Search text"), id="search_text",
+                priority=True),
+        Binding("ctrl+t", "toggle_mode('trash')", _("Trash"), id="show_trash", priority=True),
+        Binding("ctrl+r", "rename", _("Rename"), id="rename_conversation", priority=True),
+        Binding("ctrl+d", "delete", _("Delete"), id="delete_conversation", priority=True),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        self.mode = Mode.TITLES
         self._summaries: list[ConversationSummary] = []
-        self._show_model = True
+        self._hits: list[SearchHit] = []
+        self._trash: list[TrashedConversation] = []
+        self._search_timer: Timer | None = None
+
+    @property
+    def library(self):  # type: ignore[no-untyped-def]
+        return self.app.library  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-dialog"):
-            yield Static(Content(_("Conversations")), id="conversations-title")
-            yield Input(placeholder=_("Filter by title, persona or model…"), id="filter")
+            yield Static(id="conversations-title")
+            yield Input(id="filter")
             yield DataTable(id="conversation-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="conversations-empty")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        # Fixed widths (the title takes the rest) so the layout does not jump while filtering;
-        # a narrow terminal drops the model column rather than squeezing the title.
-        available = min(140, self.app.size.width * 9 // 10) - 6
-        self._show_model = available >= 90
-        fixed = {"persona": 18, "updated": 12, "count": 5}
-        if self._show_model:
-            fixed["model"] = 16
-        title_width = max(16, available - sum(fixed.values()) - 2 * (len(fixed) + 1))
-        table.add_column(_("Title"), key="title", width=title_width)
-        table.add_column(_("Persona"), key="persona", width=fixed["persona"])
-        if self._show_model:
-            table.add_column(_("Model"), key="model", width=fixed["model"])
-        table.add_column(_("Updated"), key="updated", width=fixed["updated"])
-        table.add_column(_("Msgs"), key="count", width=fixed["count"])
+        self._switch(Mode.TITLES)
+
+    # ------------------------------------------------------------------ modes
+    def action_toggle_mode(self, mode: str) -> None:
+        self._switch(Mode.TITLES if self.mode == mode else Mode(mode))
+
+    def _switch(self, mode: Mode) -> None:
+        self.mode = mode
+        titles = {
+            Mode.TITLES: _("Conversations — ctrl+f searches every message, ctrl+t the trash"),
+            Mode.TEXT: _("Search the text of every message — ctrl+f back to titles"),
+            Mode.TRASH: _("Trash (kept 30 days) — Enter restores, ctrl+t back"),
+        }
+        placeholders = {
+            Mode.TITLES: _("Filter by title, persona or model…"),
+            Mode.TEXT: _("Words to find in any message…"),
+            Mode.TRASH: _("Filter the trash by title…"),
+        }
+        self.query_one("#conversations-title", Static).update(Content(titles[mode]))
+        field = self.query_one("#filter", Input)
+        field.placeholder = placeholders[mode]
+        field.value = ""
+        field.focus()
+        self._columns()
         self.load()
 
-    @work(exclusive=True)
+    def _columns(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        # Fixed widths (the first column takes the rest) so the layout does not jump while
+        # filtering; a narrow terminal drops the model column rather than squeezing titles.
+        available = min(140, self.app.size.width * 9 // 10) - 6
+        self._show_model = available >= 90
+        if self.mode == Mode.TEXT:
+            fixed = {"title": 24, "updated": 12}
+            first = max(16, available - sum(fixed.values()) - 8)
+            table.add_column(_("Match"), key="snippet", width=first)
+            table.add_column(_("Conversation"), key="title", width=fixed["title"])
+            table.add_column(_("Updated"), key="updated", width=fixed["updated"])
+            return
+        fixed = {"persona": 18, "updated": 12, "count": 5}
+        if self._show_model and self.mode == Mode.TITLES:
+            fixed["model"] = 16
+        first = max(16, available - sum(fixed.values()) - 2 * (len(fixed) + 1))
+        table.add_column(_("Title"), key="title", width=first)
+        table.add_column(_("Persona"), key="persona", width=fixed["persona"])
+        if "model" in fixed:
+            table.add_column(_("Model"), key="model", width=fixed["model"])
+        table.add_column(_("Deleted") if self.mode == Mode.TRASH else _("Updated"),
+                         key="updated", width=fixed["updated"])
+        table.add_column(_("Msgs"), key="count", width=fixed["count"])
+
+    # ----------------------------------------------------------------- loading
+    @work(exclusive=True, group="load")
     async def load(self) -> None:
-        self._summaries = await self.app.controller.list_conversations()  # type: ignore[attr-defined]
-        self._fill("")
+        if self.mode == Mode.TITLES:
+            self._summaries = await self.app.controller.list_conversations()  # type: ignore[attr-defined]
+        elif self.mode == Mode.TRASH:
+            self._trash = await self.library.trash_entries()
+        self._fill(self.query_one("#filter", Input).value)
+
+    @work(exclusive=True, group="search")
+    async def search(self, query: str) -> None:
+        self._hits = await self.library.search(query) if query.strip() else []
+        if self.mode == Mode.TEXT:
+            self._fill(query)
 
     def _persona_name(self, persona_id: str) -> str:
         persona = find(self.app.controller.personas, persona_id)  # type: ignore[attr-defined]
@@ -87,40 +157,120 @@ class ConversationsScreen(ModalScreen[str | None]):
     def _fill(self, needle: str) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        needle = needle.casefold().strip()
-        shown = 0
-        for s in self._summaries:
-            persona = self._persona_name(s.persona)
-            haystack = f"{s.title} {persona} {s.model}".casefold()
-            if needle and needle not in haystack:
-                continue
-            cells: list[Text | str] = [Text(s.title or _("(untitled)")), Text(persona)]
-            if self._show_model:
-                cells.append(Text(s.model))
-            cells += [_when(s.updated), str(s.message_count)]
-            table.add_row(*cells, key=s.id)
-            shown += 1
+        folded = needle.casefold().strip()
+        if self.mode == Mode.TEXT:
+            for hit in self._hits:
+                snippet = Text(hit.snippet)
+                snippet.stylize("bold reverse", hit.match_start, hit.match_end)
+                table.add_row(snippet, Text(hit.title or _("(untitled)")), _when(hit.updated),
+                              key=f"{hit.conversation_id}:{hit.message_id}")
+        elif self.mode == Mode.TRASH:
+            for entry in self._trash:
+                s = entry.summary
+                if folded and folded not in s.title.casefold():
+                    continue
+                table.add_row(Text(s.title or _("(untitled)")), Text(self._persona_name(s.persona)),
+                              _when(datetime.fromtimestamp(entry.deleted_at).astimezone()),
+                              str(s.message_count), key=str(entry.path))
+        else:
+            for s in self._summaries:
+                persona = self._persona_name(s.persona)
+                if folded and folded not in f"{s.title} {persona} {s.model}".casefold():
+                    continue
+                cells: list[Text | str] = [Text(s.title or _("(untitled)")), Text(persona)]
+                if self._show_model:
+                    cells.append(Text(s.model))
+                cells += [_when(s.updated), str(s.message_count)]
+                table.add_row(*cells, key=s.id)
+        self._show_empty_hint(needle, table.row_count)
+
+    def _show_empty_hint(self, needle: str, shown: int) -> None:
         empty = self.query_one("#conversations-empty", Static)
-        if not self._summaries:
-            empty.update(Content(_("No saved conversations yet. Esc to go back and start one.")))
-        elif not shown:
-            empty.update(Content(_("Nothing matches this filter.")))
-        empty.display = shown == 0
+        if shown:
+            empty.display = False
+            return
+        if self.mode == Mode.TEXT:
+            text = (_("No message contains that text.") if needle.strip()
+                    else _("Type to search every message in every conversation."))
+        elif self.mode == Mode.TRASH:
+            text = _("The trash is empty.")
+        elif not self._summaries:
+            text = _("No saved conversations yet. Esc to go back and start one.")
+        else:
+            text = _("Nothing matches this filter.")
+        empty.update(Content(text))
+        empty.display = True
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        self._fill(event.value)
+        if self.mode == Mode.TEXT:
+            if self._search_timer is not None:
+                self._search_timer.stop()
+            value = event.value
+            self._search_timer = self.set_timer(0.2, lambda: self.search(value))
+        else:
+            self._fill(event.value)
+
+    # ----------------------------------------------------------------- actions
+    def _current_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
 
     @on(Input.Submitted, "#filter")
     def open_first(self) -> None:
-        table = self.query_one(DataTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
-            self.dismiss(key.value)
+        self._activate(self._current_key())
 
     @on(DataTable.RowSelected)
     def open_row(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(event.row_key.value)
+        self._activate(event.row_key.value)
+
+    def _activate(self, key: str | None) -> None:
+        if key is None:
+            return
+        if self.mode == Mode.TEXT:
+            conv_id, message_id = key.split(":", 1)
+            self.dismiss((conv_id, message_id))
+        elif self.mode == Mode.TRASH:
+            self._restore(key)
+        else:
+            self.dismiss((key, None))
+
+    @work(group="restore")
+    async def _restore(self, path: str) -> None:
+        entry = next((e for e in self._trash if str(e.path) == path), None)
+        if entry is not None and await self.library.restore(entry):
+            self.load()
+
+    def _summary_for_action(self) -> ConversationSummary | None:
+        key = self._current_key()
+        if self.mode != Mode.TITLES or key is None:
+            self.notify(_("Rename and delete work in the title list (ctrl+f/ctrl+t go back)."),
+                        markup=False)
+            return None
+        return next((s for s in self._summaries if s.id == key), None)
+
+    @work(group="rename")
+    async def action_rename(self) -> None:
+        summary = self._summary_for_action()
+        if summary is None:
+            return
+        title = await self.app.push_screen_wait(
+            TextDialog(_("Rename conversation"), summary.title))
+        if title and await self.library.rename(summary.id, title):
+            self.load()
+
+    @work(group="delete")
+    async def action_delete(self) -> None:
+        summary = self._summary_for_action()
+        if summary is None:
+            return
+        question = _("Move “{title}” to the trash? It can be restored for 30 days.").format(
+            title=summary.title or _("(untitled)"))
+        if await self.app.push_screen_wait(ConfirmDialog(question, _("Delete"))):
+            await self.library.delete(summary.id)
+            self.load()
 
     def action_focus_table(self) -> None:
         self.query_one(DataTable).focus()

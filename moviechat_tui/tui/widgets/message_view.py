@@ -53,6 +53,7 @@ class MessageView(Vertical, can_focus=True):
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["copy_message"], "copy", _("Copy"), id="copy_message"),
+        Binding(DEFAULT_KEYS["branch_message"], "branch", _("Branch"), id="branch_message"),
         *[Binding(str(n), f"copy_code({n})", _("Copy code block {n}").format(n=n),
                   show=False) for n in range(1, 10)],
     ]
@@ -65,6 +66,13 @@ class MessageView(Vertical, can_focus=True):
     def __init__(self, message: Message) -> None:
         super().__init__(classes=f"message -{message.role}")
         self.message = message
+
+    @dataclass
+    class BranchRequested(TextualMessage):
+        view: MessageView
+
+    def action_branch(self) -> None:
+        self.post_message(self.BranchRequested(self))
 
     def action_copy(self) -> None:
         self.post_message(self.CopyRequested(self))

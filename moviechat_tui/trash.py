@@ -1,0 +1,103 @@
+"""Deleted conversations go to `trash/` under the data dir for 30 days, restorable from the
+conversation browser; nothing is removed before that.
+
+A trashed file is the original file, moved (never rewritten), named `<id>.<unix time>.toml`
+so the deletion time survives and two deletions of the same id do not collide. Moves happen
+under the conversation's lock, like saves, so another window's save is not torn in half.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from moviechat_tui import store_format
+from moviechat_tui.errors import UserFacingError
+from moviechat_tui.i18n import _
+from moviechat_tui.models import ConversationSummary
+from moviechat_tui.store import ConversationStore
+from moviechat_tui.store_files import exclusive_lock
+
+KEEP_DAYS = 30
+
+
+class TrashError(UserFacingError):
+    """A delete or restore that could not be done; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class TrashedConversation:
+    summary: ConversationSummary
+    deleted_at: float
+    path: Path
+
+
+class Trash:
+    def __init__(self, store: ConversationStore, trash_dir: Path) -> None:
+        self.store = store
+        self.trash_dir = trash_dir
+
+    def delete(self, conv_id: str) -> None:
+        source = self.store.path_for(conv_id)
+        self.trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = self.trash_dir / f"{conv_id}.{int(time.time())}.toml"
+        try:
+            with exclusive_lock(source.with_suffix(".lock"), source):
+                os.replace(source, target)
+        except OSError as err:
+            raise TrashError(_("Could not move {path} to the trash: {reason}").format(
+                path=source, reason=err.strerror or err)) from err
+
+    def entries(self) -> list[TrashedConversation]:
+        """Trashed conversations, most recently deleted first (expired ones purged first)."""
+        self.purge_expired()
+        found: list[TrashedConversation] = []
+        try:
+            names = os.listdir(self.trash_dir)
+        except OSError:
+            return []
+        for name in names:
+            parts = name.split(".")
+            if len(parts) != 3 or parts[2] != "toml" or not parts[1].isdigit():
+                continue
+            path = self.trash_dir / name
+            try:
+                summary = store_format.parse_summary(store_format.read_header(path), parts[0])
+            except (OSError, store_format.FormatError):
+                continue
+            found.append(TrashedConversation(summary, float(parts[1]), path))
+        return sorted(found, key=lambda t: t.deleted_at, reverse=True)
+
+    def restore(self, entry: TrashedConversation) -> str:
+        target = self.store.path_for(entry.summary.id)
+        if target.exists():
+            raise TrashError(_("A conversation with id {id} exists again; restore refused so "
+                               "neither is overwritten.").format(id=entry.summary.id))
+        self.store.conversations_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            with exclusive_lock(target.with_suffix(".lock"), target):
+                os.link(entry.path, target)  # fails instead of overwriting a newcomer
+                os.unlink(entry.path)
+        except OSError as err:
+            raise TrashError(_("Could not restore {path}: {reason}").format(
+                path=entry.path, reason=err.strerror or err)) from err
+        return entry.summary.id
+
+    def purge_expired(self, now: float | None = None) -> int:
+        cutoff = (now or time.time()) - KEEP_DAYS * 86_400
+        removed = 0
+        try:
+            names = os.listdir(self.trash_dir)
+        except OSError:
+            return 0
+        for name in names:
+            parts = name.split(".")
+            if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < cutoff:
+                try:
+                    os.unlink(self.trash_dir / name)
+                    removed += 1
+                except OSError:
+                    continue
+        return removed

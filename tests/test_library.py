@@ -1,0 +1,163 @@
+"""The conversation library: search-and-jump, rename, delete-confirm-restore, branch, export,
+long conversations, and the scripting CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apphelpers import (
+    make_app,
+    make_settings,
+    messages_on_screen,
+    saved_conversations,
+    send,
+    wait_idle,
+)
+from loopback_server import Reply
+
+from moviechat_tui.models import Conversation, Message
+from moviechat_tui.store import ConversationStore
+from moviechat_tui.tui.widgets.loader import Loader
+from moviechat_tui.tui.widgets.message_view import MessageView
+
+
+def _seed(store_dir: Path, n_conversations: int = 3, n_messages: int = 4) -> None:
+    store = ConversationStore(store_dir)
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    for c in range(n_conversations):
+        conv = Conversation(id=f"c{c}", title=f"Chat number {c}", persona="expert",
+                            model="m", created=base, updated=base + timedelta(hours=c))
+        for i in range(n_messages):
+            role = "user" if i % 2 == 0 else "assistant"
+            text = f"message {i} of chat {c}"
+            if c == 1 and i == 1:
+                text = "Bong Joon-ho's 기생충 won the Palme d'Or"
+            conv.messages.append(Message(role=role, content=text, id=f"c{c}m{i}",
+                                         created=base + timedelta(minutes=i)))
+        store.save(conv)
+
+
+async def test_full_text_search_jumps_to_the_message(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+f", *"기생충")
+        await pilot.pause(0.6)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#conversation-table")
+        assert table.row_count == 1  # type: ignore[attr-defined]
+        snippet = table.get_row_at(0)[0]  # type: ignore[attr-defined]
+        assert "기생충" in snippet.plain
+        assert snippet.plain[slice(*snippet.spans[0][:2])] == "기생충"
+        await pilot.press("enter")
+        await wait_idle(pilot)
+        assert app.controller.conversation.id == "c1"
+        assert isinstance(app.focused, MessageView) and app.focused.message.id == "c1m1"
+
+
+async def test_rename_delete_and_restore_from_the_browser(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+r")  # newest first: "Chat number 2"
+        await pilot.pause()
+        await pilot.press(*"Renamed chat", "enter")  # the old title is selected: typing replaces it
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        titles = {c["id"]: c["title"] for c in saved_conversations(settings)}
+        assert titles["c2"] == "Renamed chat"
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        assert "c2" not in {c["id"] for c in saved_conversations(settings)}
+        assert len(list((settings.paths.data_dir / "trash").glob("c2.*.toml"))) == 1
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        table = app.screen.query_one("#conversation-table")
+        assert table.row_count == 1  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+    assert "c2" in {c["id"] for c in saved_conversations(settings)}
+    assert not list((settings.paths.data_dir / "trash").glob("c2.*.toml"))
+
+
+async def test_branch_from_a_message_and_export(tmp_path: Path, loopback) -> None:
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        loopback.push(Reply(text="Answer one."), Reply(text="Answer two."))
+        await send(pilot, "Question one")
+        await wait_idle(pilot)
+        await send(pilot, "Question two")
+        await wait_idle(pilot)
+        original = app.controller.conversation.id
+        await pilot.press("up", "up", "up")  # focus "Answer one."
+        assert app.focused.message.content == "Answer one."  # type: ignore[union-attr]
+        await pilot.press("b")
+        await wait_idle(pilot)
+        assert app.controller.conversation.id != original
+        assert [t.splitlines()[-1] for _, t in messages_on_screen(app)] == [
+            "Question one", "Answer one."]
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.5)
+    exported = list((settings.paths.data_dir / "exports").glob("*.md"))
+    assert len(exported) == 1
+    text = exported[0].read_text("utf-8")
+    assert "## You" in text and "Answer one." in text and "Answer two." not in text
+    assert "Movie expert (gpt-4o-mini)" in text
+    assert len(saved_conversations(settings)) == 2
+
+
+async def test_long_conversation_mounts_a_bounded_window(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir, n_conversations=1, n_messages=1_000)
+    app = make_app(settings, open_id="c0")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot)
+        views = app.chat_screen.query(MessageView)
+        assert len(views) == 200
+        assert views.last().message.id == "c0m999"
+        loader = app.chat_screen.query_one(Loader)
+        loader.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(app.chat_screen.query(MessageView)) == 300
+        assert app.chat_screen.query(MessageView).first().message.id == "c0m700"
+
+
+def _cli(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "moviechat_tui", "--data-dir", str(data),
+                           "--config", str(data / "none.toml"), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_list_search_export_json(tmp_path: Path) -> None:
+    _seed(tmp_path / "conversations")
+    listed = json.loads(_cli("list", "--json", data=tmp_path).stdout)
+    assert [c["id"] for c in listed] == ["c2", "c1", "c0"]
+    assert set(listed[0]) == {"id", "title", "persona", "model", "created", "updated",
+                              "message_count"}
+    found = json.loads(_cli("search", "palme", "--json", data=tmp_path).stdout)
+    assert [(h["conversation_id"], h["message_id"]) for h in found] == [("c1", "c1m1")]
+    start, end = found[0]["match"]
+    assert found[0]["snippet"][start:end].lower() == "palme"
+    assert _cli("search", "nowhere-to-be-found", data=tmp_path).returncode == 1
+    out = tmp_path / "out.md"
+    done = _cli("export", "c1", "-o", str(out), data=tmp_path)
+    assert done.returncode == 0 and "기생충" in out.read_text("utf-8")
+    assert _cli("export", "missing", data=tmp_path).returncode == 1
