@@ -161,8 +161,18 @@ def _resolve_local_model(given: str | None) -> Path:
     return model
 
 
+def _early_lang(argv: Sequence[str]) -> str | None:
+    """--lang must apply before the parser is built, or --help would ignore it."""
+    for index, word in enumerate(argv):
+        if word == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--lang="):
+            return word.split("=", 1)[1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    set_language(None)
+    set_language(_early_lang(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.lang:

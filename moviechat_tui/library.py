@@ -123,7 +123,8 @@ def _speaker(message: Message, personas: Iterable[Persona]) -> str:
 def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
     """The visible conversation as Markdown: who said what, with which persona and model."""
     personas = tuple(personas)
-    lines = [f"# {conv.title or _('Untitled conversation')}", "",
+    untitled = _("Untitled conversation")
+    lines = [f"# {conv.title or untitled}", "",
              _("Exported from moviechat · created {created} · updated {updated}").format(
                  created=conv.created.strftime("%Y-%m-%d %H:%M UTC"),
                  updated=conv.updated.strftime("%Y-%m-%d %H:%M UTC")), ""]
@@ -132,7 +133,9 @@ def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
             continue
         if message.role == "notice":
             if message.finish_reason == "persona":
-                lines += ["---", "", f"*{_('Persona')}: {message.content}*", ""]
+                persona = find(personas, message.persona or "")
+                name = persona.display_name if persona else message.content
+                lines += ["---", "", "*" + _("Persona: {name}").format(name=name) + "*", ""]
             continue
         stamp = message.created.strftime("%Y-%m-%d %H:%M")
         lines += [f"## {_speaker(message, personas)} · {stamp}", "", message.content, ""]

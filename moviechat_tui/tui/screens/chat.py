@@ -91,6 +91,8 @@ class ChatScreen(Screen[None]):
         if message.role == "assistant":
             return AssistantMessage(message, self._persona_name(message.persona),
                                     self.controller.version_position(message))
+        if message.finish_reason == "persona":
+            return NoticeLine(message, self._persona_name(message.persona))
         return NoticeLine(message)
 
     async def _add(self, message: Message) -> MessageView:

@@ -44,7 +44,7 @@ def _when(moment: datetime) -> str:
     if local.date() == today:
         return local.strftime("%H:%M")
     if local.year == today.year:
-        return local.strftime("%b %d %H:%M")
+        return local.strftime("%m-%d %H:%M")
     return local.strftime("%Y-%m-%d")
 
 

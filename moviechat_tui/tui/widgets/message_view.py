@@ -180,10 +180,16 @@ class AssistantMessage(MessageView):
 class NoticeLine(MessageView):
     """A persona divider or an error/notice line."""
 
+    def __init__(self, message: Message, label: str | None = None) -> None:
+        super().__init__(message)
+        self.label = label
+        """For a persona divider: the persona's name in the interface language."""
+
     def compose(self) -> ComposeResult:
         if self.message.finish_reason == "persona":
             self.add_class("-divider")
-            yield Static(Content(f"── {_('Persona')}: {self.message.content} ──"))
+            name = self.label or self.message.content
+            yield Static(Content("── " + _("Persona: {name}").format(name=name) + " ──"))
         elif self.message.finish_reason == "info":
             self.add_class("-info")
             yield Static(Content("ℹ " + self.message.content))
