@@ -107,7 +107,12 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
             return 1
         text = library.export_markdown(conv, settings.personas)
         if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+            try:
+                Path(args.output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                print(_("moviechat: cannot write {path}: {reason}").format(
+                    path=args.output, reason=exc.strerror or exc), file=sys.stderr)
+                return 1
             print(_("Exported to {path}").format(path=args.output), file=sys.stderr)
         else:
             sys.stdout.write(text)
@@ -178,7 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.lang:
         set_language(args.lang)
     if args.command:
-        return _config_command(args, list(args.command))
+        try:
+            return _config_command(args, list(args.command))
+        except BrokenPipeError:  # `moviechat list | head`: the reader left, that is fine
+            sys.stderr.close()
+            return 0
 
     from moviechat_tui.config import ConfigError, Overrides, load_settings
     from moviechat_tui.paths import Paths

@@ -68,12 +68,16 @@ class Settings:
     theme: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     keymap: dict[str, str] = field(default_factory=dict)
+    """`[keys]`: binding id → keys, applied over the defaults in keys.py."""
     profiles: tuple[Profile, ...] = ()
     profile: str | None = None
     """The endpoint profile in use (None: the top-level settings)."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra HTTP headers (from the profile)."""
-    """`[keys]`: binding id → keys, applied over the defaults in keys.py."""
+    plain_base_url: str | None = None
+    plain_api_key: Secret = field(default_factory=lambda: Secret(""))
+    """The endpoint and key without any profile: what a profile that sets none falls back
+    to, at start-up and when switched to from the palette alike."""
     context_window: int | None = None
     """Tokens the model accepts; None means the built-in table (capabilities.py)."""
     include_usage: bool | None = None
@@ -182,9 +186,8 @@ def switch_profile(settings: Settings, name: str,
     return replace(
         settings,
         profile=profile.name,
-        base_url=profile.base_url,
-        api_key=profile_key(profile, env) if profile.api_key_env
-        else Secret(env.get("OPENAI_API_KEY")),
+        base_url=profile.base_url or settings.plain_base_url,
+        api_key=profile_key(profile, env) if profile.api_key_env else settings.plain_api_key,
         model=profile.model or settings.model,
         headers=dict(profile.headers),
         local_model=None,
@@ -245,13 +248,9 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             .format(path=path)
         )
 
-    base_url = (
-        overrides.base_url
-        or (profile.base_url if profile else None)
-        or env.get("OPENAI_BASE_URL")
-        or _string(data, "base_url", path, text)
-        or None
-    )
+    plain_base_url = env.get("OPENAI_BASE_URL") or _string(data, "base_url", path, text)
+    base_url = overrides.base_url or (profile.base_url if profile else None) or plain_base_url
+    plain_key = Secret(env.get("OPENAI_API_KEY") or file_key)
     model = overrides.model or (profile.model if profile else None) or (
         None if overrides.local_model else (
             env.get("MOVIECHAT_MODEL") or _string(data, "model", path, text)
@@ -287,8 +286,9 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     return Settings(
         paths=paths,
         base_url=base_url.rstrip("/") if base_url else None,
-        api_key=profile_key(profile, env) if profile and profile.api_key_env
-        else Secret(env.get("OPENAI_API_KEY") or file_key),
+        api_key=profile_key(profile, env) if profile and profile.api_key_env else plain_key,
+        plain_base_url=plain_base_url.rstrip("/") if plain_base_url else None,
+        plain_api_key=plain_key,
         model=model,
         persona=persona,
         personas=personas,
@@ -364,8 +364,8 @@ SAMPLE_CONFIG = '''\
 # headers = { "X-Title" = "moviechat" }
 
 # Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
-# open_conversations, next_persona, stop, regenerate, edit_last, copy_message, edit_message,
-# older_version, newer_version. See docs/keybindings.md.
+# open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
+# branch_message, edit_message, older_version, newer_version. See docs/keybindings.md.
 [keys]
 # regenerate = "f5"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -71,7 +72,7 @@ class LibraryController:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
         self._emit(ev.Notify(_("Moved to the trash; restore it from the conversation list "
-                               "(ctrl+o, then t) within 30 days.")))
+                               "(ctrl+o, then ctrl+t) within 30 days.")))
         return True
 
     async def trash_entries(self) -> list[TrashedConversation]:
@@ -118,7 +119,9 @@ class LibraryController:
 
         def write() -> None:
             self.exports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(text, encoding="utf-8")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
 
         try:
             await asyncio.to_thread(write)

@@ -6,7 +6,7 @@ are handled in order, on the UI's own schedule) and are forwarded to the chat sc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -266,6 +266,9 @@ class MovieChatApp(App[None]):
         return [(_("Chat"), general), (_("Focused message"), message),
                 (_("Personas"), personas)]
 
+    def _titled(self, title: str, binding_id: str) -> str:
+        return escape(f"{title} ({self.key_for(binding_id)})")
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for index, persona in enumerate(self.settings.personas):
@@ -275,25 +278,29 @@ class MovieChatApp(App[None]):
                 title += f" ({key.upper()})"
             yield SystemCommand(escape(title), escape(_(persona.description)),
                                 partial(self.action_persona, persona.id))
-        yield SystemCommand(_("New conversation (ctrl+n)"), _("Start an empty conversation"),
-                            self.action_new_conversation)
-        yield SystemCommand(_("Open conversation (ctrl+o)"), _("Resume a saved conversation"),
-                            self.action_open_conversations)
-        yield SystemCommand(_("Stop reply (Esc)"), _("Stop the reply that is streaming"),
-                            self.controller.cancel)
-        yield SystemCommand(_("Regenerate reply (ctrl+r)"),
-                            _("Ask again; the current version stays reachable"),
-                            self.chat_screen.action_regenerate)
-        yield SystemCommand(_("Edit last question (ctrl+e)"),
-                            _("Put your last question back in the prompt to change and resend"),
-                            self.chat_screen.action_edit_last)
+        chat = self.chat_screen
+        actions: list[tuple[str, str, str, Callable[[], object]]] = [
+            (_("New conversation"), "new_conversation", _("Start an empty conversation"),
+             self.action_new_conversation),
+            (_("Open conversation"), "open_conversations", _("Resume a saved conversation"),
+             self.action_open_conversations),
+            (_("Stop reply"), "stop", _("Stop the reply that is streaming"),
+             self.controller.cancel),
+            (_("Regenerate reply"), "regenerate",
+             _("Ask again; the current version stays reachable"), chat.action_regenerate),
+            (_("Edit last question"), "edit_last",
+             _("Put your last question back in the prompt to change and resend"),
+             chat.action_edit_last),
+        ]
+        for title, binding_id, help_text, callback in actions:
+            yield SystemCommand(self._titled(title, binding_id), help_text, callback)
         for profile in self.controller.settings.profiles:
             current = " ●" if profile.name == self.controller.settings.profile else ""
             yield SystemCommand(
                 escape(_("Endpoint: {name}").format(name=profile.name) + current),
                 escape(profile.base_url or "https://api.openai.com/v1"),
                 partial(self._switch_profile, profile.name))
-        yield SystemCommand(_("Export conversation to Markdown (ctrl+s)"),
+        yield SystemCommand(self._titled(_("Export conversation to Markdown"), "export"),
                             _("Writes a .md file in the data folder's exports/"),
                             self.chat_screen.action_export)
         yield SystemCommand(_("Rename conversation…"), _("Give this conversation a new title"),
@@ -304,7 +311,7 @@ class MovieChatApp(App[None]):
         yield SystemCommand(_("Choose model…"),
                             _("Pick from the endpoint's model list, or type a name"),
                             self.action_choose_model)
-        yield SystemCommand(_("Keys (F1)"), _("Show every key"), self.action_help)
+        yield SystemCommand(self._titled(_("Keys"), "help"), _("Show every key"), self.action_help)
 
 
 def is_bundled_model(path: Path) -> bool:

@@ -241,6 +241,10 @@ class ChatScreen(Screen[None]):
             self.query_one("#messages", VerticalScroll).anchor()
 
     def action_edit_last(self) -> None:
+        if self.controller.busy:
+            self.notify(_("A reply is still arriving: wait for it or press Esc to stop it."),
+                        markup=False)
+            return
         text = self.controller.start_edit()
         if text is None:
             self.notify(_("There is no question to edit yet."), markup=False)
@@ -272,8 +276,8 @@ class ChatScreen(Screen[None]):
     @on(AssistantMessage.VersionRequested)
     def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
         if not self.controller.show_version(event.view.message, event.step):
-            self.notify(_("No other version that way. ctrl+r makes a new one."),
-                        markup=False)
+            self.notify(_("No other version that way. {key} makes a new one.").format(
+                key=self.app.key_for("regenerate")), markup=False)  # type: ignore[attr-defined]
 
     @on(MessageView.CopyRequested)
     def copy_message(self, event: MessageView.CopyRequested) -> None:

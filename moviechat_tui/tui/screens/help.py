@@ -16,8 +16,11 @@ from moviechat_tui.i18n import _
 
 
 def pretty_key(key: str) -> str:
-    return "+".join(part.capitalize() if len(part) > 1 else part.upper()
-                    for part in key.split("+"))
+    """"ctrl+r / f5" → "Ctrl+R / F5"."""
+    return " / ".join(
+        "+".join(part.capitalize() if len(part) > 1 else part.upper()
+                 for part in one.split("+"))
+        for one in key.split(" / "))
 
 
 class HelpScreen(ModalScreen[None]):
