@@ -79,6 +79,14 @@ class Conversation:
     def touch(self) -> None:
         self.updated = now_utc()
 
+    @property
+    def tokens_used(self) -> int | None:
+        """Prompt + reply tokens of every reply the server reported usage for (None: none
+        did, as with many local servers)."""
+        counted = [(m.prompt_tokens or 0) + (m.completion_tokens or 0) for m in self.messages
+                   if m.prompt_tokens is not None or m.completion_tokens is not None]
+        return sum(counted) if counted else None
+
 
 @dataclass(frozen=True)
 class ConversationSummary:

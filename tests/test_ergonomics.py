@@ -295,3 +295,36 @@ def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="profile 'nope' is not defined"):
         make_settings(tmp_path, None, config=PROFILES.format(first="http://a", second="http://b"),
                       profile="nope")
+
+
+async def test_conversation_token_total_in_the_header(tmp_path: Path, loopback) -> None:
+    usage = {"prompt_tokens": 1_000, "completion_tokens": 200, "total_tokens": 1_200}
+    loopback.push(Reply(text="One.", usage=usage), Reply(text="Two.", usage=usage))
+    app = make_app(replace(make_settings(tmp_path, loopback.base_url), include_usage=True))
+    async with app.run_test(size=(120, 30)) as pilot:
+        for question in ("A?", "B?"):
+            await send(pilot, question)
+            await wait_idle(pilot)
+        header = str(app.chat_screen.query_one("#header-persona", Static).content)
+        assert "2,400 tokens" in header
+
+
+async def test_palette_finds_conversations_and_models(tmp_path: Path, loopback) -> None:
+    loopback.models = ["noir-7b", "western-13b"]
+    loopback.push(Reply(text="Saved."))
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "Chinatown ending explained")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.press("ctrl+p", *"western")
+        await pilot.pause(1.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.controller.model == "western-13b"
+        await pilot.press("ctrl+p", *"chinatown")
+        await pilot.pause(1.0)
+        await pilot.press("enter")
+        await wait_idle(pilot)
+        assert app.controller.conversation.title == "Chinatown ending explained"

@@ -89,3 +89,29 @@ def test_help_screen(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-u
                         run_before=run_before)
 
 
+
+
+def test_conversation_search_results(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    settings = _settings(tmp_path)
+    _seed(settings.paths.conversations_dir)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+f", *"blade")
+        await pilot.pause(0.6)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app(settings), terminal_size=(120, 30), run_before=run_before)
+
+
+def test_model_picker_without_a_model_list(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        pilot.app.action_choose_model()
+        await pilot.pause(0.3)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(100, 30),
+                        run_before=run_before)

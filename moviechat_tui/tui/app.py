@@ -27,6 +27,7 @@ from moviechat_tui.library_controller import LibraryController
 from moviechat_tui.models import Message as ChatMessage
 from moviechat_tui.personas import key_for
 from moviechat_tui.store import ConversationStore
+from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
 from moviechat_tui.tui.screens.chat import ChatScreen
 from moviechat_tui.tui.screens.help import HelpScreen
 from moviechat_tui.tui.widgets.message_view import NoticeLine
@@ -49,6 +50,7 @@ class MovieChatApp(App[None]):
     TITLE = "moviechat"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ConversationCommands, ModelCommands}
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["quit"], "quit", _("Quit"), id="quit", priority=True),
@@ -203,6 +205,9 @@ class MovieChatApp(App[None]):
                 self.controller.set_model(model)
 
         self.push_screen(ModelsScreen(self.controller.model), chosen)
+
+    async def open_conversation(self, conv_id: str) -> None:
+        await self.controller.open_conversation(conv_id)
 
     def action_next_persona(self) -> None:
         self.controller.cycle_persona()

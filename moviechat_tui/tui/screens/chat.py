@@ -141,7 +141,7 @@ class ChatScreen(Screen[None]):
         await pane.remove_children()
         self._views.clear()
         header = self.query_one(ChatHeader)
-        header.set_state(title=conversation.title)
+        header.set_state(title=conversation.title, tokens=conversation.tokens_used)
         visible = [m for m in conversation.messages if not m.hidden]
         if not visible:
             self._window = (0, 0)
@@ -357,6 +357,7 @@ class ChatScreen(Screen[None]):
                 if isinstance(view, AssistantMessage):
                     await view.append(text)
             case ev.ReplyEnded(message=message):
+                header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessage):
                     if message in self.controller.conversation.messages:

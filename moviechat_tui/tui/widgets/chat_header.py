@@ -22,6 +22,7 @@ class ChatHeader(Horizontal):
         self._model = ""
         self._busy = False
         self._extra = ""
+        self._tokens: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Content("🎬 moviechat"), id="header-app")
@@ -33,7 +34,8 @@ class ChatHeader(Horizontal):
 
     def set_state(self, *, title: str | None = None, persona: str | None = None,
                   model: str | None = None, busy: bool | None = None,
-                  extra: str | None = None) -> None:
+                  extra: str | None = None, tokens: int | None = -1) -> None:
+        """Update the parts given; `tokens` -1 means unchanged, None hides the total."""
         if title is not None:
             self._title = title
         if persona is not None:
@@ -44,6 +46,8 @@ class ChatHeader(Horizontal):
             self._busy = busy
         if extra is not None:
             self._extra = extra
+        if tokens != -1:
+            self._tokens = tokens
         if self.is_mounted:
             self._render_parts()
 
@@ -51,6 +55,8 @@ class ChatHeader(Horizontal):
         title = self._title or _("New conversation")
         self.query_one("#header-title", Static).update(Content(title))
         right = f"{'● ' if self._busy else ''}{self._persona} · {self._model}"
+        if self._tokens is not None:
+            right += " · " + _("{n} tokens").format(n=f"{self._tokens:,}")
         if self._extra:
             right += f" · {self._extra}"
         self.query_one("#header-persona", Static).update(Content(right))

@@ -1,0 +1,71 @@
+"""Command-palette providers beyond the app's actions: saved conversations and the
+endpoint's models, searchable by name from ctrl+p.
+
+Both ask the controller (which reads headers / fetches /v1/models in threads and caches);
+nothing here does I/O. Titles and model names are untrusted text: highlighted with
+`matcher.highlight`, which builds Content without parsing markup.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from moviechat_tui.backend_types import BackendError
+from moviechat_tui.i18n import _
+
+if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
+
+
+class ConversationCommands(Provider):
+    """"Open: <title>" for each saved conversation (newest first)."""
+
+    @property
+    def _app(self) -> MovieChatApp:
+        return self.app  # type: ignore[return-value]
+
+    async def _entries(self) -> list[tuple[str, str]]:
+        summaries = await self._app.controller.list_conversations()
+        return [(s.id, _("Open: {title}").format(title=s.title or _("(untitled)")))
+                for s in summaries[:500]]
+
+    async def discover(self) -> Hits:
+        for conv_id, title in (await self._entries())[:10]:
+            yield DiscoveryHit(title, partial(self._app.open_conversation, conv_id),
+                               help=_("Saved conversation"))
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for conv_id, title in await self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title),
+                          partial(self._app.open_conversation, conv_id), text=title,
+                          help=_("Saved conversation"))
+
+
+class ModelCommands(Provider):
+    """"Model: <name>" for each model the endpoint lists (fetched once, when first asked)."""
+
+    @property
+    def _app(self) -> MovieChatApp:
+        return self.app  # type: ignore[return-value]
+
+    async def search(self, query: str) -> Hits:
+        if not query.strip():
+            return
+        try:
+            models = await self._app.controller.list_models()
+        except BackendError:
+            return
+        matcher = self.matcher(query)
+        for model in models:
+            title = _("Model: {name}").format(name=model)
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title),
+                          partial(self._app.controller.set_model, model), text=title,
+                          help=_("Use this model from the next reply on"))
