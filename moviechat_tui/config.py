@@ -74,6 +74,8 @@ class Settings:
     """The endpoint profile in use (None: the top-level settings)."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra HTTP headers (from the profile)."""
+    generate_titles: bool = False
+    """Ask the model for a short title after the first reply (one extra small request)."""
     plain_base_url: str | None = None
     plain_api_key: Secret = field(default_factory=lambda: Secret(""))
     """The endpoint and key without any profile: what a profile that sets none falls back
@@ -97,7 +99,7 @@ class Settings:
 
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
-             "keys", "profile", "profiles"}
+             "keys", "profile", "profiles", "generate_titles"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
 
@@ -275,6 +277,10 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     connect_timeout = _number(request, "connect_timeout", path, text, minimum=1)
     attempts = _number(request, "max_attempts", path, text, minimum=1, integer=True)
     context_window = _number(request, "context_window", path, text, minimum=256, integer=True)
+    generate_titles = data.get("generate_titles", False)
+    if not isinstance(generate_titles, bool):
+        raise ConfigError(_("{where}: generate_titles must be true or false").format(
+            where=_where(path, text, "generate_titles")))
     keymap, problem, bad_key = validate_keymap(data.get("keys", {}))
     if problem:
         raise ConfigError(f"{_where(path, text, bad_key)}: {problem}")
@@ -298,6 +304,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         context_window=int(context_window) if context_window else None,
         include_usage=include_usage,
         keymap=keymap,
+        generate_titles=generate_titles,
         profiles=profiles,
         profile=profile.name if profile else None,
         headers=dict(profile.headers) if profile else {},
@@ -329,6 +336,10 @@ SAMPLE_CONFIG = '''\
 
 # Endpoint profile to start with (see [[profiles]] below). Flag: --profile.
 # profile = "ollama"
+
+# Ask the model for a short title after the first reply (one small extra request; off by
+# default). Without it the title is the start of your first message.
+# generate_titles = false
 
 # Interface language; default from the system locale. Flag: --lang.
 # lang = "en"

@@ -54,6 +54,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+TITLE_PROMPT = (
+    "Write a title of at most six words for a conversation about films that starts with "
+    "the question and answer below. Reply with the title only: no quotes, no final period. "
+    "Use the language of the question."
+)
+
 SAVE_INTERVAL = 0.5
 """Seconds between saves of a streaming reply: the 'at most ~1 s lost on kill -9' promise."""
 
@@ -345,6 +351,8 @@ class ConversationController:
             )
         else:
             await self._end_reply(reply)
+            if reply is not None and self.settings.generate_titles:
+                self._maybe_generate_title(reply)
         self._emit(ev.BusyChanged(False))
 
     def _request_for_turn(self, prompt_budget: int | None = None) -> tuple[ChatRequest, int]:
@@ -360,6 +368,39 @@ class ConversationController:
                   request.model, self.persona.id, len(request.messages), dropped,
                   request.messages[0]["content"])
         return request, fitted.estimated_tokens
+
+    def _maybe_generate_title(self, reply: Message) -> None:
+        """After the first complete reply, ask for a better title in the background; the
+        default title stays if anything goes wrong. Never blocks the chat."""
+        conv = self.conversation
+        users = [m for m in conv.messages if m.role == "user" and not m.hidden]
+        if len(users) != 1 or reply.finish_reason != "stop" or conv.title != default_title(
+                users[0].content):
+            return
+        self._background(self._generate_title(conv, users[0].content, reply.content))
+
+    async def _generate_title(self, conv: Conversation, question: str, answer: str) -> None:
+        assert self._backend is not None
+        request = ChatRequest(model=self.model, max_tokens=24, temperature=0.3, messages=[
+            {"role": "system", "content": TITLE_PROMPT},
+            {"role": "user", "content": question[:2_000] + "\n\n---\n\n" + answer[:1_000]},
+        ])
+        parts: list[str] = []
+        try:
+            async with asyncio.timeout(30):
+                async for event in self._backend.stream(request):
+                    if isinstance(event, TextDelta):
+                        parts.append(event.text)
+        except (BackendError, TimeoutError) as exc:
+            log.info("title generation failed: %s", exc)
+            return
+        title = one_line("".join(parts).strip().strip('"\'“”'), 80).rstrip(".")
+        if not title or conv is not self.conversation:
+            return
+        conv.title = title
+        conv.touch()
+        self._emit(ev.TitleChanged(title))
+        await self._save()
 
     async def _stream_into(self, reply: Message, request: ChatRequest) -> None:
         if self._backend is None:

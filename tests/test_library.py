@@ -161,3 +161,56 @@ def test_cli_list_search_export_json(tmp_path: Path) -> None:
     done = _cli("export", "c1", "-o", str(out), data=tmp_path)
     assert done.returncode == 0 and "기생충" in out.read_text("utf-8")
     assert _cli("export", "missing", data=tmp_path).returncode == 1
+
+
+async def test_generated_title_when_switched_on(tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="Kubrick's 2001 is a landmark."),
+                  Reply(text='"Kubrick\'s Space Odyssey."'))
+    settings = make_settings(tmp_path, loopback.base_url, config="generate_titles = true\n")
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        await send(pilot, "what do you think about 2001 a space odyssey and its ending")
+        await wait_idle(pilot)
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert app.controller.conversation.title == "Kubrick's Space Odyssey"
+        header = str(app.chat_screen.query_one("#header-title").content)  # type: ignore[attr-defined]
+        assert header == "Kubrick's Space Odyssey"
+    assert loopback.requests[-1]["messages"][0]["content"].startswith("Write a title")
+    [saved] = saved_conversations(settings)
+    assert saved["title"] == "Kubrick's Space Odyssey"
+
+
+async def test_no_title_request_by_default(tmp_path: Path, loopback) -> None:
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        await send(pilot, "A question about Alien")
+        await wait_idle(pilot)
+        await pilot.pause(0.3)
+    assert len(loopback.requests) == 1
+    assert saved_conversations(settings)[0]["title"] == "A question about Alien"
+
+
+async def test_files_changed_outside_the_app_show_up_in_the_list(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir, n_conversations=2)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#conversation-table")
+        assert table.row_count == 2  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        # Another instance (or a sync tool) adds one and retitles another.
+        _seed(tmp_path / "elsewhere", n_conversations=3)
+        (tmp_path / "elsewhere" / "c2.toml").rename(settings.paths.conversations_dir / "c2.toml")
+        path = settings.paths.conversations_dir / "c0.toml"
+        path.write_text(path.read_text("utf-8").replace("Chat number 0", "Edited by hand"),
+                        encoding="utf-8")
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#conversation-table")
+        titles = [table.get_row_at(i)[0].plain for i in range(table.row_count)]  # type: ignore[attr-defined]
+        assert titles == ["Chat number 2", "Chat number 1", "Edited by hand"]
