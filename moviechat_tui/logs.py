@@ -2,8 +2,9 @@
 
 The TUI owns the terminal, so nothing may be printed to it; problems are logged to
 `moviechat.log` (1 MB × 3 files). `--debug` adds request summaries. API keys never reach the
-log: they live in `Secret` objects whose repr is masked, and a filter redacts the active key
-from every record as a second line of defence.
+log: they live in `Secret` objects whose repr is masked, and the formatter redacts the active
+key from every formatted record as a second line of defence — the whole text, including a
+traceback, whose exception message may quote a key a server echoed back.
 """
 
 from __future__ import annotations
@@ -17,17 +18,21 @@ from moviechat_tui.secret import Secret, redact
 LOG_FILE = "moviechat.log"
 
 
-class _RedactingFilter(logging.Filter):
-    def __init__(self, secret: Secret) -> None:
-        super().__init__()
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+MAX_BYTES = 1_000_000
+BACKUP_COUNT = 3
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then removes the secret from everything formatted: message,
+    arguments, exception text and stack."""
+
+    def __init__(self, secret: Secret, fmt: str = LOG_FORMAT) -> None:
+        super().__init__(fmt)
         self._secret = secret
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message, self._secret)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self._secret)
 
 
 def setup_logging(log_dir: Path, secret: Secret, *, debug: bool = False) -> Path | None:
@@ -35,13 +40,11 @@ def setup_logging(log_dir: Path, secret: Secret, *, debug: bool = False) -> Path
     try:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         handler = logging.handlers.RotatingFileHandler(
-            log_dir / LOG_FILE, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+            log_dir / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
         )
     except OSError:
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s "
-                                           "%(name)s: %(message)s"))
-    handler.addFilter(_RedactingFilter(secret))
+    handler.setFormatter(RedactingFormatter(secret))
     logger = logging.getLogger("moviechat_tui")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if debug else logging.INFO)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moviechat_tui import store_format
-from moviechat_tui.models import SCHEMA_VERSION, Conversation, ConversationSummary, Message
+from moviechat_tui.models import SCHEMA_VERSION, Conversation, ConversationSummary
 from moviechat_tui.store_errors import (
     ConversationNotFound,
     ConversationTooLarge,
@@ -52,7 +52,7 @@ from moviechat_tui.store_errors import (
 )
 from moviechat_tui.store_files import exclusive_lock, quarantine, write_atomically
 from moviechat_tui.store_format import FormatError
-from moviechat_tui.store_merge import copy_conversation, merge, private_copy, utc
+from moviechat_tui.store_merge import Unedited, copy_conversation, merge, private_copy, utc
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -97,15 +97,15 @@ class _Synced:
     """What this store last read or wrote for one conversation.
 
     `digest` and `conversation` describe the file, so `save` can skip re-parsing a file nobody
-    else has touched. `base` is, per message id, the version the caller is believed to hold:
-    the three-way merge compares against it to tell "the caller changed this" from "another
-    instance changed this". It differs from the file when the caller has not adopted a
-    version that another instance wrote.
+    else has touched. `base` is, per message id, the versions the caller may hold without
+    having changed them (the one it had, and the one `save` handed back when another instance
+    had changed it): the three-way merge compares against them to tell "the caller changed
+    this" from "another instance changed this".
     """
 
     digest: bytes
     conversation: Conversation
-    base: dict[str, Message]
+    base: dict[str, Unedited]
     chunks: store_format.ChunkCache | None = None
 
 
@@ -200,7 +200,7 @@ class ConversationStore:
         """
         path = self.path_for(conv_id)
         if path.is_symlink() and not self._is_ours(path):
-            raise LinkOutsideDataDir(path)
+            raise LinkOutsideDataDir(conv_id, path)
         try:
             data = self._read(path)
         except OSError as err:
@@ -222,7 +222,7 @@ class ConversationStore:
                 raise CorruptConversation(path, None, err.reason) from err
         # The caller now holds the file's versions; formatted tables stay valid (by equality).
         chunks = synced.chunks if synced is not None else None
-        self._remember(conv_id, data, conv, {m.id: m for m in conv.messages}, chunks)
+        self._remember(conv_id, data, conv, {m.id: (m,) for m in conv.messages}, chunks)
         if conv.schema_version > SCHEMA_VERSION:
             notice = ReadOnlyConversation(path, conv.schema_version, SCHEMA_VERSION).message
             return LoadedConversation(copy_conversation(conv), True, notice)
@@ -254,9 +254,10 @@ class ConversationStore:
         Merge rule, per message id (order: `created`, then id):
         - only in `conv`: written; only on disk: kept (another instance added it), unless its
           id is in `removed` (the caller deleted it on purpose; nothing else deletes).
-        - in both: `conv`'s version, except when `conv` still holds exactly the version this
-          store last read or wrote and the disk has a different one: then another instance
-          changed it (say, finished a reply we loaded half-streamed) and the disk one is kept.
+        - in both: `conv`'s version, except when `conv` still holds a version this store
+          last read, wrote or handed back, unedited, and the disk has a different one: then
+          another instance changed it (say, finished a reply we loaded half-streamed) and the
+          disk one is kept.
         - title, persona, model, created: `conv`'s; `updated`: the later of the two.
 
         `conv` is not modified, and may keep changing while this runs in a thread: its fields
@@ -298,7 +299,7 @@ class ConversationStore:
             if len(data) > MAX_FILE_BYTES:  # never write what `load` would refuse to read
                 raise StoreWriteError(path, OSError(errno.EFBIG, os.strerror(errno.EFBIG)))
             write_atomically(path, data)
-            base = {known.id: known for _, _, known in merged}
+            base = {write.id: unedited for write, _, unedited in merged}
             self._remember(conv.id, data, written, base, chunks)
         return dataclasses.replace(written, messages=[give for _, give, _ in merged])
 
@@ -334,7 +335,7 @@ class ConversationStore:
         conv_id: str,
         data: bytes,
         conv: Conversation,
-        base: dict[str, Message],
+        base: dict[str, Unedited],
         chunks: store_format.ChunkCache | None = None,
     ) -> None:
         with self._mutex:

@@ -84,16 +84,19 @@ class ConversationTooLarge(CorruptConversation):
         self.limit = limit
 
 
-class LinkOutsideDataDir(CorruptConversation):
+class LinkOutsideDataDir(ConversationNotFound):
     """A symbolic link that leads out of the conversations directory: a planted
-    `x.toml -> ~/.ssh/id_rsa` must not be read, shown, moved or written through."""
+    `x.toml -> ~/.ssh/id_rsa` must not be read, shown, moved or written through. For the
+    store it does not exist (listing skips it); opening it by id says why."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            path, None,
-            "it is a link to a file outside the conversations folder, which moviechat does "
-            "not follow; nothing was changed",
+    def __init__(self, conv_id: str, path: Path) -> None:
+        super().__init__(conv_id, path)
+        self.message = _("The conversation file {path} could not be read ({reason}).").format(
+            path=path,
+            reason="it is a link to a file outside the conversations folder, which moviechat "
+                   "does not follow; nothing was changed",
         )
+        self.args = (self.message,)
 
 
 class ReadOnlyConversation(StoreError):

@@ -11,10 +11,10 @@ round-trips exactly (multi-line strings would turn it into LF).
 
 Everything read from a file is untrusted: a conversation may have been edited by hand, copied
 from someone else or planted. Every text field that can reach the screen (title, persona,
-model, message content and metadata) goes through `text.sanitize` when it is parsed, so an
-escape sequence in a file is removed before any widget sees it, whichever path displays it
-(the chat pane, the header, the conversation list). What the app itself writes is already
-sanitised, so for its own files this changes nothing.
+model, message content and metadata) goes through `text.sanitize` as it is parsed, so an
+escape sequence in a file is removed before any widget sees it, whichever path shows it (the
+chat pane, the header, the conversation list, a merge from another window). What the app
+writes is sanitised already, so for its own files this changes nothing.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def _get_optional_str(table: Mapping[str, Any], key: str, where: str) -> str | N
 
 
 def _get_text(table: Mapping[str, Any], key: str, where: str) -> str:
-    """A string that will be shown: sanitised (see the module docstring)."""
+    """A string that may be shown: sanitised (see the module docstring)."""
     return sanitize(_get(table, key, str, where))
 
 

@@ -28,36 +28,45 @@ def copy_conversation(conv: Conversation) -> Conversation:
     return dataclasses.replace(conv, messages=[dataclasses.replace(m) for m in conv.messages])
 
 
+Unedited = tuple[Message, ...]
+"""The versions of one message the caller may hold without having changed it (see `merge`)."""
+
+
 def merge(
     live: list[Message],
     mine: list[Message],
     disk: Conversation | None,
-    base: dict[str, Message],
+    base: dict[str, Unedited],
     removed: frozenset[str],
-) -> list[tuple[Message, Message, Message]]:
+) -> list[tuple[Message, Message, Unedited]]:
     """(to write, to return, new base) per message, in (created, id) order.
 
-    `live` are the caller's objects and `mine` private copies of them (same order); `base` is
-    the version of each message the caller is believed to hold. Per message id:
+    `live` are the caller's objects and `mine` private copies of them (same order); `base`
+    holds, per message id, the versions the caller may hold *unedited*. Per message id:
     only in `mine` -> ours; only on disk -> kept (another instance added it) unless `removed`;
-    in both -> ours, unless ours equals the base and the disk's differs (another instance
-    changed it and we did not) -> theirs. Nothing is deleted except ids in `removed`.
+    in both -> ours, unless ours is one of the unedited versions and the disk's differs
+    (another instance changed it and we did not) -> theirs. Nothing is deleted except ids in
+    `removed`.
 
-    When the disk version wins, the base stays at the caller's version: a caller that ignores
-    the returned conversation and saves its stale copy again must not undo the other edit.
+    When the disk version wins, the caller may go on holding the version it had (if it
+    ignores the returned conversation) or adopt the returned one (as the app does): both stay
+    "unedited", so neither can be written back over a newer version at the next save.
+    Remembering only the first would make an adopting caller look like an editor: its adopted,
+    by then stale, copy of a reply another window was still streaming would win, and the
+    finished reply would be lost (tests/test_two_instances.py).
     """
     on_disk = {m.id: m for m in disk.messages} if disk else {}
-    merged: dict[str, tuple[Message, Message, Message]] = {}
+    merged: dict[str, tuple[Message, Message, Unedited]] = {}
     for live_message, message in zip(live, mine, strict=True):
         if message.id in removed:
             continue
         theirs = on_disk.get(message.id)
-        known = base.get(message.id)
-        if theirs is not None and known is not None and message == known and theirs != known:
-            merged[message.id] = (theirs, dataclasses.replace(theirs), known)
+        unedited = base.get(message.id, ())
+        if theirs is not None and theirs != message and message in unedited:
+            merged[message.id] = (theirs, dataclasses.replace(theirs), (unedited[0], theirs))
         else:
-            merged[message.id] = (message, live_message, message)
+            merged[message.id] = (message, live_message, (message,))
     for message in on_disk.values():
         if message.id not in merged and message.id not in removed:
-            merged[message.id] = (message, dataclasses.replace(message), message)
+            merged[message.id] = (message, dataclasses.replace(message), (message,))
     return sorted(merged.values(), key=lambda triple: (triple[0].created, triple[0].id))
