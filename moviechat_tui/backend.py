@@ -195,11 +195,13 @@ class OpenAIBackend:
         import openai
 
         try:
-            return sorted({model.id async for model in client.models.list()})
+            ids = [model.id async for model in client.models.list()]
         except openai.APIError as exc:
             raise self._map_error(exc, model=None, started=False, attempts=1) from None
         except ValueError as exc:  # a body that is not JSON, or not a model list
             raise self._protocol_error(exc) from None
+        # Ids are shown and picked: strings only, with nothing that could act on the terminal.
+        return sorted({one_line(i, 200) for i in ids if isinstance(i, str)} - {""})
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the reply as events; see `ChatBackend.stream`.

@@ -96,7 +96,7 @@ class ConversationController:
         persona = find(settings.personas, settings.persona)
         assert persona is not None  # config validated it
         self.persona: Persona = persona
-        self.model = settings.model
+        self.model = one_line(settings.model, 200)  # shown in the header: inert text
         self.conversation = self._blank()
         self.read_only = False
         self._reply_task: asyncio.Task[None] | None = None
@@ -578,9 +578,9 @@ class ConversationController:
             await old.aclose()
         self.settings = settings
         self._models = None
-        self.model = settings.model
-        self.conversation.model = settings.model
-        self._emit(ev.ModelChanged(settings.model))
+        self.model = one_line(settings.model, 200)
+        self.conversation.model = self.model
+        self._emit(ev.ModelChanged(self.model))
         self._emit(ev.Notify(_("Endpoint: {name} ({url})").format(
             name=name, url=settings.endpoint_label)))
         return True
