@@ -130,14 +130,21 @@ async def test_long_conversation_mounts_a_bounded_window(tmp_path: Path) -> None
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_idle(pilot)
         views = app.chat_screen.query(MessageView)
-        assert len(views) == 200
+        assert len(views) == 30  # the newest first: a long chat paints as fast as a short one
         assert views.last().message.id == "c0m999"
-        loader = app.chat_screen.query_one(Loader)
-        loader.focus()
+        app.chat_screen.query_one(Loader).focus()
         await pilot.press("enter")
         await pilot.pause()
-        assert len(app.chat_screen.query(MessageView)) == 300
-        assert app.chat_screen.query(MessageView).first().message.id == "c0m700"
+        assert len(app.chat_screen.query(MessageView)) == 90
+        assert app.chat_screen.query(MessageView).first().message.id == "c0m910"
+        for _ in range(5):  # keep loading earlier: the pane stays bounded
+            app.chat_screen.query(Loader).first().focus()
+            await pilot.press("enter")
+            await pilot.pause()
+        views = app.chat_screen.query(MessageView)
+        assert len(views) == 200
+        assert views.first().message.id == "c0m610"
+        assert len(app.chat_screen.query(Loader)) == 2  # earlier and later
 
 
 def _cli(*args: str, data: Path) -> subprocess.CompletedProcess[str]:

@@ -35,7 +35,10 @@ from moviechat_tui.tui.widgets.prompt_input import PromptInput
 
 MAX_MOUNTED_MESSAGES = 200
 """Widgets kept in the pane; older ones are pruned (the file keeps everything)."""
-LOAD_BATCH = 100
+INITIAL_WINDOW = 30
+"""Messages mounted when a conversation opens: a screenful or two, so a long conversation
+paints as fast as a short one; the rest comes in through the loader lines."""
+LOAD_BATCH = 60
 """Messages a "load earlier/later" press brings in."""
 
 
@@ -151,10 +154,10 @@ class ChatScreen(Screen[None]):
         end = len(visible)
         if scroll_to in ids:
             target_index = ids.index(scroll_to)
-            start = max(0, min(target_index - 20, len(visible) - MAX_MOUNTED_MESSAGES))
-            end = min(len(visible), start + MAX_MOUNTED_MESSAGES)
+            start = max(0, min(target_index - 10, len(visible) - INITIAL_WINDOW))
+            end = min(len(visible), start + INITIAL_WINDOW)
         else:
-            start = max(0, end - MAX_MOUNTED_MESSAGES)
+            start = max(0, end - INITIAL_WINDOW)
         self._window = (start, end)
         views = [self._view_for(m) for m in visible[start:end]]
         for view in views:
@@ -201,6 +204,17 @@ class ChatScreen(Screen[None]):
             self._window = (start, new_end)
         for view in views:
             self._views[view.message.id] = view
+        # Stay bounded however far the user scrolls: drop views at the far end.
+        mounted = list(pane.query_children(MessageView))
+        excess = len(mounted) - MAX_MOUNTED_MESSAGES
+        if excess > 0:
+            start, end = self._window
+            drop = mounted[-excess:] if event.direction < 0 else mounted[:excess]
+            for view in drop:
+                self._views.pop(view.message.id, None)
+            await pane.remove_children(drop)
+            self._window = (start, end - excess) if event.direction < 0 else (
+                start + excess, end)
         await self._refresh_loaders()
 
     # ------------------------------------------------------------- user input
