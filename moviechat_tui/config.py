@@ -110,6 +110,29 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
+def _with_entry_line(message: str, path: Path, text: str) -> str:
+    """Add the line number to "FILE: personas[2].key: ..." (the entry's key, or its header)."""
+    match = re.match(rf"^{re.escape(str(path))}: (personas|profiles)\[(\d+)\](?:\.(\w+))?:",
+                     message)
+    if not match:
+        return message
+    table, index, key = match.group(1), int(match.group(2)), match.group(3)
+    headers = [m.start() for m in re.finditer(rf"^[ \t]*\[\[{table}\]\]", text, re.MULTILINE)]
+    if index >= len(headers):
+        return message
+    start = headers[index]
+    body = text.find("\n", start) + 1 or len(text)
+    following = re.search(r"^[ \t]*\[", text[body:], re.MULTILINE)
+    end = body + following.start() if following else len(text)
+    offset = start
+    if key:
+        found = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text[start:end], re.MULTILINE)
+        if found:
+            offset = start + found.start()
+    line = text.count("\n", 0, offset) + 1
+    return f"{path}:{line}:" + message[len(str(path)) + 1:]
+
+
 def _where(path: Path, text: str, key: str) -> str:
     line = _line_of(text, key.rsplit(".", 1)[-1])
     return f"{path}:{line}" if line else str(path)
@@ -234,7 +257,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         personas = build_personas(data.get("personas"), str(path))
         profiles = parse_profiles(data.get("profiles"), str(path))
     except (PersonaError, ProfileError) as exc:
-        raise ConfigError(exc.message) from None
+        raise ConfigError(_with_entry_line(exc.message, path, text)) from None
     profile_name = overrides.profile or _string(data, "profile", path, text)
     profile = find_profile(profiles, profile_name) if profile_name else None
     if profile_name and profile is None:

@@ -104,7 +104,7 @@ class ConversationController:
         self._local: LocalServer | None = None
         self._endpoint_ready: asyncio.Future[None] | None = None
         """Set while `--local` is starting its server; a turn waits for it."""
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self._models: list[str] | None = None
         self._editing: Message | None = None
         """The user message being edited (`start_edit`); the next send replaces its turn."""
@@ -461,10 +461,10 @@ class ConversationController:
         """For the library controller, which reports through the same channel."""
         self._emit(event)
 
-    async def save_now(self) -> None:
-        await self._save()
+    async def save_now(self) -> bool:
+        return await self._save()
 
-    def _background(self, work: Coroutine[object, object, None]) -> None:
+    def _background(self, work: Coroutine[object, object, object]) -> None:
         """Run `work` as a task the controller keeps a reference to until it ends."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
@@ -473,10 +473,11 @@ class ConversationController:
     def _schedule_save(self) -> None:
         self._background(self._save())
 
-    async def _save(self) -> None:
-        """Save a snapshot of the conversation off the event loop; merge what others wrote."""
+    async def _save(self) -> bool:
+        """Save a snapshot of the conversation off the event loop; merge what others wrote.
+        Returns False if it could not be written (the text stays in memory)."""
         if self.read_only or not self.conversation.messages:
-            return
+            return True
         async with self._save_lock:
             # The store copies the fields before it works in its thread, so the reply may go
             # on streaming into `self.conversation` meanwhile.
@@ -488,10 +489,11 @@ class ConversationController:
                     exc.message + " " + _("The conversation is kept in memory and saved "
                                           "again with the next change."),
                     ev.Severity.ERROR))
-                return
+                return False
             for problem in self.store.take_problems():
                 self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
             self._adopt_merge(merged)
+            return True
 
     def _adopt_merge(self, merged: Conversation) -> None:
         ours = {m.id: m for m in self.conversation.messages}
@@ -511,10 +513,14 @@ class ConversationController:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def shutdown(self) -> None:
-        """Quit path: stop the reply (saving it), save, close the client, stop --local."""
+    async def shutdown(self, *, force: bool = False) -> bool:
+        """Quit path: stop the reply (saving it), save, close the client, stop --local.
+
+        Returns False, and closes nothing, if the conversation could not be saved (disk full,
+        read-only folder) unless `force`: the app then stays open so no word is lost."""
         await self._finish_in_flight()
-        await self._save()
+        if not await self._save() and not force:
+            return False
         if self._backend is not None:
             try:
                 await self._backend.aclose()
@@ -522,6 +528,7 @@ class ConversationController:
                 log.debug("backend close failed", exc_info=True)
         if self._local is not None:
             await asyncio.to_thread(self._local.stop)
+        return True
 
     # ------------------------------------------------------------- preferences
     def load_preferences(self) -> Preferences:

@@ -125,3 +125,32 @@ async def test_api_key_never_reaches_screen_or_disk(tmp_path: Path, loopback) ->
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert sentinel.encode() not in path.read_bytes(), path
+
+
+async def test_quit_waits_when_the_conversation_cannot_be_saved(
+        tmp_path: Path, loopback, monkeypatch) -> None:
+    import errno
+
+    from moviechat_tui.store import ConversationStore, StoreWriteError
+
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test() as pilot:
+        await send(pilot, "Remember this")
+        await wait_idle(pilot)
+        real_save = ConversationStore.save
+
+        def disk_full(self, conv, **kwargs):  # type: ignore[no-untyped-def]
+            raise StoreWriteError(self.path_for(conv.id), OSError(errno.ENOSPC, "No space"))
+
+        monkeypatch.setattr(ConversationStore, "save", disk_full)
+        app.controller.conversation.messages[0].content = "Remember this, edited"
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running  # not quitting: the edit is only in memory
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("Not quitting" in t for t in toasts), toasts
+        monkeypatch.setattr(ConversationStore, "save", real_save)  # space freed
+        await pilot.press("ctrl+q")
+    [saved] = saved_conversations(settings)
+    assert saved["messages"][0]["content"] == "Remember this, edited"

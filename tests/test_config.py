@@ -59,10 +59,10 @@ def test_api_key_is_masked_everywhere_it_could_be_printed(tmp_path: Path) -> Non
         ('\n\nmodle = "x"\n', "config.toml:3: unknown key 'modle'"),
         ('persona = "nobody"\n', "persona 'nobody' does not exist"),
         ("[request]\ntimeout = -1\n", "config.toml:2: request.timeout must be"),
-        ('[[personas]]\nid = "noir"\n', "personas[0].name: is required"),
+        ('[[personas]]\nid = "noir"\n', "config.toml:1: personas[0].name: is required"),
         ('[[personas]]\nid = "Bad Id"\nname="x"\nsystem_prompt="y"\n', "personas[0].id"),
         ('[[personas]]\nid = "x"\nname="x"\nsystem_prompt="y"\ntemperature=9\n',
-         "personas[0].temperature"),
+         "config.toml:5: personas[0].temperature"),
     ],
 )
 def test_bad_config_gives_one_clear_error(tmp_path: Path, text: str, expected: str) -> None:

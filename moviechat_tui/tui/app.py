@@ -6,6 +6,7 @@ are handled in order, on the UI's own schedule) and are forwarded to the chat sc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -74,6 +75,7 @@ class MovieChatApp(App[None]):
             backend_factory,
         )
         self.library = LibraryController(self.controller)
+        self._unsaved_quit_at = -1e9
         if settings.keymap:
             self.set_keymap(settings.keymap)
         for index, persona in enumerate(settings.personas):
@@ -146,8 +148,18 @@ class MovieChatApp(App[None]):
 
     # ----------------------------------------------------------------- actions
     async def action_quit(self) -> None:
-        await self.controller.shutdown()
-        self.exit()
+        """Quit once everything is saved. If saving fails (disk full), stay open and say so;
+        the same key again within 10 s quits anyway."""
+        force = time.monotonic() - self._unsaved_quit_at < 10
+        if await self.controller.shutdown(force=force):
+            self.exit()
+            return
+        self._unsaved_quit_at = time.monotonic()
+        self.notify(_("Not quitting: this conversation could not be saved (see the message "
+                      "above). Free some space or fix the folder, then quit again; press "
+                      "{key} again now to quit without saving.").format(
+                          key=self.key_for("quit")),
+                    severity="error", markup=False, timeout=10)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
