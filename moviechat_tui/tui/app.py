@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 
 from moviechat_tui import events as ev
 from moviechat_tui.config import Settings
@@ -32,6 +33,9 @@ from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
 from moviechat_tui.tui.screens.chat import ChatScreen
 from moviechat_tui.tui.screens.help import HelpScreen
 from moviechat_tui.tui.widgets.message_view import NoticeLine
+
+DELTA_FLUSH = 0.05
+"""Seconds reply text is gathered before the UI renders it (20 updates a second)."""
 
 
 @dataclass
@@ -76,6 +80,9 @@ class MovieChatApp(App[None]):
         )
         self.library = LibraryController(self.controller)
         self._unsaved_quit_at = -1e9
+        self._pending_reply: ChatMessage | None = None
+        self._pending_text: list[str] = []
+        self._flush_timer: Timer | None = None
         if settings.keymap:
             self.set_keymap(settings.keymap)
         for index, persona in enumerate(settings.personas):
@@ -102,7 +109,33 @@ class MovieChatApp(App[None]):
 
     # ------------------------------------------------------------------ events
     def _emit(self, event: ev.ControllerEvent) -> None:
+        """Queue a controller event for the UI, coalescing reply text.
+
+        A fast model sends thousands of chunks; one queued message each would put key presses
+        behind all of them (measured: 8 s key echo at 2,000 tok/s). Text is gathered and
+        posted at most every DELTA_FLUSH seconds, and any other event first flushes what is
+        gathered, so the order the controller emitted is the order the UI sees."""
+        if isinstance(event, ev.ReplyDelta):
+            if self._pending_reply is not None and self._pending_reply is not event.message:
+                self._flush_deltas()
+            self._pending_reply = event.message
+            self._pending_text.append(event.text)
+            if self._flush_timer is None:
+                self._flush_timer = self.set_timer(DELTA_FLUSH, self._flush_deltas)
+            return
+        self._flush_deltas()
         self.post_message(ControllerMessage(event))
+
+    def _flush_deltas(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        if self._pending_reply is None or not self._pending_text:
+            return
+        text = "".join(self._pending_text)
+        self._pending_text.clear()
+        self.post_message(ControllerMessage(ev.ReplyDelta(self._pending_reply, text)))
+        self._pending_reply = None
 
     async def on_controller_message(self, message: ControllerMessage) -> None:
         await self.chat_screen.handle_event(message.event)

@@ -1,0 +1,114 @@
+"""Time to first frame and resident memory at that moment.
+
+A run starts the program in a fresh 120x40 pty and stops the clock at the read that puts the
+expected text on the emulated screen: moviechat's greeting ("Lights down, phones off.") for a
+new chat, the newest message's last words for `--continue`. The clock starts just before
+fork/exec, so interpreter start-up and every import are included, as a user would feel them.
+The baseline (`benchmarks.bare_app`) shows the same greeting from a one-widget Textual app,
+started the same way, interleaved with the app's runs so that machine noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchmarks import datasets
+from benchmarks.apps import GREETING, Sandbox, bare_app_argv, moviechat_argv, running
+from benchmarks.config import Config, progress
+from benchmarks.results import Metric, median
+
+
+@dataclass
+class Variant:
+    key: str
+    label: str
+    argv: Callable[[Sandbox], list[str]]
+    marker: str
+    samples: list[tuple[float, float, float]]
+
+
+def first_frame(argv: list[str], marker: str, sandbox: Sandbox,
+                timeout: float = 60.0) -> tuple[float, float, float]:
+    """(seconds from exec to `marker` on screen, RSS in MB then, CPU seconds used by then)."""
+    with running(argv, sandbox) as term:
+        seen = term.wait_for_text(marker, timeout)
+        return seen.at - term.started, seen.rss_mb, seen.cpu_s
+
+
+def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metric]:
+    many_label = f"{cfg.conversations:,} conversations"
+    long_label = f"--continue, {cfg.long_messages:,} messages"
+    variants = [Variant("bare", "bare Textual app", lambda box: bare_app_argv(), GREETING, [])]
+    if startup:
+        many = datasets.many_conversations(cfg.conversations)
+        variants.append(Variant("fresh", "fresh data dir", moviechat_argv, GREETING, []))
+        variants.append(Variant("many", many_label,
+                                lambda box: moviechat_argv(box, data_dir=many), GREETING, []))
+    if resume:
+        long_dir = datasets.long_conversation(cfg.long_messages)
+
+        def resume_argv(box: Sandbox) -> list[str]:
+            # A private copy: quitting saves the open conversation, and the cache must not
+            # change under later runs.
+            shutil.copytree(long_dir, box.root / "data")
+            return moviechat_argv(box, "--continue")
+
+        variants.append(Variant("continue", long_label, resume_argv, datasets.NEWEST_MARKER, []))
+
+    # One untimed launch of each (bytecode compiled, files in the page cache), then rounds in
+    # a rotating order.
+    for rep in range(-1, cfg.repeat):
+        shift = max(rep, 0) % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            box = Sandbox()
+            try:
+                sample = first_frame(variant.argv(box), variant.marker, box)
+            finally:
+                box.cleanup()
+            if rep >= 0:
+                variant.samples.append(sample)
+                progress("first-frame", f"{rep + 1}/{cfg.repeat} {variant.label}: "
+                         f"{sample[0]:.3f} s, {sample[1]:.1f} MB, CPU {sample[2]:.3f} s")
+
+    def med(key: str, index: int) -> tuple[float, list[float]]:
+        variant = next(v for v in variants if v.key == key)
+        values = [s[index] for s in variant.samples]
+        return median(values), values
+
+    bare_t, bare_ts = med("bare", 0)
+    bare_m, bare_ms = med("bare", 1)
+    bare_c, bare_cs = med("bare", 2)
+    metrics = [
+        Metric("first frame: bare Textual app (baseline)", bare_t, "s", samples=bare_ts),
+        Metric("RSS at first frame: bare Textual app (baseline)", bare_m, "MB",
+               samples=bare_ms),
+        Metric("CPU to first frame: bare Textual app (baseline)", bare_c, "cpu-s",
+               samples=bare_cs),
+    ]
+    base = "bare Textual app, same run"
+    cpu_note = "CPU time is less sensitive than wall time to other programs' load"
+    if startup:
+        for key, label in (("fresh", "fresh data dir"), ("many", many_label)):
+            t, ts = med(key, 0)
+            m, ms = med(key, 1)
+            c, cs = med(key, 2)
+            metrics.append(Metric(f"first frame: {label}", t, "s", bare_t, base, max_ratio=1.3,
+                                  samples=ts))
+            metrics.append(Metric(f"RSS at first frame: {label}", m, "MB", bare_m, base,
+                                  max_value=55.0, samples=ms))
+            metrics.append(Metric(f"CPU to first frame: {label}", c, "cpu-s", bare_c, base,
+                                  samples=cs, note=cpu_note))
+    if resume:
+        t, ts = med("continue", 0)
+        m, ms = med("continue", 1)
+        c, cs = med("continue", 2)
+        metrics.append(Metric(f"first frame: {long_label}", t, "s", bare_t, base,
+                              max_ratio=1.6, samples=ts,
+                              note="first frame = the newest message's text on screen"))
+        metrics.append(Metric(f"RSS at first frame: {long_label}", m, "MB", bare_m, base,
+                              samples=ms))
+        metrics.append(Metric(f"CPU to first frame: {long_label}", c, "cpu-s", bare_c, base,
+                              samples=cs, note=cpu_note))
+    return metrics

@@ -1,0 +1,120 @@
+"""Conversation-library figures (issue "Conversation library"): listing, full-text search,
+opening a 5,000-message conversation, and the cost of saving one turn at message 10 versus
+message 5,000 — each with the baseline it is compared to, measured in the same run.
+
+Run: `python -m benchmarks.library [--quick]`. In-process (the store and the app under
+Textual's headless driver), medians of several runs, printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.datasets import long_conversation, many_conversations
+from moviechat_tui.config import Overrides, load_settings
+from moviechat_tui.library import search_conversations
+from moviechat_tui.models import Message
+from moviechat_tui.paths import Paths
+from moviechat_tui.store import ConversationStore
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _fresh_store(conversations: Path) -> ConversationStore:
+    return ConversationStore(conversations)  # no in-process caches: a cold listing
+
+
+async def _first_paint_ms(data_dir: Path, conv_id: str) -> float:
+    from moviechat_tui.tui.app import MovieChatApp, StartupAction
+    from moviechat_tui.tui.widgets.message_view import MessageView
+
+    settings = load_settings(Paths(data_dir, data_dir / "none.toml", data_dir / "logs"),
+                             Overrides(base_url="http://127.0.0.1:9/v1"), environ={})
+    start = time.perf_counter()
+    app = MovieChatApp(settings, startup=StartupAction(open_id=conv_id))
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.chat_screen.query(MessageView):
+            await pilot.pause(0.005)
+        return (time.perf_counter() - start) * 1000
+
+
+def _copy_long(messages: int, into: Path) -> tuple[Path, str]:
+    source = long_conversation(messages) / "conversations"
+    target = into / f"long-{messages}" / "conversations"
+    shutil.copytree(source, target)
+    conv_id = next(target.glob("*.toml")).stem
+    return target.parent, conv_id
+
+
+def _save_turn_ms(data_dir: Path, conv_id: str, repeat: int) -> float:
+    store = ConversationStore(data_dir / "conversations")
+    conv = store.load(conv_id).conversation
+    store.save(conv)  # warm the formatted-message cache, as a running app has
+
+    def turn() -> None:
+        conv.messages.append(Message(role="user", content="One more question about Parasite?"))
+        store.save(conv)
+
+    return _median_ms(turn, repeat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.library")
+    parser.add_argument("--quick", action="store_true", help="small data, 1 repetition")
+    args = parser.parse_args()
+    count, long_len, repeat = (500, 500, 1) if args.quick else (10_000, 5_000, 5)
+
+    many = many_conversations(count) / "conversations"
+    rows: list[tuple[str, float, str, float | None, str]] = []
+    list_ms = _median_ms(lambda: _fresh_store(many).list_summaries(), repeat)
+    rows.append((f"list {count:,} conversations (cold)", list_ms, "", None, "≤ 300 ms"))
+    store = _fresh_store(many)
+    store.list_summaries()
+    rows.append(("list again (cached headers)",
+                 _median_ms(store.list_summaries, repeat), "", None, ""))
+    search_ms = _median_ms(lambda: search_conversations(_fresh_store(many), "Tarkovsky"),
+                           repeat)
+    rows.append((f"full-text search over {count:,} (English)", search_ms, "", None,
+                 "≤ 500 ms"))
+    rows.append((f"full-text search over {count:,} (Korean)",
+                 _median_ms(lambda: search_conversations(_fresh_store(many), "롱테이크"),
+                            repeat), "", None, "≤ 500 ms"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        long_dir, long_id = _copy_long(long_len, Path(tmp))
+        short_dir, short_id = _copy_long(10, Path(tmp))
+        open_long = statistics.median(asyncio.run(_first_paint_ms(long_dir, long_id))
+                                      for _ in range(repeat))
+        open_short = statistics.median(asyncio.run(_first_paint_ms(short_dir, short_id))
+                                       for _ in range(repeat))
+        rows.append((f"open {long_len:,}-message chat to first paint", open_long,
+                     "10-message chat", open_long / open_short, "≤ 300 ms, ≤ 2×"))
+        rows.append(("open 10-message chat to first paint", open_short, "", None, ""))
+        save_long = _save_turn_ms(long_dir, long_id, max(repeat, 5))
+        save_short = _save_turn_ms(short_dir, short_id, max(repeat, 5))
+        rows.append((f"save one turn at message {long_len:,}", save_long,
+                     "at message 10", save_long / save_short, "ratio ≤ 3"))
+        rows.append(("save one turn at message 10", save_short, "", None, ""))
+
+    print(f"{'metric':48} {'ms':>9}  {'baseline':16} {'ratio':>6}  goal")
+    for name, value, baseline, ratio, goal in rows:
+        ratio_text = f"{ratio:5.2f}×" if ratio is not None else ""
+        print(f"{name:48} {value:9.1f}  {baseline:16} {ratio_text:>6}  {goal}")
+
+
+if __name__ == "__main__":
+    main()
