@@ -54,6 +54,16 @@ async def wait_idle(pilot: Pilot[Any], timeout: float = 10.0) -> None:
     await pilot.pause()
 
 
+async def until(pilot: Pilot[Any], condition: Any, timeout: float = 10.0, what: str = "") -> None:
+    """Wait (without sleeping blindly) until `condition()` is true, or fail saying `what`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.02)
+
+
 async def send(pilot: Pilot[Any], text: str) -> None:
     prompt = pilot.app.screen.query_one("#prompt")
     prompt.focus()

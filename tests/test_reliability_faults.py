@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apphelpers import make_app, make_settings, saved_conversations, send, wait_idle
+from apphelpers import make_app, make_settings, saved_conversations, send, until, wait_idle
 from loopback_server import (
     DROP_MID_STREAM,
     EMPTY_CHOICES,
@@ -36,7 +36,6 @@ from loopback_server import (
     LoopbackServer,
     Reply,
 )
-from textual.pilot import Pilot
 from textual.widgets import Markdown, Static
 
 from moviechat_tui.tui.app import MovieChatApp
@@ -151,15 +150,6 @@ def reply_label(view: AssistantMessage) -> str:
 def only(items: list[Any], show: Any = repr) -> Any:
     assert len(items) == 1, [show(item) for item in items]
     return items[0]
-
-
-async def until(pilot: Pilot[Any], condition: Any, timeout: float = 10.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
 
 
 @contextlib.contextmanager

@@ -7,7 +7,6 @@ would do (start with --open/--continue, press ctrl+o, send a message) and what t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apphelpers import make_app, make_settings, messages_on_screen, send, wait_idle
+from apphelpers import make_app, make_settings, messages_on_screen, send, until, wait_idle
 from loopback_server import LoopbackServer, Reply
 from textual.pilot import Pilot
 
@@ -67,15 +66,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def temporary_files(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
-
-
-async def until(pilot: Pilot[Any], condition: Any, timeout: float = 10.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
 
 
 @pytest.fixture

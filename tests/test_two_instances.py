@@ -8,12 +8,12 @@ file must hold every question from both windows, each followed by its complete r
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from crash_harness import app_env
 from loopback_server import LoopbackServer, Reply
 from terminal import Terminal
 
@@ -22,16 +22,6 @@ from moviechat_tui.store import ConversationStore
 
 ANSWER = ("Noted, and here is a fairly long answer so that the two replies stream at the same "
           "time and the two windows save over each other. Over.")
-
-
-def app_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENAI_", "MOVIECHAT_", "XDG_"))}
-    env.update(HOME=str(home), MOVIECHAT_DATA_DIR=str(home / "data"),
-               MOVIECHAT_LOG_DIR=str(home / "logs"),
-               MOVIECHAT_CONFIG=str(home / "no-config" / "config.toml"),
-               LANGUAGE="en", LC_ALL="C.UTF-8")
-    return env
 
 
 def busy(screen: str) -> bool:
