@@ -54,10 +54,6 @@ class Message:
     """Usage, when the server reported it."""
 
     @property
-    def is_complete(self) -> bool:
-        return self.finish_reason not in (FINISH_STREAMING,)
-
-    @property
     def sent_to_model(self) -> bool:
         """Notices, hidden versions and failed empty replies are history for the user only."""
         if self.role == "notice" or self.hidden:

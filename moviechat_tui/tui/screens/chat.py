@@ -105,7 +105,7 @@ class ChatScreen(Screen[None]):
             # the controller appending this message and this event being handled.
             return existing
         pane = self.query_one("#messages", VerticalScroll)
-        for greeting in self.query(Greeting):
+        for greeting in pane.query_children(Greeting):  # direct children: no DOM-wide scan
             await greeting.remove()
         start, end = self._window
         if end < len(self._visible()) - 1:

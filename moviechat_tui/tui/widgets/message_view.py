@@ -169,9 +169,9 @@ class AssistantMessage(MessageView):
 
     def _refresh_status(self) -> None:
         status = self.query_one(".message-status", Static)
-        streaming = self.has_class("-streaming") or (
-            self.message.finish_reason == FINISH_STREAMING and self._stream is not None
-        )
+        # -streaming is set from the first moment a live reply is shown (mark_live/append)
+        # until finish(); a saved reply still marked "streaming" was interrupted.
+        streaming = self.has_class("-streaming")
         label = "…" if streaming else finish_label(self.message.finish_reason)
         status.update(Content(label))
         status.display = bool(label)
