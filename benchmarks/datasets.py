@@ -1,8 +1,9 @@
 """Synthetic conversation data, written once in the store's own format and cached.
 
-Files are made with `moviechat_tui.store_format.serialise` (the exact bytes
-`ConversationStore.save` writes) but without the store's lock, merge and fsync, which would
-make 10,000 conversations take minutes instead of seconds. A finished data set lives in
+Files are made with `moviechat_tui.store_format.split_for_disk` (the exact files
+`ConversationStore.save` writes: one file, or for a long conversation a main file plus sealed
+segments in `<id>.d/`) but without the store's lock, merge and fsync, which would make 10,000
+conversations take minutes instead of seconds. A finished data set lives in
 `$TMPDIR/moviechat-bench-cache/<name>/` and is reused by later runs of the suite; it is built in
 a sibling directory and renamed into place, so an interrupted build is never mistaken for a
 finished one. The content is deterministic (seeded), mixed English and Korean, and the
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from moviechat_tui import store_format
-from moviechat_tui.models import SCHEMA_VERSION, Conversation, Message
+from moviechat_tui.models import Conversation, Message
 
 GENERATOR_VERSION = 1
 CACHE_ROOT = Path(tempfile.gettempdir()) / "moviechat-bench-cache"
@@ -118,13 +119,25 @@ def _conversation(rng: random.Random, messages: int, start: datetime) -> Convers
 
 
 def _write(conversations_dir: Path, conv: Conversation) -> None:
-    data, _ = store_format.serialise(conv)
+    data, segments = store_format.split_for_disk(conv)
     (conversations_dir / f"{conv.id}.toml").write_bytes(data)
+    if segments:
+        directory = conversations_dir / f"{conv.id}.d"
+        directory.mkdir(mode=0o700)
+        for name, segment in segments:
+            (directory / name).write_bytes(segment)
 
 
-def _cached(name: str, build: Callable[[Path], None]) -> Path:
+def _layout(messages: int) -> int:
+    """The file layout (`schema_version`) a conversation of `messages` is written in."""
+    if messages >= store_format.TAIL_LIMIT:
+        return store_format.SEGMENTED_VERSION
+    return store_format.SINGLE_FILE_VERSION
+
+
+def _cached(name: str, build: Callable[[Path], None], layout: int) -> Path:
     """The data dir for `name`, building it first if this machine has not cached it."""
-    final = CACHE_ROOT / f"{name}-s{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
+    final = CACHE_ROOT / f"{name}-s{layout}-g{GENERATOR_VERSION}"
     if (final / "complete").exists():
         return final
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
@@ -152,7 +165,7 @@ def many_conversations(count: int, messages_each: int = 20) -> Path:
                                  start + timedelta(minutes=37 * index))
             _write(conversations, conv)
 
-    return _cached(f"many-{count}x{messages_each}", build)
+    return _cached(f"many-{count}x{messages_each}", build, _layout(messages_each + 2))
 
 
 def long_conversation(messages: int) -> Path:
@@ -171,4 +184,4 @@ def long_conversation(messages: int) -> Path:
         conv.updated = conv.messages[-1].created
         _write(conversations, conv)
 
-    return _cached(f"long-{messages}", build)
+    return _cached(f"long-{messages}", build, _layout(messages))

@@ -7,7 +7,9 @@ derived from it.
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -16,7 +18,9 @@ Role = Literal["user", "assistant", "system", "notice"]
 """`notice` marks app-generated lines (persona switches, errors) that are shown and saved
 but never sent to the model."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The newest file layout this version reads (1: one file; 2: a main file plus sealed
+segments, see docs/storage-format.md)."""
 
 # finish_reason values beyond the ones servers send ("stop", "length", "content_filter", ...)
 FINISH_STREAMING = "streaming"
@@ -36,7 +40,36 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass
+_revisions = itertools.count(1)
+
+
+def revision_mark() -> int:
+    """A number above the revision of every `Message` created or changed so far.
+
+    Every message carries a `_revision` (not a dataclass field: not compared, not shown, not
+    stored) that is renewed whenever one of its attributes is assigned. The store records a
+    mark when it hands messages out; a message whose revision is still below it has not been
+    touched since, so a save need not compare (or even look at) the sealed history of a long
+    conversation message by message (docs/storage-format.md, "Long conversations")."""
+    return next(_revisions)
+
+
+_watched_changes = [0]
+
+
+def watch(messages: Iterable[Message]) -> None:
+    """Count every later change to these messages in `watched_changes` (the store watches
+    the sealed history it hands out: while that count stays put, it need not look at them)."""
+    for message in messages:
+        message.__dict__["_watched"] = True
+
+
+def watched_changes() -> int:
+    """How many times a watched message has been changed (see `watch`)."""
+    return _watched_changes[0]
+
+
+@dataclass(init=False)
 class Message:
     role: Role
     content: str
@@ -52,6 +85,28 @@ class Message:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     """Usage, when the server reported it."""
+
+    def __init__(self, role: Role, content: str, created: datetime | None = None,
+                 id: str | None = None, persona: str | None = None,
+                 model: str | None = None, finish_reason: str | None = None,
+                 group: str | None = None, hidden: bool = False,
+                 prompt_tokens: int | None = None,
+                 completion_tokens: int | None = None) -> None:
+        # Written straight into __dict__: `__setattr__` below is for changes after creation,
+        # and going through it here would make parsing a long conversation ~5x slower.
+        self.__dict__.update(
+            role=role, content=content, created=now_utc() if created is None else created,
+            id=new_id() if id is None else id, persona=persona, model=model,
+            finish_reason=finish_reason, group=group, hidden=hidden,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            _revision=next(_revisions))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        attributes = self.__dict__
+        attributes[name] = value
+        attributes["_revision"] = next(_revisions)
+        if "_watched" in attributes:
+            _watched_changes[0] += 1  # a lost race still changes the number: never missed
 
     @property
     def sent_to_model(self) -> bool:
@@ -70,7 +125,9 @@ class Conversation:
     persona: str = "expert"
     model: str = ""
     messages: list[Message] = field(default_factory=list)
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = 1
+    """The layout of the file it was read from (1: one file, 2: with sealed segments; a save
+    picks the layout itself). Above `SCHEMA_VERSION`: written by a newer app, read-only."""
 
     def touch(self) -> None:
         self.updated = now_utc()

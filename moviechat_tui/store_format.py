@@ -20,9 +20,11 @@ writes is sanitised already, so for its own files this changes nothing.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
@@ -38,6 +40,22 @@ MAX_HEADER_BYTES = 1024 * 1024
 """`read_header` gives up after this much without a `[[messages]]` line (the app writes a
 few hundred bytes): listing must not read a huge file whole to find its title."""
 _ROLES: frozenset[str] = frozenset(get_args(Role))
+
+SINGLE_FILE_VERSION = 1
+"""`schema_version` of a conversation kept in one file (the Core format, still written for
+every conversation shorter than `TAIL_LIMIT`)."""
+SEGMENTED_VERSION = 2
+"""`schema_version` of a main file that lists sealed segments. An older app opens such a file
+read-only instead of treating its missing messages as damage."""
+SEGMENT_SIZE = 100
+"""Messages per sealed segment."""
+TAIL_LIMIT = 2 * SEGMENT_SIZE
+"""When the main file would hold this many messages, its oldest `SEGMENT_SIZE` are sealed, so
+the main file keeps between `SEGMENT_SIZE` and `TAIL_LIMIT - 1` messages and a save costs the
+same at message 5,000 as at message 150."""
+SEGMENT_NAME = re.compile(r"[0-9]{8}-[0-9a-f]{16}\.toml")
+"""`<index of its first message, 8 digits>-<first 16 hex digits of its blake2b>.toml`."""
+_DIGEST = re.compile(r"[0-9a-f]{32}")
 # Python strings can hold surrogate code points; UTF-8 cannot. tomli-w writes them raw and
 # encoding then fails, so they are replaced after formatting (see `serialise`).
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -86,15 +104,49 @@ def _message_table(message: Message) -> dict[str, Any]:
     return table
 
 
-ChunkCache = dict[str, tuple[Message, str]]
+@dataclass(frozen=True)
+class SegmentRef:
+    """One sealed segment as the main file lists it."""
+
+    file: str
+    """File name inside `<id>.d/` (see `SEGMENT_NAME`)."""
+    count: int
+    digest: str | None
+    """blake2b (128 bits, hex) of the segment file's bytes; None if removed by hand."""
+
+
+def segment_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def segment_name(first: int, digest: str) -> str:
+    """Named by content: a rewritten segment gets a new name, so the old file stays valid until
+    the main file stops listing it (a crash in between leaves a consistent conversation)."""
+    return f"{first:08d}-{digest[:16]}.toml"
+
+
+def _segments_toml(segments: Sequence[SegmentRef]) -> str:
+    # Written by hand (names are ours: digits, hex and a dot, nothing to escape): tomli-w
+    # would format the whole list again at every save.
+    lines = [f'    {{ file = "{ref.file}", count = {ref.count}'
+             + (f', blake2b = "{ref.digest}"' if ref.digest else "") + " },\n"
+             for ref in segments]
+    return "segments = [\n" + "".join(lines) + "]\n"
+
+
+ChunkCache = dict[str, tuple[Message, bytes]]
 """Formatted `[[messages]]` tables by message id, with the message they were made from."""
 
 
-def serialise(conv: Conversation, previous: ChunkCache | None = None) -> tuple[bytes, ChunkCache]:
-    """The whole file as bytes, built in memory so a formatting error cannot leave half a file.
+def serialise(conv: Conversation, previous: ChunkCache | None = None,
+              segments: Sequence[SegmentRef] = ()) -> tuple[bytes, ChunkCache]:
+    """The whole (main) file as bytes, built in memory so a formatting error cannot leave
+    half a file.
 
     `message_count` lets `parse_conversation` notice a file cut at a `[[messages]]` boundary,
-    which would otherwise still parse, silently missing messages.
+    which would otherwise still parse, silently missing messages. With `segments`,
+    `conv.messages` are only the open tail and `message_count` is the total, sealed ones
+    included; the segments are listed in the header, before the first `[[messages]]`.
 
     tomli-w formats strings one character at a time (about 60 ms for 1,000 messages, holding
     the GIL while the UI streams), so tables of messages equal to those in `previous` are
@@ -109,24 +161,77 @@ def serialise(conv: Conversation, previous: ChunkCache | None = None) -> tuple[b
         "updated": _utc(conv.updated),
         "persona": conv.persona,
         "model": conv.model,
-        "message_count": len(conv.messages),
+        "message_count": len(conv.messages) + sum(ref.count for ref in segments),
     }
+    parts = [_encode(tomli_w.dumps(header))]
+    if segments:
+        parts.append(_segments_toml(segments).encode("ascii"))
+    chunks = _append_tables(parts, conv.messages, previous)
+    return b"".join(parts), chunks
+
+
+def serialise_segment(conv_id: str, first: int, messages: Sequence[Message],
+                      previous: ChunkCache | None = None) -> bytes:
+    """A sealed segment: a short header (whose conversation, the index of its first message,
+    how many) and the `[[messages]]` tables, in the same form as in the main file."""
+    head = tomli_w.dumps({"conversation": conv_id, "first": first, "count": len(messages)})
+    parts = [_encode(head)]
+    _append_tables(parts, messages, previous)
+    return b"".join(parts)
+
+
+def _append_tables(parts: list[bytes], messages: Sequence[Message],
+                   previous: ChunkCache | None) -> ChunkCache:
+    """Append each message's table, encoded (kept encoded in the cache: encoding 50 KB of
+    Korean text again at every save was a third of a save's cost)."""
     marker = "\n" + MESSAGES_MARKER.decode() + "\n"
-    parts = [tomli_w.dumps(header)]
     chunks: ChunkCache = {}
-    for message in conv.messages:
+    for message in messages:
         hit = previous.get(message.id) if previous else None
         if hit is not None and hit[0] == message:
             chunk = hit[1]
         else:
-            chunk = marker + tomli_w.dumps(_message_table(message))
+            chunk = _encode(marker + tomli_w.dumps(_message_table(message)))
         chunks[message.id] = (message, chunk)
         parts.append(chunk)
-    text = "".join(parts)
+    return chunks
+
+
+def _encode(text: str) -> bytes:
     try:
-        return text.encode("utf-8"), chunks
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text).encode("utf-8"), chunks
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+def split_for_disk(conv: Conversation) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The files a fresh save of `conv` writes: the main file and its segments (name, bytes).
+    Used for new files made outside the store (benchmark data); the store seals the same way
+    incrementally (`sealed_count`)."""
+    messages = list(conv.messages)
+    sealed = sealed_count(len(messages))
+    refs: list[SegmentRef] = []
+    files: list[tuple[str, bytes]] = []
+    for first in range(0, sealed, SEGMENT_SIZE):
+        data = serialise_segment(conv.id, first, messages[first:first + SEGMENT_SIZE])
+        digest = segment_digest(data)
+        refs.append(SegmentRef(segment_name(first, digest), SEGMENT_SIZE, digest))
+        files.append((refs[-1].file, data))
+    version = SEGMENTED_VERSION if refs else SINGLE_FILE_VERSION
+    tail = Conversation(id=conv.id, title=conv.title, created=conv.created,
+                        updated=conv.updated, persona=conv.persona, model=conv.model,
+                        messages=messages[sealed:],
+                        schema_version=max(conv.schema_version, version))
+    data, _ = serialise(tail, None, refs)
+    return data, files
+
+
+def sealed_count(tail_length: int) -> int:
+    """How many of the first `tail_length` open messages to seal now (multiple of
+    `SEGMENT_SIZE`), leaving at least `SEGMENT_SIZE` in the main file."""
+    if tail_length < TAIL_LIMIT:
+        return 0
+    return (tail_length - SEGMENT_SIZE) // SEGMENT_SIZE * SEGMENT_SIZE
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -228,11 +333,23 @@ def _parse_message(table: Any, index: int) -> Message:
 
 
 def parse_conversation(data: bytes, conv_id: str) -> Conversation:
-    """A full parse that rejects anything it cannot trust, including a wrong message count.
+    """A full parse of a single-file conversation that rejects anything it cannot trust,
+    including a wrong message count. A main file that lists segments is refused here (its
+    messages are not all in it): the store reads those with `parse_main`."""
+    conv, segments = parse_main(data, conv_id)
+    if segments:
+        raise FormatError("the file lists sealed segments: open it through the store",
+                          conv.schema_version)
+    return conv
 
-    Unknown keys are ignored (tolerated, not preserved). A file whose TOML does not parse at all
-    is still checked for a newer `schema_version` in its header, since a newer app might use
-    syntax this one cannot read: such a file must be kept, not quarantined.
+
+def parse_main(data: bytes, conv_id: str) -> tuple[Conversation, list[SegmentRef]]:
+    """The main file: header, the segments it lists and its own (newest) messages.
+
+    `message_count` must equal the messages in the file plus the counts of the segments.
+    Unknown keys are ignored (tolerated, not preserved). A file whose TOML does not parse at
+    all is still checked for a newer `schema_version` in its header, since a newer app might
+    use syntax this one cannot read: such a file must be kept, not quarantined.
     """
     try:
         doc = _parse_toml(data)
@@ -243,18 +360,18 @@ def parse_conversation(data: bytes, conv_id: str) -> Conversation:
     try:
         version = _schema_version(doc)
         summary = _summary_from_doc(doc, conv_id)
-        tables = doc.get("messages", [])
-        if not isinstance(tables, list):
-            raise FormatError("'messages' should be an array of tables")
-        messages = [_parse_message(t, i) for i, t in enumerate(tables)]
-        if len(messages) != summary.message_count:
+        segments = _segment_refs(doc)
+        messages = _messages_of(doc)
+        sealed = sum(ref.count for ref in segments)
+        if len(messages) + sealed != summary.message_count:
             raise FormatError(
                 f"the header says {summary.message_count} messages but the file has "
-                f"{len(messages)}: it was probably cut short"
+                f"{len(messages)}" + (f" and its segments {sealed}" if segments else "")
+                + ": it was probably cut short"
             )
     except FormatError as err:
         raise _with_version(err, doc) from None
-    return Conversation(
+    conv = Conversation(
         id=conv_id,
         title=summary.title,
         created=summary.created,
@@ -264,6 +381,51 @@ def parse_conversation(data: bytes, conv_id: str) -> Conversation:
         messages=messages,
         schema_version=version,
     )
+    return conv, segments
+
+
+def _messages_of(doc: Mapping[str, Any]) -> list[Message]:
+    tables = doc.get("messages", [])
+    if not isinstance(tables, list):
+        raise FormatError("'messages' should be an array of tables")
+    return [_parse_message(t, i) for i, t in enumerate(tables)]
+
+
+def _segment_refs(doc: Mapping[str, Any]) -> list[SegmentRef]:
+    entries = doc.get("segments", [])
+    if not isinstance(entries, list):
+        raise FormatError("'segments' should be an array")
+    refs = []
+    for index, entry in enumerate(entries):
+        where = f"segment {index + 1}"
+        if not isinstance(entry, dict):
+            raise FormatError(f"{where}: not a table")
+        name = _get(entry, "file", str, where)
+        if not SEGMENT_NAME.fullmatch(name):
+            raise FormatError(f"{where}: {name!r} is not a segment file name")
+        count = _get(entry, "count", int, where)
+        if count < 1:
+            raise FormatError(f"{where}: 'count' should be at least 1")
+        digest = _get_optional(entry, "blake2b", str, where)
+        if digest is not None and not _DIGEST.fullmatch(digest):
+            raise FormatError(f"{where}: 'blake2b' should be 32 hex digits")
+        refs.append(SegmentRef(name, count, digest))
+    if len({ref.file for ref in refs}) != len(refs):
+        raise FormatError("a segment is listed twice")
+    return refs
+
+
+def parse_segment(data: bytes, ref: SegmentRef) -> list[Message]:
+    """The messages of one sealed segment, checked against what the main file says of it:
+    its digest (a changed or cut file) and its count."""
+    if ref.digest is not None and segment_digest(data) != ref.digest:
+        raise FormatError("its content does not match the digest in the main file")
+    doc = _parse_toml(data)
+    messages = _messages_of(doc)
+    if len(messages) != ref.count:
+        raise FormatError(f"the main file lists {ref.count} messages in it, it has "
+                          f"{len(messages)}")
+    return messages
 
 
 def _marker_at(buf: bytes | bytearray, start: int) -> int:

@@ -2,13 +2,17 @@
 conversation browser; nothing is removed before that.
 
 A trashed file is the original file, moved (never rewritten), named `<id>.<unix time>.toml`
-so the deletion time survives and two deletions of the same id do not collide. Moves happen
-under the conversation's lock, like saves, so another window's save is not torn in half.
+so the deletion time survives and two deletions of the same id do not collide; a long
+conversation's segment directory `<id>.d/` moves with it, as `<id>.<unix time>.d/`. Moves
+happen under the conversation's lock, like saves, so another window's save is not torn in
+half. The main file moves first: a crash in between leaves the segments behind in
+`conversations/`, unlisted, and restoring takes them from there.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +47,12 @@ class Trash:
         source = self.store.path_for(conv_id)
         self.trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self.trash_dir / f"{conv_id}.{int(time.time())}.toml"
+        segments = self.store.segments_dir(conv_id)
         try:
             with exclusive_lock(source.with_suffix(".lock"), source):
                 os.replace(source, target)
+                if segments.is_dir() and not segments.is_symlink():
+                    os.replace(segments, target.with_suffix(".d"))
         except OSError as err:
             raise TrashError(_("Could not move {path} to the trash: {reason}").format(
                 path=source, reason=err.strerror or err)) from err
@@ -76,8 +83,15 @@ class Trash:
             raise TrashError(_("A conversation with id {id} exists again; restore refused so "
                                "neither is overwritten.").format(id=entry.summary.id))
         self.store.conversations_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        trashed_segments = entry.path.with_suffix(".d")
+        segments = self.store.segments_dir(entry.summary.id)
         try:
             with exclusive_lock(target.with_suffix(".lock"), target):
+                # Segments first: the main file that lists them appears last.
+                if trashed_segments.is_dir():
+                    if segments.is_dir() and _only_segments(segments):
+                        shutil.rmtree(segments)  # unlisted leftovers of an interrupted save
+                    os.rename(trashed_segments, segments)  # refuses a non-empty directory
                 os.link(entry.path, target)  # fails instead of overwriting a newcomer
                 os.unlink(entry.path)
         except OSError as err:
@@ -95,9 +109,21 @@ class Trash:
         for name in names:
             parts = name.split(".")
             if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < cutoff:
+                path = self.trash_dir / name
                 try:
-                    os.unlink(self.trash_dir / name)
+                    if parts[2] == "d" and path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                    else:
+                        os.unlink(path)
                     removed += 1
                 except OSError:
                     continue
         return removed
+
+
+def _only_segments(directory: Path) -> bool:
+    """True if `directory` holds nothing but segment files (safe to replace on restore)."""
+    try:
+        return all(store_format.SEGMENT_NAME.fullmatch(name) for name in os.listdir(directory))
+    except OSError:
+        return False

@@ -76,8 +76,16 @@ def as_loaded(conv: Conversation) -> Conversation:
 
 
 def leftovers(conv_dir: Path) -> list[str]:
-    """Files other than conversations and their lock files (temporary files, quarantine)."""
-    return sorted(p.name for p in conv_dir.iterdir() if not p.name.endswith((".toml", ".lock")))
+    """Files other than conversations, their lock files and segment directories (temporary
+    files, quarantine), also inside segment directories."""
+    found = []
+    for path in conv_dir.iterdir():
+        if path.name.endswith(".d") and path.is_dir():
+            found += [f"{path.name}/{p.name}" for p in path.iterdir()
+                      if not store_format.SEGMENT_NAME.fullmatch(p.name)]
+        elif not path.name.endswith((".toml", ".lock")):
+            found.append(path.name)
+    return sorted(found)
 
 
 ALL_CONTROLS = "".join(chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)])
@@ -285,7 +293,8 @@ def test_save_moves_a_damaged_file_aside_before_writing(
 def _newer_file(conv_dir: Path) -> bytes:
     ConversationStore(conv_dir).save(make_conv(contents=("hi", "there")))
     path = conv_dir / "c1.toml"
-    data = path.read_bytes().replace(b"schema_version = 1", b"schema_version = 2", 1)
+    newer = f"schema_version = {SCHEMA_VERSION + 1}".encode()
+    data = path.read_bytes().replace(b"schema_version = 1", newer, 1)
     data = data.replace(b"message_count", b'future_key = "x"\nmessage_count', 1)
     path.write_bytes(data)
     return data
@@ -544,4 +553,5 @@ def test_any_text_round_trips(conv_dir: Path, content: str, title: str, persona:
 
 def test_schema_version_written_is_ours(store: ConversationStore, conv_dir: Path) -> None:
     store.save(make_conv())
-    assert f"schema_version = {SCHEMA_VERSION}\n" in (conv_dir / "c1.toml").read_text()
+    # A short conversation keeps the single-file layout (version 1), which every version reads.
+    assert "schema_version = 1\n" in (conv_dir / "c1.toml").read_text()

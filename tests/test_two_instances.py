@@ -8,6 +8,7 @@ file must hold every question from both windows, each followed by its complete r
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -107,7 +108,7 @@ def test_adopting_merged_versions_never_undoes_the_other_windows_reply(tmp_path:
                     finish_reason="streaming")
     conv_b.messages.append(reply)
     conv_a = Conversation(id="c", created=start, updated=start,
-                          messages=[Message(**{**question.__dict__})])
+                          messages=[dataclasses.replace(question)])
     for version, words in enumerate(["Steven", "Steven Spielberg", "Steven Spielberg, 1975."]):
         reply.content = words
         reply.finish_reason = "stop" if version == 2 else "streaming"
