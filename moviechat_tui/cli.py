@@ -8,6 +8,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,7 +82,9 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
     store = ConversationStore(settings.paths.conversations_dir)
     verb, rest = words[0], words[1:]
     if verb == "list" and not rest:
-        summaries = store.list_summaries()
+        from moviechat_tui.library_index import index_for
+
+        summaries = index_for(store).summaries()
         if args.json:
             print(json.dumps([library.summary_json(s) for s in summaries], ensure_ascii=False,
                              indent=2))
@@ -91,7 +94,9 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
                       f"{one_line(s.title, 80)}")
         return 0
     if verb == "search" and rest:
-        hits = library.search_conversations(store, " ".join(rest))
+        hits = library.search_conversations(
+            store, " ".join(rest),
+            on_backlog=lambda count: print(library.backlog_notice(count), file=sys.stderr))
         if args.json:
             print(json.dumps([library.hit_json(h) for h in hits], ensure_ascii=False, indent=2))
         else:
@@ -108,7 +113,7 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
         text = library.export_markdown(conv, settings.personas)
         if args.output:
             try:
-                Path(args.output).write_text(text, encoding="utf-8")
+                library.write_export(Path(args.output), text)
             except OSError as exc:
                 print(_("moviechat: cannot write {path}: {reason}").format(
                     path=args.output, reason=exc.strerror or exc), file=sys.stderr)
@@ -189,6 +194,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.close()
             return 0
 
+    # The TUI starts: no cyclic garbage collection until its first frame is on screen. Start-up
+    # allocates hundreds of thousands of long-lived objects (modules, classes, styles, widgets)
+    # and the collector would scan them again and again (~40 ms, a tenth of the start); the
+    # app freezes them into the permanent generation and turns collection back on right after
+    # the first frame (MovieChatApp._after_first_frame).
+    gc.disable()
+    try:
+        return _run_tui(args)
+    finally:
+        gc.enable()
+
+
+def _run_tui(args: argparse.Namespace) -> int:
     from moviechat_tui.config import ConfigError, Overrides, load_settings
     from moviechat_tui.paths import Paths
 

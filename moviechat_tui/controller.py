@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import operator
 import os
 import time
 from collections.abc import Callable, Coroutine
@@ -33,6 +34,7 @@ from moviechat_tui.capabilities import capabilities_for
 from moviechat_tui.config import Settings
 from moviechat_tui.context import REPLY_RESERVE, Fitted, fit_history
 from moviechat_tui.i18n import _, ngettext
+from moviechat_tui.index_worker import BACKLOG_TO_SPAWN, IndexWorker
 from moviechat_tui.models import (
     FINISH_CANCELLED,
     FINISH_ERROR,
@@ -45,11 +47,13 @@ from moviechat_tui.models import (
 )
 from moviechat_tui.personas import Persona, find
 from moviechat_tui.preferences import Preferences, load_preferences, save_preferences
+from moviechat_tui.secret import redact_everywhere
 from moviechat_tui.store import ConversationStore, StoreError
 from moviechat_tui.text import StreamSanitizer, one_line, sanitize
 
 if TYPE_CHECKING:
     from moviechat_tui.backend import ChatBackend
+    from moviechat_tui.library_index import LibraryIndex
     from moviechat_tui.local_server import LocalServer
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,9 @@ TITLE_PROMPT = (
 )
 
 SAVE_INTERVAL = 0.5
+OPEN_TAIL = 60
+"""Messages read when a conversation opens: the newest ones, enough for the first screens.
+The rest of a long conversation arrives in the background (`load_history`)."""
 """Seconds between saves of a streaming reply: the 'at most ~1 s lost on kill -9' promise."""
 
 Emit = Callable[[ev.ControllerEvent], None]
@@ -110,6 +117,11 @@ class ConversationController:
         """The user message being edited (`start_edit`); the next send replaces its turn."""
         self._removed: set[str] = set()
         """Ids this window deleted on purpose (so a merge does not bring them back)."""
+        self._partial = False
+        """`conversation` holds only the newest messages of a long conversation (opened with
+        `store.load_tail`); `complete_history` brings in the rest."""
+        self._history: asyncio.Task[None] | None = None
+        self._indexer = IndexWorker(store.conversations_dir)
 
     # ------------------------------------------------------------------ state
     @property
@@ -126,20 +138,37 @@ class ConversationController:
     # ------------------------------------------------------------ conversations
     async def new_conversation(self) -> None:
         await self._finish_in_flight()
+        async with self._save_lock:
+            # A save of the old conversation still writing in its thread lands first: a
+            # delete that follows must not see its file re-created after the move to trash.
+            pass
+        self._forget_history()
         self.conversation = self._blank()
         self.read_only = False
         self._removed.clear()
         self._emit(ev.ConversationOpened(self.conversation))
 
     async def open_conversation(self, conv_id: str, scroll_to: str | None = None) -> bool:
-        """Make a saved conversation current; returns False (with a notice) if it can't be."""
+        """Make a saved conversation current; returns False (with a notice) if it can't be.
+
+        A long conversation opens with its newest messages only (a few milliseconds instead
+        of parsing all of it); the rest follows with `load_history`, which the UI calls once
+        it has painted, or which anything needing the whole history awaits
+        (`complete_history`). A jump to an old message (`scroll_to`) loads everything."""
         await self._finish_in_flight()
         try:
-            loaded = await asyncio.to_thread(self.store.load, conv_id)
+            if scroll_to is None:
+                loaded = await asyncio.to_thread(self.store.load_tail, conv_id, OPEN_TAIL)
+            else:
+                loaded = await asyncio.to_thread(self.store.load, conv_id)
         except StoreError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
+        for problem in self.store.take_problems():
+            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        self._forget_history()
         self.conversation = loaded.conversation
+        self._partial = not loaded.complete
         self.read_only = loaded.read_only
         self._removed.clear()
         if loaded.notice:
@@ -153,12 +182,88 @@ class ConversationController:
         self._emit(ev.PersonaChanged(self.persona))
         return True
 
-    async def list_conversations(self) -> list[ConversationSummary]:
-        """Saved conversations, newest first, from file headers only."""
-        summaries = await asyncio.to_thread(self.store.list_summaries)
+    @property
+    def history_complete(self) -> bool:
+        """False while only the newest messages of a long conversation are loaded."""
+        return not self._partial
+
+    def load_history(self) -> None:
+        """Start reading the older messages of a conversation opened from its newest ones
+        (no-op if there are none to read). Emits `HistoryLoaded` when they are in."""
+        if self._partial and self._history is None:
+            self._history = asyncio.create_task(self._load_history(self.conversation),
+                                                name="moviechat-history")
+
+    async def complete_history(self) -> None:
+        """Wait until `conversation` holds every message (saving, exporting and branching
+        need them all)."""
+        self.load_history()
+        if self._history is not None:
+            # `wait`, not `await`: a load cancelled because another conversation was opened
+            # must not cancel the caller (the save of what was current until then).
+            await asyncio.wait([self._history])
+
+    def _forget_history(self) -> None:
+        if self._history is not None and not self._history.done():
+            self._history.cancel()
+        self._history = None
+        self._partial = False
+
+    async def _load_history(self, conv: Conversation) -> None:
+        try:
+            loaded = await asyncio.to_thread(self.store.load, conv.id)
+        except StoreError as exc:
+            # What is shown stays; a save merges with the file, so nothing on disk is lost.
+            if conv is self.conversation:
+                self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+                self._partial = False
+            return
         for problem in self.store.take_problems():
             self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        if conv is not self.conversation or not self._partial:
+            return
+        full = loaded.conversation.messages
+        ours = conv.messages
+        index = {m.id: i for i, m in enumerate(full)}
+        first = index.get(ours[0].id) if ours else len(full)
+        if first is None:  # the newest messages changed under us: show the whole file
+            merged = {m.id: m for m in full}
+            merged.update((m.id, m) for m in ours)
+            conv.messages = sorted(merged.values(), key=lambda m: (m.created, m.id))
+            self._partial = False
+            self._emit(ev.ConversationOpened(conv, self.read_only))
+            return
+        # Our objects stay (the UI is bound to them); messages another window added to the
+        # file since come in with the next save's merge.
+        conv.messages[:0] = full[:first]
+        self._partial = False
+        self._emit(ev.HistoryLoaded(conv, first))
+
+    async def list_conversations(self) -> list[ConversationSummary]:
+        """Saved conversations, newest first, from the library index (only new or changed
+        files' headers are read)."""
+        from moviechat_tui.library_index import index_for
+
+        index = index_for(self.store)
+        summaries = await asyncio.to_thread(index.summaries)
+        for problem in [*index.take_problems(), *self.store.take_problems()]:
+            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        if not self._indexer.started:
+            self._background(self._index_in_background(index))
         return summaries
+
+    async def _index_in_background(self, index: LibraryIndex) -> None:
+        """Once per run, after the first listing: if a first search would have to read many
+        conversations, let a low-priority process read them now (see `index_worker`)."""
+        if self._indexer.started:
+            return
+        try:
+            backlog = await asyncio.to_thread(index.backlog)
+        except Exception:  # the index is a cache: a search works without it, just slower
+            log.warning("library index backlog check failed", exc_info=True)
+            return
+        if backlog >= BACKLOG_TO_SPAWN and not self._indexer.started:
+            await asyncio.to_thread(self._indexer.start)
 
     async def open_latest(self) -> bool:
         summaries = await self.list_conversations()
@@ -405,7 +510,7 @@ class ConversationController:
     async def _stream_into(self, reply: Message, request: ChatRequest) -> None:
         if self._backend is None:
             self._backend = self._backend_factory(self.settings)
-        last_save = time.monotonic()
+        last_save = last_yield = time.monotonic()
         finished: str | None = None
         clean = StreamSanitizer()
         async for event in self._backend.stream(request):
@@ -415,9 +520,15 @@ class ConversationController:
                     continue
                 reply.content += text
                 self._emit(ev.ReplyDelta(reply, text))
-                if time.monotonic() - last_save >= SAVE_INTERVAL:
-                    last_save = time.monotonic()
+                now = time.monotonic()
+                if now - last_save >= SAVE_INTERVAL:
+                    last_save = now
                     self._schedule_save()
+                if now - last_yield >= 0.005:
+                    # The SDK hands over chunks it has buffered without returning to the event
+                    # loop: after a burst, let key presses and screen updates in.
+                    await asyncio.sleep(0)
+                    last_yield = time.monotonic()
             elif isinstance(event, Finished):
                 finished = event.reason or "stop"
             elif isinstance(event, Retrying):
@@ -478,6 +589,8 @@ class ConversationController:
         Returns False if it could not be written (the text stays in memory)."""
         if self.read_only or not self.conversation.messages:
             return True
+        if self._partial:
+            await self.complete_history()
         async with self._save_lock:
             # The store copies the fields before it works in its thread, so the reply may go
             # on streaming into `self.conversation` meanwhile.
@@ -496,7 +609,11 @@ class ConversationController:
             return True
 
     def _adopt_merge(self, merged: Conversation) -> None:
-        ours = {m.id: m for m in self.conversation.messages}
+        current = self.conversation.messages
+        count = len(merged.messages)
+        if count <= len(current) and all(map(operator.is_, merged.messages, current[:count])):
+            return  # the usual case, checked at C speed: 5,000 messages cost ~0.1 ms
+        ours = {m.id: m for m in current}
         if all(ours.get(m.id) is m for m in merged.messages):
             return
         log.debug("adopting merged messages from disk")
@@ -528,6 +645,7 @@ class ConversationController:
                 log.debug("backend close failed", exc_info=True)
         if self._local is not None:
             await asyncio.to_thread(self._local.stop)
+        await asyncio.to_thread(self._indexer.stop)
         return True
 
     # ------------------------------------------------------------- preferences
@@ -546,6 +664,21 @@ class ConversationController:
             self._emit(ev.Notify(exc.message, ev.Severity.WARNING))
 
     # ----------------------------------------------------------------- models
+    async def prepare_backend(self) -> None:
+        """Get the backend ready before the first request (for the OpenAI backend: import
+        `openai` in a thread and build the client), so the first reply does not wait for it.
+        Optional: a request does the same. Problems are left for that request to report."""
+        try:
+            if self._endpoint_ready is not None:
+                await asyncio.shield(self._endpoint_ready)
+            if self._backend is None:
+                self._backend = self._backend_factory(self.settings)
+            prepare = getattr(self._backend, "prepare", None)
+            if prepare is not None:
+                await prepare()
+        except Exception:  # e.g. no API key: the first request says so
+            log.debug("backend warm-up failed", exc_info=True)
+
     async def list_models(self) -> list[str]:
         """The endpoint's models (GET /v1/models), fetched once per endpoint and cached."""
         if self._models is None:
@@ -584,6 +717,7 @@ class ConversationController:
         if old is not None:
             await old.aclose()
         self.settings = settings
+        redact_everywhere(settings.api_key)
         self._models = None
         self.model = one_line(settings.model, 200)
         self.conversation.model = self.model
@@ -627,6 +761,7 @@ class ConversationController:
             self._emit(ev.MessageAdded(Message(role="notice", content=exc.message,
                                                finish_reason="error")))
             return
+        redact_everywhere(server.api_key)
         self.settings = dataclasses.replace(self.settings, base_url=url,
                                             api_key=server.api_key)
         self._endpoint_ready.set_result(None)

@@ -1,13 +1,16 @@
-"""Events the controller emits for the UI (plain dataclasses; the UI never calls back into
-the store or backend, it only reacts to these and calls controller methods)."""
+"""Events the controller emits for the UI (frozen value records; the UI never calls back
+into the store or backend, it only reacts to these and calls controller methods).
+
+They are `Record`s rather than frozen dataclasses only because those are slow to define
+(records.py): this module is imported on every start-up."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.personas import Persona
+from moviechat_tui.records import Record
 
 
 class Severity(StrEnum):
@@ -16,8 +19,7 @@ class Severity(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
-class ConversationOpened:
+class ConversationOpened(Record):
     """A different conversation is now current (new, resumed, or reloaded after a merge)."""
 
     conversation: Conversation
@@ -25,22 +27,27 @@ class ConversationOpened:
     scroll_to: str | None = None
 
 
-@dataclass(frozen=True)
-class MessageAdded:
+class HistoryLoaded(Record):
+    """The older messages of a conversation that was opened from its newest ones arrived:
+    `earlier` messages now precede the ones already there, which are the same objects."""
+
+    conversation: Conversation
+    earlier: int
+
+
+class MessageAdded(Record):
     """A user message or a notice line (persona divider, error) was appended."""
 
     message: Message
 
 
-@dataclass(frozen=True)
-class MessagesHidden:
+class MessagesHidden(Record):
     """Messages that are no longer shown (an edited-away turn, a replaced version)."""
 
     messages: tuple[Message, ...]
 
 
-@dataclass(frozen=True)
-class VersionShown:
+class VersionShown(Record):
     """`shown` replaces `replaced` on screen (flipping between versions of a reply)."""
 
     replaced: Message
@@ -49,62 +56,54 @@ class VersionShown:
     count: int
 
 
-@dataclass(frozen=True)
-class ReplyStarted:
+class ReplyStarted(Record):
     message: Message
 
 
-@dataclass(frozen=True)
-class ReplyDelta:
+class ReplyDelta(Record):
     message: Message
     text: str
 
 
-@dataclass(frozen=True)
-class ReplyEnded:
+class ReplyEnded(Record):
     """The reply is over; `message.finish_reason` says how (stop, cancelled, error, ...)."""
 
     message: Message
 
 
-@dataclass(frozen=True)
-class RetryScheduled:
+class RetryScheduled(Record):
     attempt: int
     max_attempts: int
     delay: float
     reason: str
 
 
-@dataclass(frozen=True)
-class PersonaChanged:
+class PersonaChanged(Record):
     persona: Persona
 
 
-@dataclass(frozen=True)
-class ModelChanged:
+class ModelChanged(Record):
     model: str
 
 
-@dataclass(frozen=True)
-class BusyChanged:
+class BusyChanged(Record):
     busy: bool
 
 
-@dataclass(frozen=True)
-class Notify:
+class Notify(Record):
     """A transient toast (saved elsewhere, quarantined file, refused action)."""
 
     text: str
     severity: Severity = Severity.INFORMATION
 
 
-@dataclass(frozen=True)
-class TitleChanged:
+class TitleChanged(Record):
     title: str
 
 
 ControllerEvent = (
     ConversationOpened
+    | HistoryLoaded
     | MessageAdded
     | MessagesHidden
     | VersionShown

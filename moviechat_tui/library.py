@@ -1,22 +1,27 @@
 """The conversation library outside the chat: full-text search, Markdown export, and the
 stable JSON shapes that `moviechat list/search --json` print.
 
-Search reads each file's bytes and only parses the files that can contain the text (a
-case-insensitive byte scan for ASCII, exact for other scripts, confirmed after parsing), so a
-search over thousands of conversations parses only the few that match.
+Search asks the library index (`library_index`, a rebuildable SQLite cache of the files) for
+the messages whose case-folded text contains the query, then cuts the snippets here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from moviechat_tui.i18n import _
 from moviechat_tui.models import Conversation, ConversationSummary, Message
 from moviechat_tui.personas import Persona, find
-from moviechat_tui.store import ConversationStore, StoreError
+from moviechat_tui.store import ConversationStore
+from moviechat_tui.store_files import write_atomically
+
+if TYPE_CHECKING:
+    from moviechat_tui.library_index import LibraryIndex
 
 SNIPPET_RADIUS = 40
 
@@ -44,48 +49,54 @@ def _snippet(text: str, start: int, end: int) -> tuple[str, int, int]:
     return flat, offset, offset + (end - start)
 
 
-def _needle_bytes(query: str) -> bytes | None:
-    """The bytes a file must contain for `query` to be in it (None: cannot prefilter)."""
-    if any(ch in query for ch in '"\\') or any(ord(ch) < 0x20 for ch in query):
-        return None  # escaped in TOML: parse every file
-    if any(ord(ch) > 127 and ch.lower() != ch.upper() for ch in query):
-        return None  # bytes.lower() folds ASCII only: "É" must still find "é"
-    return query.encode("utf-8").lower()
+def search_conversations(store: ConversationStore, query: str, limit: int = 500, *,
+                         index: LibraryIndex | None = None,
+                         on_backlog: Callable[[int], None] | None = None) -> list[SearchHit]:
+    """Messages containing `query` (case-insensitive: `str.casefold`), newest conversation
+    first, each message once (for its first match), at most `limit`.
 
+    Served by the library index (`index`, by default the one of `store`'s data directory),
+    which first brings itself in step with the files: only conversations added or changed
+    since the last search are read. `on_backlog(count)` is called (from this thread) before
+    a search reads many of them, as the first one does.
+    """
+    from moviechat_tui.library_index import index_for
 
-def search_conversations(store: ConversationStore, query: str,
-                         limit: int = 500) -> list[SearchHit]:
-    """Messages containing `query` (case-insensitive), newest conversation first."""
     query = query.strip()
     if not query:
         return []
     folded = query.casefold()
-    needle = _needle_bytes(query)
     hits: list[SearchHit] = []
-    for summary in store.list_summaries():
-        if needle is not None:
-            try:
-                raw = store.path_for(summary.id).read_bytes().lower()
-            except OSError:
-                continue
-            if needle not in raw:
-                continue
-        try:
-            conv = store.load(summary.id).conversation
-        except StoreError:
+    for found in (index or index_for(store)).find_messages(folded, limit, on_backlog):
+        at = found.content.casefold().find(folded)
+        if at < 0:
             continue
-        for message in conv.messages:
-            if message.hidden or message.role == "notice":
-                continue
-            index = message.content.casefold().find(folded)
-            if index < 0:
-                continue
-            snippet, start, end = _snippet(message.content, index, index + len(query))
-            hits.append(SearchHit(conv.id, conv.title, conv.updated, message.id, message.role,
-                                  snippet, start, end))
-            if len(hits) >= limit:
-                return hits
+        snippet, start, end = _snippet(found.content, at, at + len(query))
+        hits.append(SearchHit(found.conversation_id, found.title, found.updated,
+                              found.message_id, found.role, snippet, start, end))
     return hits
+
+
+def backlog_notice(count: int) -> str:
+    """Said when a search first reads many conversations into the library index."""
+    return _("Reading {count} conversations into the search index: only the first search "
+             "takes this long.").format(count=f"{count:,}")
+
+
+def write_export(path: Path, text: str) -> None:
+    """Write an export the way the app writes conversations: private (0600, since it holds the
+    whole conversation) and atomic (a failed write never leaves half a file over an earlier
+    export). A path that is not a regular file (`/dev/stdout`, a pipe) is simply written to.
+    Raises OSError."""
+    try:
+        special = not stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    write_atomically(path, text.encode("utf-8"))
 
 
 def summary_json(summary: ConversationSummary) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import re
 from pathlib import Path
 
@@ -41,7 +40,18 @@ class LibraryController:
         return self.chat.settings.paths.data_dir / "exports"
 
     async def search(self, query: str) -> list[library.SearchHit]:
-        return await asyncio.to_thread(library.search_conversations, self.store, query)
+        from moviechat_tui.library_index import index_for
+
+        loop = asyncio.get_running_loop()
+
+        def on_backlog(count: int) -> None:  # called from the worker thread
+            loop.call_soon_threadsafe(self._emit, ev.Notify(library.backlog_notice(count)))
+
+        hits = await asyncio.to_thread(library.search_conversations, self.store, query,
+                                       on_backlog=on_backlog)
+        for problem in index_for(self.store).take_problems():
+            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        return hits
 
     async def rename(self, conv_id: str, title: str) -> bool:
         title = one_line(title, 200)
@@ -90,6 +100,7 @@ class LibraryController:
 
     async def branch_from(self, message: Message) -> bool:
         """A new conversation with the visible history up to and including `message`."""
+        await self.chat.complete_history()
         source = self.chat.conversation
         if message not in source.messages:
             return False
@@ -110,6 +121,7 @@ class LibraryController:
         return True
 
     async def export_current(self) -> Path | None:
+        await self.chat.complete_history()
         conv = self.chat.conversation
         if not conv.messages:
             self._emit(ev.Notify(_("Nothing to export yet.")))
@@ -119,9 +131,7 @@ class LibraryController:
 
         def write() -> None:
             self.exports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            library.write_export(path, text)
 
         try:
             await asyncio.to_thread(write)

@@ -13,7 +13,7 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-from moviechat_tui.secret import Secret, redact
+from moviechat_tui.secret import Secret, redact, redacted_everywhere
 
 LOG_FILE = "moviechat.log"
 
@@ -32,7 +32,7 @@ class RedactingFormatter(logging.Formatter):
         self._secret = secret
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self._secret)
+        return redact(super().format(record), self._secret, *redacted_everywhere())
 
 
 def setup_logging(log_dir: Path, secret: Secret, *, debug: bool = False) -> Path | None:

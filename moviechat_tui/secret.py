@@ -42,3 +42,18 @@ def redact(text: str, *secrets: Secret) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, "****")
     return text
+
+
+_redacted_everywhere: list[Secret] = []
+
+
+def redact_everywhere(secret: Secret) -> None:
+    """Also redact `secret` from every log record from now on: keys that become known after
+    start-up (the per-run key of `--local`, the key of a profile switched to in the palette)
+    must be as invisible in the log as the one the app started with."""
+    if secret and secret not in _redacted_everywhere:
+        _redacted_everywhere.append(secret)
+
+
+def redacted_everywhere() -> tuple[Secret, ...]:
+    return tuple(_redacted_everywhere)

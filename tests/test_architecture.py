@@ -15,6 +15,7 @@ DOMAIN_MODULES = [
     "moviechat_tui.backend_types",
     "moviechat_tui.text",
     "moviechat_tui.events",
+    "moviechat_tui.records",
     "moviechat_tui.paths",
     "moviechat_tui.secret",
     "moviechat_tui.i18n",
@@ -25,6 +26,12 @@ DOMAIN_MODULES = [
     "moviechat_tui.store_files",
     "moviechat_tui.store_merge",
     "moviechat_tui.store_errors",
+    "moviechat_tui.store_segments",
+    "moviechat_tui.library",
+    "moviechat_tui.library_index",
+    "moviechat_tui.library_controller",
+    "moviechat_tui.index_worker",
+    "moviechat_tui.trash",
 ]
 
 

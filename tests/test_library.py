@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apphelpers import (
     make_app,
     make_settings,
@@ -21,6 +22,7 @@ from loopback_server import Reply
 
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.store import ConversationStore
+from moviechat_tui.tui.screens.chat import INITIAL_WINDOW, LOAD_BATCH, MAX_MOUNTED_MESSAGES
 from moviechat_tui.tui.widgets.loader import Loader
 from moviechat_tui.tui.widgets.message_view import MessageView
 
@@ -61,6 +63,27 @@ async def test_full_text_search_jumps_to_the_message(tmp_path: Path) -> None:
         await wait_idle(pilot)
         assert app.controller.conversation.id == "c1"
         assert isinstance(app.focused, MessageView) and app.focused.message.id == "c1m1"
+
+
+async def test_a_first_search_over_a_big_library_says_why_it_takes_a_while(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moviechat_tui import library_index
+
+    monkeypatch.setattr(library_index, "BACKLOG_NOTICE", 3)
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+f", *"palme")
+        await pilot.pause(0.6)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("Reading 3 conversations into the search index" in t for t in toasts)
+        table = app.screen.query_one("#conversation-table")
+        assert table.row_count == 1  # type: ignore[attr-defined]
 
 
 async def test_rename_delete_and_restore_from_the_browser(tmp_path: Path) -> None:
@@ -130,20 +153,24 @@ async def test_long_conversation_mounts_a_bounded_window(tmp_path: Path) -> None
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_idle(pilot)
         views = app.chat_screen.query(MessageView)
-        assert len(views) == 30  # the newest first: a long chat paints as fast as a short one
+        # The newest first, a screenful: a long chat paints as fast as a short one.
+        opened = len(views)
+        assert 8 <= opened <= INITIAL_WINDOW
         assert views.last().message.id == "c0m999"
         app.chat_screen.query_one(Loader).focus()
         await pilot.press("enter")
         await pilot.pause()
-        assert len(app.chat_screen.query(MessageView)) == 90
-        assert app.chat_screen.query(MessageView).first().message.id == "c0m910"
+        first = 1_000 - opened - LOAD_BATCH
+        assert len(app.chat_screen.query(MessageView)) == min(opened + LOAD_BATCH,
+                                                              MAX_MOUNTED_MESSAGES)
+        assert app.chat_screen.query(MessageView).first().message.id == f"c0m{first}"
         for _ in range(5):  # keep loading earlier: the pane stays bounded
             app.chat_screen.query(Loader).first().focus()
             await pilot.press("enter")
             await pilot.pause()
         views = app.chat_screen.query(MessageView)
-        assert len(views) == 200
-        assert views.first().message.id == "c0m610"
+        assert len(views) == MAX_MOUNTED_MESSAGES
+        assert views.first().message.id == f"c0m{first - 5 * LOAD_BATCH}"
         assert len(app.chat_screen.query(Loader)) == 2  # earlier and later
 
 
@@ -167,7 +194,42 @@ def test_cli_list_search_export_json(tmp_path: Path) -> None:
     out = tmp_path / "out.md"
     done = _cli("export", "c1", "-o", str(out), data=tmp_path)
     assert done.returncode == 0 and "기생충" in out.read_text("utf-8")
+    assert out.stat().st_mode & 0o777 == 0o600  # private, as the TUI's exports are
     assert _cli("export", "missing", data=tmp_path).returncode == 1
+
+
+def test_cli_list_and_search_follow_files_changed_between_runs(tmp_path: Path) -> None:
+    _seed(tmp_path / "conversations")
+    assert [h["message_id"] for h in json.loads(
+        _cli("search", "기생충", "--json", data=tmp_path).stdout)] == ["c1m1"]
+    assert (tmp_path / "cache" / "library.sqlite3").is_file()  # the index each run reuses
+    path = tmp_path / "conversations" / "c1.toml"
+    path.write_text(path.read_text("utf-8").replace("Chat number 1", "Renamed by hand")
+                    .replace("기생충 won", "기생충 (Parasite) won"), encoding="utf-8")
+    (tmp_path / "conversations" / "c2.toml").unlink()
+    listed = json.loads(_cli("list", "--json", data=tmp_path).stdout)
+    assert [(c["id"], c["title"]) for c in listed] == [("c1", "Renamed by hand"),
+                                                      ("c0", "Chat number 0")]
+    found = json.loads(_cli("search", "(parasite)", "--json", data=tmp_path).stdout)
+    assert [(h["conversation_id"], h["title"]) for h in found] == [("c1", "Renamed by hand")]
+    (tmp_path / "cache" / "library.sqlite3").write_bytes(b"not a database")
+    rebuilt = _cli("list", "--json", data=tmp_path)
+    assert len(json.loads(rebuilt.stdout)) == 2
+    assert rebuilt.stderr == ""  # a damaged cache is rebuilt without a word
+    assert _cli("search", "of chat 0", data=tmp_path).returncode == 0
+
+
+def test_two_processes_fill_the_index_at_once(tmp_path: Path) -> None:
+    _seed(tmp_path / "conversations", n_conversations=30)
+    command = [sys.executable, "-m", "moviechat_tui", "--data-dir", str(tmp_path),
+               "--config", str(tmp_path / "none.toml"), "search", "of chat", "--json"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    assert [err for _, err in outputs] == ["", ""]  # no "database is locked", no fallback
+    first, second = (json.loads(out) for out, _ in outputs)
+    assert first == second and len(first) == 30 * 4 - 1  # c1m1 is the Korean one
 
 
 async def test_generated_title_when_switched_on(tmp_path: Path, loopback) -> None:

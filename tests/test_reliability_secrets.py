@@ -186,3 +186,28 @@ def test_config_init_creates_a_private_file(tmp_path: Path) -> None:
                           "config", "init"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+
+async def test_a_key_that_arrives_after_start_up_is_redacted_from_the_log_too(
+        tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile switched to in the palette brings its own key (and `--local` makes one per
+    run): the log must not show it any more than the key the app started with."""
+    from apphelpers import make_settings
+
+    from moviechat_tui.controller import ConversationController
+    from moviechat_tui.store import ConversationStore
+
+    key = "sk-SENTINEL-second-profile-5678"
+    monkeypatch.setenv("SECOND_KEY", key)  # the switch reads the environment, as in the app
+    settings = make_settings(
+        tmp_path, None, env={"SECOND_KEY": key},
+        config='[[profiles]]\nname = "second"\nbase_url = "http://127.0.0.1:9/v1"\n'
+               'api_key_env = "SECOND_KEY"\n')
+    path = logs.setup_logging(tmp_path / "log", settings.api_key)
+    assert path is not None
+    controller = ConversationController(settings, ConversationStore(tmp_path / "c"),
+                                        lambda event: None)
+    assert await controller.switch_profile("second")
+    logging.getLogger("moviechat_tui.backend").warning("server echoed Bearer %s", key)
+    text = path.read_text()
+    assert "server echoed Bearer ****" in text and key not in text
