@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from moviechat_tui.config import Overrides, Settings, load_settings
 from moviechat_tui.paths import Paths
@@ -74,7 +74,7 @@ async def send(pilot: Pilot[Any], text: str) -> None:
 def visible_text(view: MessageView) -> str:
     """The text a message shows (Markdown source for replies, the literal text otherwise)."""
     if isinstance(view, AssistantMessage):
-        return view.query_one(Markdown).source
+        return view.shown_text
     return "\n".join(str(s.content) for s in view.query(Static))
 
 

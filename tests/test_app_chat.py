@@ -15,7 +15,6 @@ from apphelpers import (
     wait_idle,
 )
 from loopback_server import Reply
-from textual.widgets import Markdown
 
 from moviechat_tui.personas import BUILTIN_PERSONAS
 from moviechat_tui.tui.widgets.greeting import Greeting
@@ -27,6 +26,7 @@ async def test_greeting_then_streamed_reply_saved_to_disk(tmp_path: Path, loopba
     settings = make_settings(tmp_path, loopback.base_url)
     app = make_app(settings)
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()  # the example list is mounted just after the first frame
         greeting = app.chat_screen.query_one(Greeting)
         assert len(greeting.query("#examples").first().options) >= 3  # type: ignore[attr-defined]
         await send(pilot, "Who directed Alien?")
@@ -98,7 +98,7 @@ async def test_escape_stops_and_keeps_the_partial_reply(tmp_path: Path, loopback
         await pilot.press("escape")
         await wait_idle(pilot)
         view = app.chat_screen.query_one(AssistantMessage)
-        shown = view.query_one(Markdown).source
+        shown = view.shown_text
         assert shown.startswith("one")
         assert "ten" not in shown
         assert "stopped" in str(view.query_one(".message-status").content)  # type: ignore[attr-defined]

@@ -132,6 +132,7 @@ async def test_chat_screen_greets_in_korean(tmp_path: Path, korean: None) -> Non
     # No base URL and no key: the app also shows the "no API key" notice.
     app = make_app(make_settings(tmp_path, None))
     async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # the example list is mounted just after the first frame
         chat = app.chat_screen
         assert "조명은 끄고" in _text(chat.query_one("#greeting-title", Static))
         greeting = _text(chat.query_one("#greeting-text", Static))

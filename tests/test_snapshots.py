@@ -49,24 +49,47 @@ def _seed(settings_dir: Path) -> str:
     return conv.id
 
 
+async def settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The footer and the greeting's examples are mounted just after the first frame: wait for
+    them so the chat screen under a dialog looks the same on every run."""
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def steady(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Cursors blink: show them steadily, so the picture does not depend on the moment."""
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            widget.cursor_blink = False
+    await pilot.pause()
+
+
+async def settled_and_steady(pilot) -> None:  # type: ignore[no-untyped-def]
+    await settled(pilot)
+    await steady(pilot)
+
+
 def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     return make_settings(tmp_path, "http://127.0.0.1:9/v1")
 
 
 def test_chat_greeting(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(120, 40))
+    assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(120, 40),
+                        run_before=settled_and_steady)
 
 
 def test_chat_conversation_120x40(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     settings = _settings(tmp_path)
     conv_id = _seed(settings.paths.conversations_dir)
-    assert snap_compare(make_app(settings, open_id=conv_id), terminal_size=(120, 40))
+    assert snap_compare(make_app(settings, open_id=conv_id), terminal_size=(120, 40),
+                        run_before=settled_and_steady)
 
 
 def test_chat_conversation_80x24(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     settings = _settings(tmp_path)
     conv_id = _seed(settings.paths.conversations_dir)
-    assert snap_compare(make_app(settings, open_id=conv_id), terminal_size=(80, 24))
+    assert snap_compare(make_app(settings, open_id=conv_id), terminal_size=(80, 24),
+                        run_before=settled_and_steady)
 
 
 def test_conversation_list(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -74,21 +97,23 @@ def test_conversation_list(tmp_path: Path, snap_compare) -> None:  # type: ignor
     _seed(settings.paths.conversations_dir)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settled(pilot)
         await pilot.press("ctrl+o")
         await pilot.pause(0.3)
+        await steady(pilot)
 
     assert snap_compare(make_app(settings), terminal_size=(120, 40), run_before=run_before)
 
 
 def test_help_screen(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settled(pilot)
         await pilot.press("f1")
         await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(100, 45),
                         run_before=run_before)
-
-
 
 
 def test_conversation_search_results(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -96,22 +121,26 @@ def test_conversation_search_results(tmp_path: Path, snap_compare) -> None:  # t
     _seed(settings.paths.conversations_dir)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settled(pilot)
         await pilot.press("ctrl+o")
         await pilot.pause(0.3)
         await pilot.press("ctrl+f", *"blade")
         await pilot.pause(0.6)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(make_app(settings), terminal_size=(120, 30), run_before=run_before)
 
 
 def test_model_picker_without_a_model_list(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settled(pilot)
         pilot.app.action_choose_model()
         await pilot.pause(0.3)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(100, 30),
                         run_before=run_before)

@@ -2,40 +2,49 @@
 
 Controller events arrive through `emit` as `ControllerMessage`s on the app's queue (so they
 are handled in order, on the UI's own schedule) and are forwarded to the chat screen.
+
+Start-up is one pass: with --continue/--open the conversation is opened while the app loads
+(`on_load`, before the terminal is taken over), then the chat screen — the app's default
+screen — composes what the first frame shows. Screens other than the chat are imported when
+first opened.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 
 from moviechat_tui import events as ev
 from moviechat_tui.config import Settings
 from moviechat_tui.controller import BackendFactory, ConversationController, default_backend_factory
 from moviechat_tui.i18n import _
 from moviechat_tui.keys import DEFAULT_KEYS, descriptions
-from moviechat_tui.library_controller import LibraryController
 from moviechat_tui.models import Message as ChatMessage
 from moviechat_tui.personas import key_for
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
 from moviechat_tui.tui.screens.chat import ChatScreen
-from moviechat_tui.tui.screens.help import HelpScreen
-from moviechat_tui.tui.widgets.message_view import NoticeLine
 
-DELTA_FLUSH = 0.05
-"""Seconds reply text is gathered before the UI renders it (20 updates a second)."""
+if TYPE_CHECKING:
+    from moviechat_tui.library_controller import LibraryController
+
+WARM_UP_DELAY: float | None = 1.0
+"""Seconds without a key press, after the first frame, before the backend is warmed up
+(`openai` imported in a thread, ~1 s); None: only on the first request. The import competes
+with the interface for the GIL (measured: key echo p95 14 → 34 ms while it runs), so it waits
+for a pause in the typing."""
 
 
 @dataclass
@@ -53,7 +62,10 @@ class StartupAction:
 
 class MovieChatApp(App[None]):
     TITLE = "moviechat"
-    CSS_PATH = Path(__file__).with_name("app.tcss")
+    # The chat screen is the default screen, whose CSS_PATH Textual does not read: its sheet
+    # is loaded with the app's.
+    CSS_PATH = [Path(__file__).with_name("app.tcss"),
+                Path(__file__).parent / "screens" / "chat.tcss"]
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {ConversationCommands, ModelCommands}
 
@@ -78,11 +90,13 @@ class MovieChatApp(App[None]):
             self._emit,
             backend_factory,
         )
-        self.library = LibraryController(self.controller)
         self._unsaved_quit_at = -1e9
-        self._pending_reply: ChatMessage | None = None
-        self._pending_text: list[str] = []
-        self._flush_timer: Timer | None = None
+        self._last_key_at = -1e9
+        self._freeze_after_warm_up = False
+        self._chat: ChatScreen | None = None
+        self._opened_at_start: object | None = None
+        """The conversation opened in `on_load`: the chat screen composes with it, so the
+        ConversationOpened event that opening queued is not shown a second time."""
         if settings.keymap:
             self.set_keymap(settings.keymap)
         for index, persona in enumerate(settings.personas):
@@ -109,75 +123,118 @@ class MovieChatApp(App[None]):
 
     # ------------------------------------------------------------------ events
     def _emit(self, event: ev.ControllerEvent) -> None:
-        """Queue a controller event for the UI, coalescing reply text.
+        """Hand a controller event to the UI.
 
-        A fast model sends thousands of chunks; one queued message each would put key presses
-        behind all of them (measured: 8 s key echo at 2,000 tok/s). Text is gathered and
-        posted at most every DELTA_FLUSH seconds, and any other event first flushes what is
-        gathered, so the order the controller emitted is the order the UI sees."""
+        Reply text does not go through the App's message queue, which also carries key
+        presses: a fast model sends thousands of chunks, and one queued message each put
+        typing behind all of them (measured: 8 s key echo at 2,000 tok/s). The reply's view
+        reads the text from the message itself on its own timer; a `ReplyDelta` only wakes
+        it. Every other event is queued in the order the controller emitted it."""
         if isinstance(event, ev.ReplyDelta):
-            if self._pending_reply is not None and self._pending_reply is not event.message:
-                self._flush_deltas()
-            self._pending_reply = event.message
-            self._pending_text.append(event.text)
-            if self._flush_timer is None:
-                self._flush_timer = self.set_timer(DELTA_FLUSH, self._flush_deltas)
+            if self._chat is not None:
+                self._chat.reply_text_arrived(event.message)
             return
-        self._flush_deltas()
         self.post_message(ControllerMessage(event))
 
-    def _flush_deltas(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-            self._flush_timer = None
-        if self._pending_reply is None or not self._pending_text:
-            return
-        text = "".join(self._pending_text)
-        self._pending_text.clear()
-        self.post_message(ControllerMessage(ev.ReplyDelta(self._pending_reply, text)))
-        self._pending_reply = None
-
     async def on_controller_message(self, message: ControllerMessage) -> None:
-        await self.chat_screen.handle_event(message.event)
+        event = message.event
+        if (isinstance(event, ev.ConversationOpened)
+                and event.conversation is self._opened_at_start):
+            self._opened_at_start = None  # the screen was composed with it
+            return
+        await self.chat_screen.handle_event(event)
+
+    @cached_property
+    def library(self) -> LibraryController:
+        """Conversation-library actions (rename, delete, search, export), set up when first
+        used: the first frame does not need them."""
+        from moviechat_tui.library_controller import LibraryController
+
+        return LibraryController(self.controller)
 
     @property
     def chat_screen(self) -> ChatScreen:
-        screen = self.get_screen("chat")
-        assert isinstance(screen, ChatScreen)
-        return screen
+        assert self._chat is not None, "the app has not started"
+        return self._chat
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running:
             self.controller.remember_theme(theme)
 
-    async def on_mount(self) -> None:
-        self.install_screen(ChatScreen(), "chat")
-        await self.push_screen("chat")
-        chat = self.chat_screen
-        await chat.show_conversation(self.controller.conversation)
-        chat.query_one("#chat-header").set_state(  # type: ignore[attr-defined]
-            persona=self.controller.persona.display_name, model=self.controller.model,
-            extra=_("offline") if self.settings.local_model else "",
+    async def on_load(self) -> None:
+        """--continue/--open: open the conversation before anything is drawn, so the first
+        frame shows it (not an empty chat that is then replaced)."""
+        opened = False
+        if self.startup.open_id:
+            opened = await self.controller.open_conversation(self.startup.open_id)
+        elif self.startup.continue_latest:
+            opened = await self.controller.open_latest()
+        if opened:
+            self._opened_at_start = self.controller.conversation
+
+    def get_default_screen(self) -> ChatScreen:
+        self._chat = ChatScreen(
+            notices=self._start_notices(),
+            header_extra=_("offline") if self.settings.local_model else "",
         )
+        return self._chat
+
+    def _start_notices(self) -> list[ChatMessage]:
+        """Lines shown at the top of the pane from the start (never saved)."""
+        problem = self.controller.has_api_problem()
+        if problem is not None:
+            return [_notice(problem.message)]
+        if self.settings.local_model is not None and is_bundled_model(self.settings.local_model):
+            return [_notice(
+                _("Offline mode: {model} runs on this machine. It is tiny, fast and fun, but "
+                  "its film facts are unreliable; use a real model for answers you need.")
+                .format(model=self.controller.model), kind="info")]
+        return []
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._after_first_frame)
         self.controller.start_local_endpoint()
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning", markup=False, timeout=10)
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
-        problem = self.controller.has_api_problem()
-        if problem is not None:
-            await chat.query_one("#messages").mount(
-                NoticeLine(_notice(problem.message)), before=0
-            )
-        elif self.settings.local_model is not None and is_bundled_model(self.settings.local_model):
-            await chat.query_one("#messages").mount(NoticeLine(_notice(
-                _("Offline mode: {model} runs on this machine. It is tiny, fast and fun, but "
-                  "its film facts are unreliable; use a real model for answers you need.")
-                .format(model=self.controller.model), kind="info")), before=0)
-        if self.startup.open_id:
-            await self.controller.open_conversation(self.startup.open_id)
-        elif self.startup.continue_latest:
-            await self.controller.open_latest()
+
+    def _after_first_frame(self) -> None:
+        """The first frame is on screen: what start-up put off can happen now."""
+        # `moviechat` starts with the cyclic garbage collector off (cli.py). What start-up
+        # allocated lives as long as the app: freeze it so the collector never rescans it (the
+        # few thousand objects of start-up garbage it holds, <1 MB, are not worth the 25 ms
+        # a full collection takes here), then turn collection on.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+            self._freeze_after_warm_up = True
+        if WARM_UP_DELAY is not None:
+            self.set_timer(WARM_UP_DELAY, self._warm_up_backend, name="backend warm-up")
+
+    def _warm_up_backend(self) -> None:
+        """Prepare the backend while the user reads, instead of after their first Enter —
+        once no key has been pressed for WARM_UP_DELAY seconds."""
+        assert WARM_UP_DELAY is not None
+        quiet_for = time.monotonic() - self._last_key_at
+        if quiet_for < WARM_UP_DELAY:
+            self.set_timer(WARM_UP_DELAY - quiet_for, self._warm_up_backend,
+                           name="backend warm-up")
+            return
+        self.run_worker(self._prepare_backend(), group="backend-warm-up", exclusive=True,
+                        exit_on_error=False)
+
+    async def _prepare_backend(self) -> None:
+        await self.controller.prepare_backend()
+        if self._freeze_after_warm_up:
+            # openai and pydantic live as long as the app too, and a full collection that
+            # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
+            gc.freeze()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key_at = time.monotonic()
+        await super().on_event(event)
 
     # ----------------------------------------------------------------- actions
     async def action_quit(self) -> None:
@@ -195,6 +252,8 @@ class MovieChatApp(App[None]):
                     severity="error", markup=False, timeout=10)
 
     def action_help(self) -> None:
+        from moviechat_tui.tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.help_sections()))

@@ -2,18 +2,25 @@
 
 It renders controller events and turns keys into controller calls; it holds no conversation
 state of its own beyond the widgets that show it.
+
+Start-up: the screen is the app's default screen and composes in one pass what the first
+frame shows — the header, the greeting (or the open conversation's newest messages) and the
+prompt. The footer is mounted right after that first frame (`_mount_footer`), and Textual's
+`Markdown` is only imported by the widgets that show a reply.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widget import Widget
+from textual.widgets import Static
 
 from moviechat_tui import events as ev
 from moviechat_tui import versions
@@ -22,6 +29,7 @@ from moviechat_tui.i18n import _
 from moviechat_tui.keys import DEFAULT_KEYS
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.personas import Persona, find
+from moviechat_tui.tui.gc_pause import hold_full_collections, release_full_collections
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
 from moviechat_tui.tui.widgets.loader import Loader
@@ -32,18 +40,22 @@ from moviechat_tui.tui.widgets.message_view import (
     UserMessage,
 )
 from moviechat_tui.tui.widgets.prompt_input import PromptInput
+from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
-MAX_MOUNTED_MESSAGES = 200
-"""Widgets kept in the pane; older ones are pruned (the file keeps everything)."""
-INITIAL_WINDOW = 30
-"""Messages mounted when a conversation opens: a screenful or two, so a long conversation
-paints as fast as a short one; the rest comes in through the loader lines."""
-LOAD_BATCH = 60
-"""Messages a "load earlier/later" press brings in."""
+MAX_MOUNTED_MESSAGES = 60
+"""Widgets kept in the pane; older ones are pruned (the file keeps everything). Every update
+re-lays out what is mounted, so fewer is faster: 60 is several screenfuls."""
+INITIAL_WINDOW = 12
+"""At most this many messages are mounted when a conversation opens — fewer if the newest
+ones already fill the screen (`_newest_start`) — so a long conversation paints as
+fast as a short one; the rest comes in through the loader lines."""
+LOAD_BATCH = 30
+"""Messages a "load earlier/later" press brings in: half of MAX_MOUNTED_MESSAGES, so what
+was on screen is still there after one press."""
 
 
 class ChatScreen(Screen[None]):
-    CSS_PATH = Path(__file__).with_suffix(".tcss")
+    # chat.tcss is read by MovieChatApp.CSS_PATH: a default screen's CSS_PATH is not loaded.
     AUTO_FOCUS = "#prompt"
 
     BINDINGS = [
@@ -58,23 +70,37 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+l", "focus_prompt", _("Prompt"), show=False, id="focus_prompt"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, notices: Sequence[Message] = (), header_extra: str = "") -> None:
+        """`notices`: lines shown above the conversation at start (never saved);
+        `header_extra`: a word for the right of the header ("offline")."""
         super().__init__()
         self._views: dict[str, MessageView] = {}
         self._window = (0, 0)
         """[start, end) of the visible messages that are mounted."""
+        self._notices = list(notices)
+        self._header_extra = header_extra
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        yield ChatHeader()
+        """Everything the first frame shows, in one pass: the controller's current
+        conversation (already opened with --continue/--open) or the greeting."""
+        conversation = self.controller.conversation
+        header = ChatHeader()
+        header.set_state(title=conversation.title, tokens=conversation.tokens_used,
+                         persona=self.controller.persona.display_name,
+                         model=self.controller.model, extra=self._header_extra)
+        yield header
         with VerticalScroll(id="messages"):
-            pass
+            yield from (NoticeLine(notice) for notice in self._notices)
+            yield from self._window_widgets(conversation, None)
         with Horizontal(id="prompt-row"):
             yield PromptInput(
                 id="prompt",
                 placeholder=_("Ask about a film…  (Enter sends, ctrl+j new line)"),
             )
-        yield Footer(compact=True)
+        # Holds the footer's row until the footer itself is mounted after the first frame,
+        # so nothing moves when it arrives.
+        yield Static(id="footer-slot")
 
     @property
     def controller(self):  # type: ignore[no-untyped-def]
@@ -82,6 +108,21 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#messages", VerticalScroll).anchor()
+        self.call_after_refresh(self._mount_footer)
+        # A long conversation opened from its newest messages: the rest after the first frame.
+        self.call_after_refresh(self.controller.load_history)
+
+    async def _mount_footer(self) -> None:
+        """The key bar, after the first frame: it rebuilds itself on every binding change
+        while the screen settles, work the first frame need not wait for."""
+        from textual.widgets import Footer
+
+        if self.query_children(Footer):
+            return
+        await self.mount(Footer(compact=True))
+        for slot in self.query_children("#footer-slot"):
+            await slot.remove()
+        self.refresh_bindings()  # the footer fills itself in when the bindings signal fires
 
     # ---------------------------------------------------------------- helpers
     def _persona_name(self, persona_id: str | None) -> str:
@@ -136,20 +177,16 @@ class ChatScreen(Screen[None]):
     def _visible(self) -> list[Message]:
         return [m for m in self.controller.conversation.messages if not m.hidden]
 
-    async def show_conversation(self, conversation: Conversation,
-                                scroll_to: str | None = None) -> None:
-        """Mount a window of at most MAX_MOUNTED_MESSAGES messages: the newest, or the ones
-        around `scroll_to`; loaders at the ends bring in more on demand."""
-        pane = self.query_one("#messages", VerticalScroll)
-        await pane.remove_children()
+    def _window_widgets(self, conversation: Conversation,
+                        scroll_to: str | None) -> list[Widget]:
+        """The pane's content for `conversation`: the greeting if it is empty, else a window
+        of INITIAL_WINDOW messages — the newest, or the ones around `scroll_to` — with a
+        loader line at each end that has more. Sets the window and the id → view map."""
         self._views.clear()
-        header = self.query_one(ChatHeader)
-        header.set_state(title=conversation.title, tokens=conversation.tokens_used)
         visible = [m for m in conversation.messages if not m.hidden]
         if not visible:
             self._window = (0, 0)
-            await pane.mount(Greeting(self.controller.persona.display_name))
-            return
+            return [Greeting(self.controller.persona.display_name)]
         ids = [m.id for m in visible]
         end = len(visible)
         if scroll_to in ids:
@@ -157,13 +194,47 @@ class ChatScreen(Screen[None]):
             start = max(0, min(target_index - 10, len(visible) - INITIAL_WINDOW))
             end = min(len(visible), start + INITIAL_WINDOW)
         else:
-            start = max(0, end - INITIAL_WINDOW)
+            start = self._newest_start(visible)
         self._window = (start, end)
-        views = [self._view_for(m) for m in visible[start:end]]
-        for view in views:
-            self._views[view.message.id] = view
-        await pane.mount_all(views)
-        await self._refresh_loaders()
+        widgets: list[Widget] = [Loader(-1, start)] if start > 0 else []
+        for message in visible[start:end]:
+            view = self._view_for(message)
+            self._views[message.id] = view
+            widgets.append(view)
+        if end < len(visible):
+            widgets.append(Loader(1, len(visible) - end))
+        return widgets
+
+    def _newest_start(self, visible: Sequence[Message]) -> int:
+        """Where the opening window starts: the newest INITIAL_WINDOW messages, or fewer (at
+        least 2) if those already fill the screen. Each message is rendered before
+        the first frame, so mounting no more than can be seen is the cheapest open. Rows are
+        estimated from the text (a table's borders and a list's indent not counted), which
+        errs on the side of mounting a message more."""
+        width = max(20, self.app.size.width - 8)
+        wanted = self.app.size.height  # the pane is ~6 rows less: a margin for the estimate
+        rows = 0
+        start = len(visible)
+        while start > 0 and len(visible) - start < INITIAL_WINDOW:
+            start -= 1
+            rows += 2 + sum(1 + cell_len(line) // width
+                            for line in visible[start].content.split("\n"))
+            if rows >= wanted and len(visible) - start >= 2:
+                break
+        return start
+
+    async def show_conversation(self, conversation: Conversation,
+                                scroll_to: str | None = None) -> None:
+        """Replace the pane's content with `conversation` (see `_window_widgets`); loaders
+        at the ends bring in more on demand."""
+        pane = self.query_one("#messages", VerticalScroll)
+        await pane.remove_children()
+        header = self.query_one(ChatHeader)
+        header.set_state(title=conversation.title, tokens=conversation.tokens_used)
+        widgets = self._window_widgets(conversation, scroll_to)
+        await pane.mount_all(widgets)
+        if not self._views:
+            return
         target = self._views.get(scroll_to or "")
         if target is not None:
             pane.release_anchor()
@@ -237,7 +308,9 @@ class ChatScreen(Screen[None]):
         if views:
             views[-1].focus()
 
-    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+    @on(RenderedMarkdown.LinkClicked)
+    def ask_to_open_link(self, event: RenderedMarkdown.LinkClicked) -> None:
+        # A click on a link in a reply only asks (the dialog shows the real address).
         event.stop()
         self.app.open_link(event.href)  # type: ignore[attr-defined]
 
@@ -334,11 +407,29 @@ class ChatScreen(Screen[None]):
             views[index].scroll_visible(animate=False)
 
     # ------------------------------------------------------ controller events
+    def reply_text_arrived(self, message: Message) -> None:
+        """The reply being streamed has more text: its view shows it on its own timer.
+
+        Called for every chunk straight from the controller, not through the App's message
+        queue (which carries key presses too), so typing never waits behind reply text."""
+        view = self._views.get(message.id)
+        if isinstance(view, AssistantMessage) and view.is_mounted:
+            view.text_arrived()
+
     async def handle_event(self, event: ev.ControllerEvent) -> None:
         header = self.query_one(ChatHeader)
         match event:
             case ev.ConversationOpened(conversation=conversation, scroll_to=scroll_to):
                 await self.show_conversation(conversation, scroll_to)
+                self.call_after_refresh(self.controller.load_history)
+            case ev.HistoryLoaded(conversation=conversation, earlier=earlier):
+                # Older messages were put before the shown ones (same objects): shift the
+                # window so the loader line counts them.
+                if conversation is self.controller.conversation:
+                    added = sum(1 for m in conversation.messages[:earlier] if not m.hidden)
+                    start, end = self._window
+                    self._window = (start + added, end + added)
+                    await self._refresh_loaders()
             case ev.MessageAdded(message=message):
                 await self._add(message)
             case ev.MessagesHidden(messages=hidden):
@@ -363,14 +454,16 @@ class ChatScreen(Screen[None]):
                     await pane.mount(flipped)
                 flipped.focus()
             case ev.ReplyStarted(message=message):
+                hold_full_collections()
                 started = await self._add(message)
                 if isinstance(started, AssistantMessage):
                     started.mark_live()
-            case ev.ReplyDelta(message=message, text=text):
-                view = self._views.get(message.id)
-                if isinstance(view, AssistantMessage):
-                    await view.append(text)
+            case ev.ReplyDelta(message=message):
+                self.reply_text_arrived(message)
             case ev.ReplyEnded(message=message):
+                # After the frame that shows the end of the reply: a full collection held
+                # back during the stream may run at once.
+                self.call_after_refresh(release_full_collections)
                 header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessage):
@@ -390,8 +483,7 @@ class ChatScreen(Screen[None]):
             case ev.PersonaChanged(persona=persona):
                 header.set_state(persona=persona.display_name)
                 for greeting in self.query(Greeting):
-                    greeting.persona_name = persona.display_name
-                    await greeting.recompose()
+                    greeting.set_persona(persona.display_name)
             case ev.ModelChanged(model=model):
                 header.set_state(model=model)
                 self.notify(_("Model: {model} (from the next reply on)").format(model=model),

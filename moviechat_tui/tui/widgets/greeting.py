@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
 from moviechat_tui.i18n import _
+
+if TYPE_CHECKING:
+    from textual.widgets import OptionList
 
 
 def example_questions() -> list[str]:
@@ -24,6 +27,11 @@ def example_questions() -> list[str]:
 
 
 class Greeting(Vertical):
+    """The title, a word on what to ask, and example questions to pick.
+
+    The example list (an `OptionList`) is mounted right after the first frame: the first
+    frame needs only the text, and the list's widget and styles cost start-up time."""
+
     @dataclass
     class ExampleChosen(Message):
         text: str
@@ -34,19 +42,31 @@ class Greeting(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("🎬 " + _("Lights down, phones off.")), id="greeting-title")
-        yield Static(
-            Content(
-                _("Ask anything about films: what to watch tonight, who shot that scene, why "
-                  "an ending works. You are talking to the {persona}; F2–F9 or ctrl+t switch "
-                  "personas.").format(persona=self.persona_name)
-            ),
-            id="greeting-text",
-        )
+        yield Static(Content(self._intro()), id="greeting-text")
         yield Static(Content(_("Try one of these (shift+tab, then Enter):")), id="greeting-hint")
-        yield OptionList(
+
+    def _intro(self) -> str:
+        return _("Ask anything about films: what to watch tonight, who shot that scene, why "
+                 "an ending works. You are talking to the {persona}; F2–F9 or ctrl+t switch "
+                 "personas.").format(persona=self.persona_name)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_examples)
+
+    async def _mount_examples(self) -> None:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        if not self.is_attached or self.query_children("#examples"):
+            return
+        await self.mount(OptionList(
             *[Option(Content(q), id=str(i)) for i, q in enumerate(example_questions())],
             id="examples",
-        )
+        ))
+
+    def set_persona(self, persona_name: str) -> None:
+        self.persona_name = persona_name
+        self.query_one("#greeting-text", Static).update(Content(self._intro()))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -1,12 +1,18 @@
 """One message in the chat pane.
 
 Untrusted text never goes through Textual markup: user text and notices are shown with
-`Content(...)` (literal), assistant replies with `Markdown(open_links=False)`, whose text runs
-are literal too. The controller already stripped control sequences before we get the text.
+`Content(...)` (literal), assistant replies as Markdown rendered by Rich (`RenderedMarkdown`),
+whose text runs are literal too, and whose links only ask before opening. The controller
+already stripped control sequences before we get the text.
+
+A reply that is arriving is not re-rendered per chunk: the view reads the reply's text on its
+own timer (at most every REPLY_REFRESH seconds), appends the blocks that are finished —
+each rendered once — and shows the block still arriving as plain text.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,8 +21,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.timer import Timer
+from textual.widgets import Static
 
 from moviechat_tui.i18n import _
 from moviechat_tui.keys import DEFAULT_KEYS
@@ -27,6 +33,12 @@ from moviechat_tui.models import (
     FINISH_TRUNCATED,
     Message,
 )
+from moviechat_tui.tui.widgets.block_splitter import BlockSplitter, split_blocks
+from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
+
+REPLY_REFRESH = 0.1
+"""Seconds between updates of a reply that is arriving (10 a second): each update costs
+the size of the block still arriving, not of the reply."""
 
 
 def _clock(moment: datetime) -> str:
@@ -117,15 +129,30 @@ class AssistantMessage(MessageView):
         super().__init__(message)
         self.persona_name = persona_name
         self.version = version
-        self._stream: MarkdownStream | None = None
+        self._splitter: BlockSplitter | None = None
+        """Set while the reply is arriving: cuts the text into finished blocks."""
+        self._fed = ""
+        """The reply's text as far as the view has taken it in."""
+        self._refresh_timer: Timer | None = None
+        self._last_take = 0.0
+        self._unrendered: list[str] = []
+        """Finished blocks waiting their turn to be rendered (in the tail meanwhile)."""
+        self._render_scheduled = False
 
     def action_version(self, step: int) -> None:
         self.post_message(self.VersionRequested(self, step))
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
-        yield Markdown(self.message.content, open_links=False, classes="message-body")
+        self._fed = self.message.content
+        yield RenderedMarkdown(split_blocks(self._fed), classes="message-body")
+        yield Static(classes="message-tail")
         yield Static(Content(finish_label(self.message.finish_reason)), classes="message-status")
+
+    @property
+    def shown_text(self) -> str:
+        """The reply's text as far as it is on screen (rendered blocks and the tail)."""
+        return self._fed
 
     def _meta_text(self) -> str:
         parts = [self.persona_name]
@@ -140,29 +167,92 @@ class AssistantMessage(MessageView):
         return " · ".join(parts)
 
     def on_mount(self) -> None:
+        self.query_one(".message-tail", Static).display = False
         self._refresh_status()
 
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
+        if self._splitter is None:
+            self._splitter = BlockSplitter()
+            self._fed = ""
+            self.query_one(RenderedMarkdown).set_blocks(())
         self.add_class("-streaming")
         self._refresh_status()
+        if self.message.content:  # text came before the view did
+            self.text_arrived()
 
-    async def append(self, text: str) -> None:
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(Markdown))
-            self.add_class("-streaming")
-            self._refresh_status()
-        await self._stream.write(text)
+    def text_arrived(self) -> None:
+        """More of the reply is in `message.content`: show it at the next refresh (cheap:
+        called for every chunk, outside the App's message queue)."""
+        if self._splitter is None:
+            if self.message.finish_reason == FINISH_STREAMING:  # shown before it went live
+                self.mark_live()
+            return
+        if self._refresh_timer is None and self.is_attached:
+            # The first words show at once; after that at most every REPLY_REFRESH seconds.
+            wait = REPLY_REFRESH - (time.monotonic() - self._last_take)
+            self._refresh_timer = self.set_timer(max(0.001, wait), self._take_text)
+
+    def _take_text(self) -> None:
+        self._refresh_timer = None
+        self._last_take = time.monotonic()
+        splitter = self._splitter
+        if splitter is None:
+            return
+        content = self.message.content
+        if not content.startswith(self._fed):
+            # Not a continuation (cannot happen while a reply streams): start over.
+            splitter = self._splitter = BlockSplitter()
+            self._fed = ""
+            self._unrendered = []
+            self.query_one(RenderedMarkdown).set_blocks(())
+        new, self._fed = content[len(self._fed):], content
+        self._unrendered.extend(splitter.feed(new))
+        if not self._render_scheduled:
+            self._render_next_block(show_tail=False)
+        self._show_tail()
+
+    def _show_tail(self) -> None:
+        """The text not rendered yet, as plain text: the block still arriving, and finished
+        blocks waiting their turn."""
+        pending = "\n\n".join([*self._unrendered, self._splitter.pending]
+                               if self._splitter is not None else self._unrendered)
+        tail = self.query_one(".message-tail", Static)
+        tail.update(Content(pending))
+        tail.display = bool(pending.strip())
+
+    def _render_next_block(self, show_tail: bool = True) -> None:
+        """Render one finished block, then give the event loop a turn before the next one:
+        a table or a first code block takes Rich tens of ms, and a key pressed meanwhile
+        should not wait for the whole batch. (A worker thread was tried: it made the reply
+        lag more, the GIL handing the event loop back only every 5 ms.)"""
+        self._render_scheduled = False
+        if not self._unrendered or not self.is_attached:
+            return
+        self.query_one(RenderedMarkdown).append_blocks([self._unrendered.pop(0)])
+        if self._unrendered:
+            self._render_scheduled = True
+            self.call_later(self._render_next_block)
+        if show_tail:
+            self._show_tail()
 
     async def finish(self) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        markdown = self.query_one(Markdown)
-        if markdown.source != self.message.content:
-            # A stream stopped mid-append can leave the view short of the saved text; the
-            # saved text is the truth, so show exactly that.
-            await markdown.update(self.message.content)
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        body = self.query_one(RenderedMarkdown)
+        splitter = self._splitter
+        if splitter is not None:
+            self._take_text()
+            self._splitter = None
+            body.append_blocks([*self._unrendered, *splitter.finish()])
+            self._unrendered = []
+        elif self._fed != self.message.content:
+            body.set_blocks(split_blocks(self.message.content))
+        self._fed = self.message.content
+        tail = self.query_one(".message-tail", Static)
+        tail.update(Content(""))
+        tail.display = False
         self.remove_class("-streaming")
         self.query_one(".message-meta", Static).update(Content(self._meta_text()))
         self._refresh_status()
