@@ -50,3 +50,40 @@ def test_capabilities_are_data_with_overrides() -> None:
     assert capabilities_for("SmolLM2-135M-Instruct.Q4_1").context_window == 2_048
     assert capabilities_for("some-unknown-model").context_window == 8_192
     assert capabilities_for("gpt-4o", context_window=4_096).context_window == 4_096
+
+
+def _fit_by_dropping_from_the_front(system: dict[str, str], history: list[dict[str, str]],
+                                    budget: int) -> tuple[int, int]:
+    """The rule as first written: drop the oldest until it fits, never start on a reply."""
+    costs = [estimate_tokens(m["content"]) for m in history]
+    total = estimate_tokens(system["content"]) + sum(costs)
+    start = 0
+    while total > budget and start < len(history) - 1:
+        total -= costs[start]
+        start += 1
+        while start < len(history) - 1 and history[start]["role"] == "assistant":
+            total -= costs[start]
+            start += 1
+    return start, total
+
+
+def test_fitting_from_the_newest_keeps_exactly_the_same_messages() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = ["film", "롱테이크", "Ozu", "기생충은 계단의 영화", "x" * 50, "a"]
+    for _ in range(400):
+        history = [{"role": rng.choice(["user", "assistant", "assistant"]),
+                    "content": " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))}
+                   for _ in range(rng.randint(0, 12))]
+        system = {"role": "system", "content": "You are a film critic."}
+        window = rng.randint(40, 600)
+        fitted = fit_history(system, history, context_window=window, reply_reserve=20)
+        start, total = _fit_by_dropping_from_the_front(system, history, window - 20)
+        assert (fitted.dropped, fitted.estimated_tokens) == (start, total), history
+
+
+def test_estimate_counts_hangul_and_cjk_as_wide() -> None:
+    assert estimate_tokens("abcd" * 10) == 10 + 4
+    assert estimate_tokens("기생충") == 3 + 4
+    assert estimate_tokens("é" * 8 + "映画") == 2 + 2 + 4  # U+00E9 narrow, CJK wide
