@@ -46,7 +46,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from moviechat_tui import store_format
 from moviechat_tui.models import ConversationSummary, Message
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.store_errors import (
@@ -54,7 +53,6 @@ from moviechat_tui.store_errors import (
     CorruptConversation,
     StoreError,
 )
-from moviechat_tui.store_format import FormatError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -390,28 +388,9 @@ class LibraryIndex:
         return files
 
     def _read_summary(self, conv_id: str, name: str) -> ConversationSummary | None:
-        """The header's summary; an unusual layout gets a full load, which also quarantines a
-        damaged file (reported, not indexed)."""
-        path = Path(name)
-        try:
-            return store_format.parse_summary(store_format.read_header(path), conv_id)
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            self._report(CorruptConversation(path, None, err.strerror or str(err)))
-            return None
-        except FormatError:
-            pass
-        try:
-            conv = self.store.load(conv_id).conversation
-        except ConversationNotFound:
-            return None
-        except StoreError as err:
-            self._report(err)
-            return None
-        return ConversationSummary(id=conv_id, title=conv.title, persona=conv.persona,
-                                   model=conv.model, created=conv.created, updated=conv.updated,
-                                   message_count=len(conv.messages))
+        """The header's summary, read as the store reads it; an unusual layout gets a full
+        load, which also quarantines a damaged file (reported here, not indexed)."""
+        return self.store.read_summary(Path(name), conv_id, report=self._report)
 
     def _refresh(self, con: sqlite3.Connection) -> dict[str, _OnDisk]:
         """Bring the summaries in step with the directory; returns what the scan found."""

@@ -38,7 +38,7 @@ import re
 import stat
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -535,7 +535,7 @@ class ConversationStore:
                 continue
             key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             cached = self._summaries.get(conv_id)
-            summary = cached[1] if cached and cached[0] == key else self._summary(path, conv_id)
+            summary = cached[1] if cached and cached[0] == key else self.read_summary(path, conv_id)
             if summary is not None:
                 found[conv_id] = (key, summary)
         self._summaries = found
@@ -543,11 +543,19 @@ class ConversationStore:
         summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
         return summaries
 
-    def _summary(self, path: Path, conv_id: str) -> ConversationSummary | None:
+    def read_summary(self, path: Path, conv_id: str,
+                     report: Callable[[StoreError], None] | None = None,
+                     ) -> ConversationSummary | None:
+        """The summary from the file's header (None if it vanished or cannot be read; problems
+        go to `report`, by default this store's `take_problems`). Also used by the library
+        index, so both read a header the same way."""
+        report = report or self._report
         try:
             return store_format.parse_summary(store_format.read_header(path), conv_id)
+        except FileNotFoundError:
+            return None  # removed between the directory scan and this read
         except OSError as err:
-            self._report(CorruptConversation(path, None, err.strerror or str(err)))
+            report(CorruptConversation(path, None, err.strerror or str(err)))
             return None
         except FormatError:
             pass
@@ -558,7 +566,7 @@ class ConversationStore:
         except ConversationNotFound:
             return None
         except StoreError as err:
-            self._report(err)
+            report(err)
             return None
         return ConversationSummary(
             id=conv.id,
