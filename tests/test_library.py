@@ -16,6 +16,7 @@ from apphelpers import (
     messages_on_screen,
     saved_conversations,
     send,
+    until,
     wait_idle,
 )
 from loopback_server import Reply
@@ -283,3 +284,37 @@ async def test_files_changed_outside_the_app_show_up_in_the_list(tmp_path: Path)
         table = app.screen.query_one("#conversation-table")
         titles = [table.get_row_at(i)[0].plain for i in range(table.row_count)]  # type: ignore[attr-defined]
         assert titles == ["Chat number 2", "Chat number 1", "Edited by hand"]
+
+
+async def test_a_slow_search_says_it_is_searching_not_that_nothing_matched(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from textual.widgets import Static
+
+    from moviechat_tui.library_controller import LibraryController
+
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir)
+    release = asyncio.Event()
+    real_search = LibraryController.search
+
+    async def slow_search(self: LibraryController, query: str) -> list:  # type: ignore[type-arg]
+        await release.wait()  # a first search reading every conversation
+        return await real_search(self, query)
+
+    monkeypatch.setattr(LibraryController, "search", slow_search)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+f", *"palme")
+        hint = app.screen.query_one("#conversations-empty", Static)
+        await until(pilot, lambda: hint.display and "Searching" in str(hint.render()),
+                    what="the searching hint")
+        assert "No message contains" not in str(hint.render())
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#conversation-table").row_count == 1  # type: ignore[attr-defined]
+        assert not hint.display

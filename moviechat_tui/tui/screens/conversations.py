@@ -7,6 +7,8 @@ nothing here reads files. Dismisses with (conversation id, message id to scroll 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +30,9 @@ from moviechat_tui.models import ConversationSummary
 from moviechat_tui.personas import find
 from moviechat_tui.trash import TrashedConversation
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
+
+BUSY_HINT_AFTER = 0.25
+"""Seconds a listing or search may take before the screen says it is still working."""
 
 Opened = tuple[str, str | None]
 
@@ -138,17 +143,36 @@ class ConversationsScreen(ModalScreen[Opened | None]):
     # ----------------------------------------------------------------- loading
     @work(exclusive=True, group="load")
     async def load(self) -> None:
-        if self.mode == Mode.TITLES:
-            self._summaries = await self.app.controller.list_conversations()  # type: ignore[attr-defined]
-        elif self.mode == Mode.TRASH:
-            self._trash = await self.library.trash_entries()
+        with self._busy_hint(_("Reading the conversation list…")):
+            if self.mode == Mode.TITLES:
+                self._summaries = await self.app.controller.list_conversations()  # type: ignore[attr-defined]
+            elif self.mode == Mode.TRASH:
+                self._trash = await self.library.trash_entries()
         self._fill(self.query_one("#filter", Input).value)
 
     @work(exclusive=True, group="search")
     async def search(self, query: str) -> None:
-        self._hits = await self.library.search(query) if query.strip() else []
+        with self._busy_hint(_("Searching every message…")):
+            self._hits = await self.library.search(query) if query.strip() else []
         if self.mode == Mode.TEXT:
             self._fill(query)
+
+    @contextlib.contextmanager
+    def _busy_hint(self, text: str) -> Iterator[None]:
+        """Say what is happening when it takes long enough to notice (a first listing
+        rebuilds the index, a first search may read every conversation): an empty table or
+        "No message contains that text." while results are still coming would be wrong."""
+
+        def show() -> None:
+            empty = self.query_one("#conversations-empty", Static)
+            empty.update(Content(text))
+            empty.display = True
+
+        timer = self.set_timer(BUSY_HINT_AFTER, show)
+        try:
+            yield
+        finally:
+            timer.stop()
 
     def _persona_name(self, persona_id: str) -> str:
         persona = find(self.app.controller.personas, persona_id)  # type: ignore[attr-defined]
