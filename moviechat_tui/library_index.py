@@ -77,6 +77,7 @@ _SIDE_SUFFIX = ".d"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _T = TypeVar("_T")
 _MessageRow = tuple[str, int, str, str, str, str]
+_Row = TypeVar("_Row", tuple[str, str], tuple[str, str, int])
 """conv_id, position, message_id, role, content, casefolded content"""
 
 _SCHEMA = f"""
@@ -247,7 +248,7 @@ class LibraryIndex:
                 if should_stop():
                     break
                 batch = []
-                for conv_id, key in stale[done:done + _TEXT_BATCH]:
+                for conv_id, key in self._still_stale(con, stale[done:done + _TEXT_BATCH]):
                     rows = self._clean_text_rows(conv_id)
                     if rows is not None:
                         batch.append((conv_id, key, rows))
@@ -256,6 +257,18 @@ class LibraryIndex:
             return indexed
 
         return self._with_index(fill)
+
+    @staticmethod
+    def _still_stale(con: sqlite3.Connection, chunk: list[_Row]) -> list[_Row]:
+        """The part of `chunk` whose text nobody has indexed since the list was taken: the
+        background indexer and a search fill the index from opposite ends at the same time,
+        and neither should read again what the other just read."""
+        ids = [row[0] for row in chunk]
+        marks = ",".join("?" * len(ids))  # at most _TEXT_BATCH parameters
+        done = {conv_id for (conv_id,) in con.execute(
+            "SELECT id FROM conversations WHERE text_key IS file_key AND id IN (" + marks + ")",
+            ids)}
+        return [row for row in chunk if row[0] not in done]
 
     def _clean_text_rows(self, conv_id: str) -> list[_MessageRow] | None:
         """`_text_rows` for the background indexer: None instead of reporting a problem."""
@@ -486,7 +499,7 @@ class LibraryIndex:
             started = time.perf_counter()
             check_at = _TEXT_BATCH
             for done in range(0, len(stale), _TEXT_BATCH):
-                chunk = stale[done:done + _TEXT_BATCH]
+                chunk = self._still_stale(con, stale[done:done + _TEXT_BATCH])
                 self._write_text(con, [(conv_id, key, self._text_rows(conv_id))
                                        for conv_id, key, _ in chunk])
                 left = stale[done + _TEXT_BATCH:]

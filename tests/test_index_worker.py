@@ -111,3 +111,27 @@ def test_the_indexer_stops_when_the_app_is_gone(tmp_path: Path) -> None:
     _wait(gone, timeout=20)
     index = LibraryIndex(ConversationStore(store.conversations_dir))
     assert index.backlog() == 450  # it noticed before reading anything
+
+
+def test_a_search_does_not_read_again_what_the_indexer_read_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moviechat_tui import library_index
+
+    monkeypatch.setattr(library_index, "_TEXT_BATCH", 5)
+    store = ConversationStore(tmp_path / "conversations")
+    _fill(store, 15)
+    searching = LibraryIndex(ConversationStore(store.conversations_dir))
+    worker = LibraryIndex(ConversationStore(store.conversations_dir))
+    read: list[str] = []
+    real_rows = searching._text_rows
+
+    def rows(conv_id: str) -> list:  # type: ignore[type-arg]
+        if not read:
+            worker.fill_text()  # the background indexer gets through everything meanwhile
+        read.append(conv_id)
+        return real_rows(conv_id)
+
+    monkeypatch.setattr(searching, "_text_rows", rows)
+    hits = searching.find_messages("nowhere to be found", 500)
+    assert hits == [] and len(read) == 5  # only the batch it had started; 10 were skipped
+    assert searching.backlog() == 0
