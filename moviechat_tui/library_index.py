@@ -158,6 +158,14 @@ def _side_key(directory: os.DirEntry[str]) -> str:
                            digest_size=12).hexdigest()
 
 
+def _is_busy(err: BaseException) -> bool:
+    """Another connection holds the lock (as opposed to a damaged or unusable file)."""
+    import sqlite3
+
+    return isinstance(err, sqlite3.OperationalError) and getattr(
+        err, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _message_rows(conv_id: str, messages: list[Message]) -> list[_MessageRow]:
     """What the index keeps of a conversation's text: the visible messages, in order."""
     return [(conv_id, position, m.id, m.role, m.content, m.content.casefold())
@@ -305,9 +313,7 @@ class LibraryIndex:
                         return work(con)
                 except (sqlite3.Error, _SchemaMismatch, OSError) as err:
                     # OSError: the cache directory cannot be created or written.
-                    busy = isinstance(err, sqlite3.OperationalError) and getattr(
-                        err, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY,
-                                                           sqlite3.SQLITE_LOCKED)
+                    busy = _is_busy(err)
                     if attempt == 2 or busy or isinstance(err, OSError):
                         log.warning("library index %s unusable (%s); keeping it in memory",
                                     self.path, err)
@@ -330,16 +336,30 @@ class LibraryIndex:
                              0o600))
         con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                if version != 0:
-                    raise _SchemaMismatch(f"schema version {version}, expected {SCHEMA_VERSION}")
-                con.execute("PRAGMA journal_mode = WAL")
-                con.executescript(_SCHEMA)
-            con.execute("PRAGMA synchronous = NORMAL")
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            while True:
+                try:
+                    self._prepare(con)
+                    break
+                except sqlite3.OperationalError as err:
+                    # Two instances creating the file at once: switching to WAL can fail
+                    # with "database is locked" at once, without SQLite's busy wait.
+                    if not _is_busy(err) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
             yield con
         finally:
             con.close()
+
+    @staticmethod
+    def _prepare(con: sqlite3.Connection) -> None:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            if version != 0:
+                raise _SchemaMismatch(f"schema version {version}, expected {SCHEMA_VERSION}")
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(_SCHEMA)
+        con.execute("PRAGMA synchronous = NORMAL")
 
     def _discard_file(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
