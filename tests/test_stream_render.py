@@ -235,6 +235,33 @@ async def test_while_streaming_only_the_open_block_is_plain_text(tmp_path: Path,
         assert not tail.display
 
 
+async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
+        tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block render (tens of ms for a table) would delay the echo of the next key: while
+    keys keep coming, finished blocks stay plain text, and are rendered once typing pauses."""
+    from moviechat_tui.tui.app import MovieChatApp
+
+    typing = [True]  # the user types without a pause until we say otherwise
+    monkeypatch.setattr(MovieChatApp, "seconds_since_key",
+                        property(lambda self: 0.0 if typing[0] else 60.0))
+    text = "First block.\n\nSecond block.\n\n" + " ".join(f"w{i}" for i in range(3000))
+    loopback.push(Reply(text=text, delay=0.01))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "Go")
+        view = app.chat_screen.query_one(AssistantMessage)
+        await until(pilot, lambda: "w20" in view.shown_text, what="the third block under way")
+        await pilot.pause(0.3)
+        assert body(view).blocks == ()  # nothing rendered while typing ...
+        tail = view.query_one(".message-tail")
+        assert str(tail.content).startswith("First block.")  # type: ignore[attr-defined]
+        typing[0] = False
+        await until(pilot, lambda: body(view).blocks == ("First block.", "Second block."),
+                    what="the blocks rendered after the pause")  # ... until it pauses
+        app.controller.cancel()
+        await wait_idle(pilot)
+
+
 async def test_resizing_rewraps_the_rendered_reply(tmp_path: Path, loopback) -> None:
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(120, 40)) as pilot:

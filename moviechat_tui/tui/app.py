@@ -216,7 +216,7 @@ class MovieChatApp(App[None]):
         """Prepare the backend while the user reads, instead of after their first Enter —
         once no key has been pressed for WARM_UP_DELAY seconds."""
         assert WARM_UP_DELAY is not None
-        quiet_for = time.monotonic() - self._last_key_at
+        quiet_for = self.seconds_since_key
         if quiet_for < WARM_UP_DELAY:
             self.set_timer(WARM_UP_DELAY - quiet_for, self._warm_up_backend,
                            name="backend warm-up")
@@ -230,6 +230,12 @@ class MovieChatApp(App[None]):
             # openai and pydantic live as long as the app too, and a full collection that
             # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
             gc.freeze()
+
+    @property
+    def seconds_since_key(self) -> float:
+        """How long ago the last key was pressed: work that can wait (rendering finished
+        reply blocks, warming up the backend) waits while the user types."""
+        return time.monotonic() - self._last_key_at
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

@@ -36,6 +36,12 @@ from moviechat_tui.models import (
 from moviechat_tui.tui.widgets.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
+TYPING_PAUSE = 0.12
+"""Seconds after a key press before finished blocks are rendered again (see
+`_render_next_block`)."""
+REPLY_REFRESH_WHILE_TYPING = 0.25
+"""The tail's refresh interval while the user types: each refresh re-lays out the pane,
+and a key pressed meanwhile waits for it."""
 REPLY_REFRESH = 0.1
 """Seconds between updates of a reply that is arriving (10 a second): each update costs
 the size of the block still arriving, not of the reply."""
@@ -190,7 +196,9 @@ class AssistantMessage(MessageView):
             return
         if self._refresh_timer is None and self.is_attached:
             # The first words show at once; after that at most every REPLY_REFRESH seconds.
-            wait = REPLY_REFRESH - (time.monotonic() - self._last_take)
+            typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
+            every = REPLY_REFRESH_WHILE_TYPING if typing else REPLY_REFRESH
+            wait = every - (time.monotonic() - self._last_take)
             self._refresh_timer = self.set_timer(max(0.001, wait), self._take_text)
 
     def _take_text(self) -> None:
@@ -228,6 +236,13 @@ class AssistantMessage(MessageView):
         lag more, the GIL handing the event loop back only every 5 ms.)"""
         self._render_scheduled = False
         if not self._unrendered or not self.is_attached:
+            return
+        since_key = getattr(self.app, "seconds_since_key", TYPING_PAUSE)
+        if since_key < TYPING_PAUSE:
+            # The user is typing: a block render (tens of ms for a table) would delay the
+            # echo of the next key. The block stays in the plain-text tail meanwhile.
+            self._render_scheduled = True
+            self.set_timer(TYPING_PAUSE - since_key, self._render_next_block)
             return
         self.query_one(RenderedMarkdown).append_blocks([self._unrendered.pop(0)])
         if self._unrendered:
