@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apphelpers import (
@@ -20,6 +21,7 @@ from apphelpers import (
     wait_idle,
 )
 from loopback_server import Reply
+from textual.pilot import Pilot
 
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.store import ConversationStore
@@ -44,17 +46,23 @@ def _seed(store_dir: Path, n_conversations: int = 3, n_messages: int = 4) -> Non
         store.save(conv)
 
 
+async def _search_every_message(pilot: Pilot[Any], query: str, *, wait: bool = True) -> None:
+    """ctrl+o, then ctrl+f and the query, as a user searches; `wait` for the results."""
+    await pilot.press("ctrl+o")
+    await pilot.pause(0.3)
+    await pilot.press("ctrl+f", *query)
+    if wait:
+        await pilot.pause(0.6)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
 async def test_full_text_search_jumps_to_the_message(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
     _seed(settings.paths.conversations_dir)
     app = make_app(settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+o")
-        await pilot.pause(0.3)
-        await pilot.press("ctrl+f", *"기생충")
-        await pilot.pause(0.6)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _search_every_message(pilot, "기생충")
         table = app.screen.query_one("#conversation-table")
         assert table.row_count == 1  # type: ignore[attr-defined]
         snippet = table.get_row_at(0)[0]  # type: ignore[attr-defined]
@@ -75,12 +83,7 @@ async def test_a_first_search_over_a_big_library_says_why_it_takes_a_while(
     _seed(settings.paths.conversations_dir)
     app = make_app(settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+o")
-        await pilot.pause(0.3)
-        await pilot.press("ctrl+f", *"palme")
-        await pilot.pause(0.6)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _search_every_message(pilot, "palme")
         toasts = [str(n.message) for n in app._notifications]
         assert any("Reading 3 conversations into the search index" in t for t in toasts)
         table = app.screen.query_one("#conversation-table")
@@ -306,9 +309,7 @@ async def test_a_slow_search_says_it_is_searching_not_that_nothing_matched(
     monkeypatch.setattr(LibraryController, "search", slow_search)
     app = make_app(settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+o")
-        await pilot.pause(0.3)
-        await pilot.press("ctrl+f", *"palme")
+        await _search_every_message(pilot, "palme", wait=False)
         hint = app.screen.query_one("#conversations-empty", Static)
         await until(pilot, lambda: hint.display and "Searching" in str(hint.render()),
                     what="the searching hint")

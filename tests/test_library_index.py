@@ -205,23 +205,31 @@ def test_the_cache_never_keeps_text_the_files_no_longer_hold(store: Conversation
     assert "Tarkovsky" not in cached_text()
 
 
-def test_unchanged_files_are_not_read_again(store: ConversationStore,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    search_conversations(store, "warm")  # index built: headers and text
-    headers: list[Path] = []
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record which conversations are read whole (through `ConversationStore.load`) from now on."""
     loads: list[str] = []
-    real_header, real_load = store_format.read_header, ConversationStore.load
-
-    def counting_header(path: Path) -> bytes:
-        headers.append(path)
-        return real_header(path)
+    real_load = ConversationStore.load
 
     def counting_load(self: ConversationStore, conv_id: str):  # type: ignore[no-untyped-def]
         loads.append(conv_id)
         return real_load(self, conv_id)
 
-    monkeypatch.setattr(store_format, "read_header", counting_header)
     monkeypatch.setattr(ConversationStore, "load", counting_load)
+    return loads
+
+
+def test_unchanged_files_are_not_read_again(store: ConversationStore,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    search_conversations(store, "warm")  # index built: headers and text
+    headers: list[Path] = []
+    real_header = store_format.read_header
+
+    def counting_header(path: Path) -> bytes:
+        headers.append(path)
+        return real_header(path)
+
+    monkeypatch.setattr(store_format, "read_header", counting_header)
+    loads = _count_loads(monkeypatch)
     fresh_store = ConversationStore(store.conversations_dir)  # a new process
     assert [s.id for s in index_for(fresh_store).summaries()] == ["new", "mid", "old"]
     assert _found(fresh_store, "기생충") == [("mid", "midm0"), ("mid", "midm1")]
@@ -235,14 +243,7 @@ def test_unchanged_files_are_not_read_again(store: ConversationStore,
 def test_a_change_in_the_side_directory_is_a_change(store: ConversationStore,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     search_conversations(store, "warm")
-    loads: list[str] = []
-    real_load = ConversationStore.load
-
-    def counting_load(self: ConversationStore, conv_id: str):  # type: ignore[no-untyped-def]
-        loads.append(conv_id)
-        return real_load(self, conv_id)
-
-    monkeypatch.setattr(ConversationStore, "load", counting_load)
+    loads = _count_loads(monkeypatch)
     side = store.conversations_dir / "old.d"
     side.mkdir(exist_ok=True)
     (side / "segment").write_text("x")  # a new side file: the directory's stat changes
@@ -363,20 +364,12 @@ def test_a_first_search_stops_reading_once_the_first_results_are_certain(
     monkeypatch.setattr(library_index, "_TEXT_BATCH", 4)
     store = ConversationStore(tmp_path / "conversations")
     _random_corpus(store, random.Random(4))
-    loads: list[str] = []
-    real_load = ConversationStore.load
-
-    def counting_load(self: ConversationStore, conv_id: str):  # type: ignore[no-untyped-def]
-        loads.append(conv_id)
-        return real_load(self, conv_id)
-
+    loads = _count_loads(monkeypatch)
     for query, limit in [("a", 3), ("alien", 5), ("기생충", 2), ("nowhere", 5), ("ss", 500)]:
         index = LibraryIndex(store, tmp_path / f"index-{query}.sqlite3")  # empty each time
         expected = _plain_scan(store, query, limit)
-        monkeypatch.setattr(ConversationStore, "load", counting_load)
-        loads.clear()
+        loads.clear()  # count the search's reads only
         assert search_conversations(store, query, limit, index=index) == expected, query
-        monkeypatch.setattr(ConversationStore, "load", real_load)
         if query == "a":
             assert len(loads) < 40  # a common word: answered before reading everything
             # The rest is read by later searches, which still give the full answer.
@@ -456,14 +449,7 @@ def test_a_side_file_edited_in_place_is_a_change(store: ConversationStore,
     segment = side / "segment"
     segment.write_text("first")
     search_conversations(store, "warm")
-    loads: list[str] = []
-    real_load = ConversationStore.load
-
-    def counting_load(self: ConversationStore, conv_id: str):  # type: ignore[no-untyped-def]
-        loads.append(conv_id)
-        return real_load(self, conv_id)
-
-    monkeypatch.setattr(ConversationStore, "load", counting_load)
+    loads = _count_loads(monkeypatch)
     search_conversations(store, "warm")
     assert loads == []
     with segment.open("a") as handle:  # not a rename: the directory's own stat stays
