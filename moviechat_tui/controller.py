@@ -122,6 +122,9 @@ class ConversationController:
         `store.load_tail`); `complete_history` brings in the rest."""
         self._history: asyncio.Task[None] | None = None
         self._indexer = IndexWorker(store.conversations_dir)
+        self._backlog_checked = False
+        """The first listing checks whether to start the background indexer; later ones
+        do not scan the directory a second time for it."""
 
     # ------------------------------------------------------------------ state
     @property
@@ -248,21 +251,20 @@ class ConversationController:
         summaries = await asyncio.to_thread(index.summaries)
         for problem in [*index.take_problems(), *self.store.take_problems()]:
             self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
-        if not self._indexer.started:
+        if not self._backlog_checked:
+            self._backlog_checked = True
             self._background(self._index_in_background(index))
         return summaries
 
     async def _index_in_background(self, index: LibraryIndex) -> None:
         """Once per run, after the first listing: if a first search would have to read many
         conversations, let a low-priority process read them now (see `index_worker`)."""
-        if self._indexer.started:
-            return
         try:
             backlog = await asyncio.to_thread(index.backlog)
         except Exception:  # the index is a cache: a search works without it, just slower
             log.warning("library index backlog check failed", exc_info=True)
             return
-        if backlog >= BACKLOG_TO_SPAWN and not self._indexer.started:
+        if backlog >= BACKLOG_TO_SPAWN:
             await asyncio.to_thread(self._indexer.start)
 
     async def open_latest(self) -> bool:
