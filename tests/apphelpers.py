@@ -41,14 +41,20 @@ def make_app(settings: Settings, **startup: Any) -> MovieChatApp:
 
 
 async def wait_idle(pilot: Pilot[Any], timeout: float = 10.0) -> None:
-    """Wait until no reply is streaming and the UI has drained its queue."""
+    """Wait until no reply is streaming, every finished block is rendered and the UI has
+    drained its queue."""
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     await pilot.pause()
-    while app.controller.busy:  # type: ignore[attr-defined]
+
+    def rendering() -> bool:
+        return any(view.rendering for view in app.screen.query(AssistantMessage))
+
+    while app.controller.busy or rendering():  # type: ignore[attr-defined]
         if loop.time() > deadline:
-            raise TimeoutError("reply still streaming")
+            raise TimeoutError("reply still streaming" if app.controller.busy  # type: ignore
+                               else "reply blocks still waiting to be rendered")
         await pilot.pause(0.02)
     await pilot.pause()
     await pilot.pause()

@@ -108,6 +108,7 @@ def no_held_collections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(gc_pause, "_holds", 0)
     monkeypatch.setattr(gc_pause, "_saved", None)
+    monkeypatch.setattr(gc_pause, "_frozen", True)  # no gc.freeze() from a test
     threshold = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     yield
@@ -115,10 +116,12 @@ def no_held_collections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("no_held_collections")
-def test_full_collections_are_held_while_replies_stream_and_then_restored() -> None:
+def test_full_collections_are_held_while_replies_stream_and_run_when_asked() -> None:
     import gc
 
     from moviechat_tui.tui.gc_pause import (
+        collect_held_garbage,
+        collection_waiting,
         full_collections_held,
         hold_full_collections,
         release_full_collections,
@@ -130,20 +133,42 @@ def test_full_collections_are_held_while_replies_stream_and_then_restored() -> N
     assert full_collections_held() and gc.get_threshold()[:2] == before[:2]
     assert gc.get_threshold()[2] > before[2]
     release_full_collections()
-    assert full_collections_held()
+    assert full_collections_held() and not collect_held_garbage()  # one still streams
     release_full_collections()
     release_full_collections()  # an extra release is harmless
-    assert not full_collections_held() and gc.get_threshold() == before
+    assert not full_collections_held() and collection_waiting()
+    assert gc.get_threshold()[2] > before[2]  # still held: the user may be typing
+    assert collect_held_garbage()
+    assert not collection_waiting() and gc.get_threshold() == before
+    assert not collect_held_garbage()
 
 
 @pytest.mark.usefixtures("no_held_collections")
-async def test_full_collections_resume_after_a_reply(tmp_path: Path, loopback) -> None:
-    from moviechat_tui.tui.gc_pause import full_collections_held
+async def test_the_held_collection_waits_until_the_user_stops_typing(
+        tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full collection takes 30–150 ms: after a reply it runs when no key has been pressed
+    for a moment, not while the user is still typing."""
+    from moviechat_tui.tui import gc_pause
+    from moviechat_tui.tui.app import MovieChatApp
 
+    typing = [True]
+    monkeypatch.setattr(MovieChatApp, "seconds_since_key",
+                        property(lambda self: 0.0 if typing[0] else 60.0))
+    collections: list[int] = []
+    real_collect = gc_pause.gc.collect
+    monkeypatch.setattr(gc_pause.gc, "collect", lambda *a: collections.append(1) or real_collect())
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
-        await stream_reply(pilot, loopback, "Short.")
-        await until(pilot, lambda: not full_collections_held(), what="full collections back")
+        loopback.push(Reply(text="Short."))
+        await send(pilot, "Hi")
+        await until(pilot, lambda: app.controller.history_complete and not app.controller.busy
+                    and len(app.controller.conversation.messages) == 2, what="the reply")
+        await pilot.pause(1.3)
+        assert gc_pause.collection_waiting() and not collections
+        typing[0] = False
+        await until(pilot, lambda: not gc_pause.collection_waiting(),
+                    what="the held collection, once typing stopped")
+        assert collections == [1]
 
 
 # ------------------------------------------------------------------- in the app
@@ -226,7 +251,7 @@ async def test_while_streaming_only_the_open_block_is_plain_text(tmp_path: Path,
             AssistantMessage).shown_text, what="the third block under way")
         await pilot.pause(0.15)
         view = app.chat_screen.query_one(AssistantMessage)
-        assert body(view).blocks == ("First block.", "Second block.")
+        assert body(view).rendered_blocks == ("First block.", "Second block.")
         tail = view.query_one(".message-tail")
         assert tail.display and str(tail.content).startswith("w0 w1")  # type: ignore[attr-defined]
         app.controller.cancel()
@@ -238,7 +263,8 @@ async def test_while_streaming_only_the_open_block_is_plain_text(tmp_path: Path,
 async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
         tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     """A block render (tens of ms for a table) would delay the echo of the next key: while
-    keys keep coming, finished blocks stay plain text, and are rendered once typing pauses."""
+    keys keep coming, finished blocks stay plain text, and are rendered once typing pauses —
+    also the ones still waiting when the reply ends."""
     from moviechat_tui.tui.app import MovieChatApp
 
     typing = [True]  # the user types without a pause until we say otherwise
@@ -252,13 +278,18 @@ async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
         view = app.chat_screen.query_one(AssistantMessage)
         await until(pilot, lambda: "w20" in view.shown_text, what="the third block under way")
         await pilot.pause(0.3)
-        assert body(view).blocks == ()  # nothing rendered while typing ...
+        assert body(view).rendered_blocks == ()  # nothing rendered while typing ...
+        assert body(view).rendered_text()[:3] == ["First block.", "", "Second block."]
         tail = view.query_one(".message-tail")
-        assert str(tail.content).startswith("First block.")  # type: ignore[attr-defined]
-        typing[0] = False
-        await until(pilot, lambda: body(view).blocks == ("First block.", "Second block."),
-                    what="the blocks rendered after the pause")  # ... until it pauses
+        assert str(tail.content).startswith("w0 w1")  # type: ignore[attr-defined]
         app.controller.cancel()
+        await until(pilot, lambda: not app.controller.busy, what="the reply stopped")
+        await pilot.pause(0.3)
+        assert body(view).rendered_blocks == ()  # ... nor when the reply ends meanwhile ...
+        assert body(view).blocks[-1].startswith("w0 w1") and not tail.display
+        typing[0] = False
+        await until(pilot, lambda: len(body(view).rendered_blocks) == 3,
+                    what="the blocks rendered after the pause")  # ... until typing pauses
         await wait_idle(pilot)
 
 

@@ -11,6 +11,7 @@ first opened.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterable
@@ -34,8 +35,10 @@ from moviechat_tui.keys import DEFAULT_KEYS, descriptions
 from moviechat_tui.models import Message as ChatMessage
 from moviechat_tui.personas import key_for
 from moviechat_tui.store import ConversationStore
+from moviechat_tui.tui import gc_pause
 from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
 from moviechat_tui.tui.screens.chat import ChatScreen
+from moviechat_tui.tui.widgets.rendered_markdown import load_renderer
 
 if TYPE_CHECKING:
     from moviechat_tui.library_controller import LibraryController
@@ -45,6 +48,9 @@ WARM_UP_DELAY: float | None = 1.0
 (`openai` imported in a thread, ~1 s); None: only on the first request. The import competes
 with the interface for the GIL (measured: key echo p95 14 → 34 ms while it runs), so it waits
 for a pause in the typing."""
+IDLE_BEFORE_COLLECTING = 1.0
+"""Seconds without a key press before the full garbage collection held back while a reply
+streamed runs (see `collect_garbage_when_idle`)."""
 
 
 @dataclass
@@ -226,10 +232,25 @@ class MovieChatApp(App[None]):
 
     async def _prepare_backend(self) -> None:
         await self.controller.prepare_backend()
+        # The Markdown renderer too (~30 ms to import): the first reply need not wait for it.
+        await asyncio.to_thread(load_renderer)
         if self._freeze_after_warm_up:
             # openai and pydantic live as long as the app too, and a full collection that
             # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
             gc.freeze()
+
+    def collect_garbage_when_idle(self) -> None:
+        """A reply ended: run the full garbage collection held back while it streamed once
+        no key has been pressed for IDLE_BEFORE_COLLECTING seconds, where its stall (30–150
+        ms) is not felt (see gc_pause). If another reply starts first, its end asks again."""
+        if not gc_pause.collection_waiting():
+            return
+        quiet_for = self.seconds_since_key
+        if quiet_for < IDLE_BEFORE_COLLECTING:
+            self.set_timer(IDLE_BEFORE_COLLECTING - quiet_for, self.collect_garbage_when_idle,
+                           name="idle garbage collection")
+            return
+        gc_pause.collect_held_garbage()
 
     @property
     def seconds_since_key(self) -> float:

@@ -461,9 +461,10 @@ class ChatScreen(Screen[None]):
             case ev.ReplyDelta(message=message):
                 self.reply_text_arrived(message)
             case ev.ReplyEnded(message=message):
-                # After the frame that shows the end of the reply: a full collection held
-                # back during the stream may run at once.
-                self.call_after_refresh(release_full_collections)
+                # The full collection held back during the stream runs once the user is
+                # idle (see gc_pause).
+                release_full_collections()
+                self.app.collect_garbage_when_idle()  # type: ignore[attr-defined]
                 header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessage):

@@ -7,11 +7,13 @@ already stripped control sequences before we get the text.
 
 A reply that is arriving is not re-rendered per chunk: the view reads the reply's text on its
 own timer (at most every REPLY_REFRESH seconds), appends the blocks that are finished —
-each rendered once — and shows the block still arriving as plain text.
+shown as plain text at once, then each rendered once, one per event-loop turn, and not while
+the user types — and shows the block still arriving as plain text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,7 @@ from moviechat_tui.models import (
     FINISH_TRUNCATED,
     Message,
 )
+from moviechat_tui.tui.widgets import highlighters
 from moviechat_tui.tui.widgets.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
@@ -141,8 +144,6 @@ class AssistantMessage(MessageView):
         """The reply's text as far as the view has taken it in."""
         self._refresh_timer: Timer | None = None
         self._last_take = 0.0
-        self._unrendered: list[str] = []
-        """Finished blocks waiting their turn to be rendered (in the tail meanwhile)."""
         self._render_scheduled = False
 
     def action_version(self, step: int) -> None:
@@ -208,48 +209,77 @@ class AssistantMessage(MessageView):
         if splitter is None:
             return
         content = self.message.content
+        body = self.query_one(RenderedMarkdown)
         if not content.startswith(self._fed):
             # Not a continuation (cannot happen while a reply streams): start over.
             splitter = self._splitter = BlockSplitter()
             self._fed = ""
-            self._unrendered = []
-            self.query_one(RenderedMarkdown).set_blocks(())
+            body.set_blocks(())
         new, self._fed = content[len(self._fed):], content
-        self._unrendered.extend(splitter.feed(new))
-        if not self._render_scheduled:
-            self._render_next_block(show_tail=False)
-        self._show_tail()
+        finished = splitter.feed(new)
+        if finished:
+            if not self._render_scheduled and self._may_render_now(finished[0]):
+                # The usual case: render the first finished block right away (it would only
+                # be wrapped as plain text to be replaced at once).
+                body.append_blocks(finished[:1])
+                finished = finished[1:]
+            body.append_blocks(finished, plain=True)
+            if not self._render_scheduled:
+                self._render_next_block()
+        self._show_tail(splitter.pending)
 
-    def _show_tail(self) -> None:
-        """The text not rendered yet, as plain text: the block still arriving, and finished
-        blocks waiting their turn."""
-        pending = "\n\n".join([*self._unrendered, self._splitter.pending]
-                               if self._splitter is not None else self._unrendered)
+    def _show_tail(self, pending: str) -> None:
+        """The block still arriving, as plain text."""
         tail = self.query_one(".message-tail", Static)
         tail.update(Content(pending))
         tail.display = bool(pending.strip())
 
-    def _render_next_block(self, show_tail: bool = True) -> None:
+    @property
+    def rendering(self) -> bool:
+        """True while finished blocks are still waiting to be rendered."""
+        return self.query_one(RenderedMarkdown).has_plain_blocks
+
+    def _may_render_now(self, block: str) -> bool:
+        """Rendering `block` now delays nothing: no key was just pressed, and no lexer has
+        to be compiled for it."""
+        typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
+        return not typing and highlighters.ready(block)
+
+    def _render_next_block(self) -> None:
         """Render one finished block, then give the event loop a turn before the next one:
         a table or a first code block takes Rich tens of ms, and a key pressed meanwhile
         should not wait for the whole batch. (A worker thread was tried: it made the reply
         lag more, the GIL handing the event loop back only every 5 ms.)"""
         self._render_scheduled = False
-        if not self._unrendered or not self.is_attached:
+        if not self.is_attached:
+            return
+        body = self.query_one(RenderedMarkdown)
+        if not body.has_plain_blocks:
             return
         since_key = getattr(self.app, "seconds_since_key", TYPING_PAUSE)
         if since_key < TYPING_PAUSE:
             # The user is typing: a block render (tens of ms for a table) would delay the
-            # echo of the next key. The block stays in the plain-text tail meanwhile.
+            # echo of the next key. The block stays plain text meanwhile.
             self._render_scheduled = True
             self.set_timer(TYPING_PAUSE - since_key, self._render_next_block)
             return
-        self.query_one(RenderedMarkdown).append_blocks([self._unrendered.pop(0)])
-        if self._unrendered:
+        block = body.next_plain_block
+        if not highlighters.ready(block):
+            # A code block in a language not highlighted yet in this session: its lexer is
+            # compiled in a thread first (see highlighters).
+            self._render_scheduled = True
+            self.run_worker(self._prepare_then_render(block), group="highlighters",
+                            exit_on_error=False)
+            return
+        if body.render_next():
             self._render_scheduled = True
             self.call_later(self._render_next_block)
-        if show_tail:
-            self._show_tail()
+
+    async def _prepare_then_render(self, block: str) -> None:
+        try:
+            await asyncio.to_thread(highlighters.prepare, block)
+        finally:
+            self._render_next_block()
 
     async def finish(self) -> None:
         if self._refresh_timer is not None:
@@ -260,8 +290,11 @@ class AssistantMessage(MessageView):
         if splitter is not None:
             self._take_text()
             self._splitter = None
-            body.append_blocks([*self._unrendered, *splitter.finish()])
-            self._unrendered = []
+            # The last blocks are rendered like the others: one per turn, not while typing
+            # (a reply that ended while the user typed may have dozens waiting).
+            body.append_blocks(splitter.finish(), plain=True)
+            if not self._render_scheduled:
+                self._render_next_block()
         elif self._fed != self.message.content:
             body.set_blocks(split_blocks(self.message.content))
         self._fed = self.message.content

@@ -5,6 +5,10 @@ all out on every update; a 4,000-token reply was 631 widgets and fell seconds be
 model. This widget keeps rendered lines instead: appending a block renders that block only,
 and the layout has one widget whose height is its line count. A new width (the terminal was
 resized) or a new theme renders the blocks again, so text always wraps to the space it has.
+
+Blocks can also arrive *plain*: shown at once as wrapped plain text (cheap: only the new
+block is wrapped) and rendered later, one at a time, with `render_next` — so a reply that
+arrives while the user types costs each refresh the size of what arrived, not of the reply.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.selection import Selection
@@ -27,6 +32,12 @@ if TYPE_CHECKING:
     # Imported when the first block is rendered: rich.markdown, markdown-it and pygments
     # cost ~40 ms, which an empty chat's first frame should not wait for.
     from moviechat_tui.tui.widgets.markdown_render import BlockRenderer, Palette
+
+
+def load_renderer() -> None:
+    """Import the Markdown renderer: ~30 ms that the app spends in a worker thread once the
+    user is idle, so that the first reply of a session does not wait for it."""
+    import moviechat_tui.tui.widgets.markdown_render  # noqa: F401
 
 
 @lru_cache(maxsize=4)
@@ -52,9 +63,15 @@ class RenderedMarkdown(Widget):
     def __init__(self, blocks: Iterable[str] = (), *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
         self._blocks = list(blocks)
+        self._settled = len(self._blocks)
+        """Blocks before this index are rendered (at the next layout); the rest are plain."""
         self._lines: list[Strip] = []
+        """The rendered lines of the first `_rendered` blocks."""
         self._rendered = 0
-        """How many of the blocks are in `_lines`."""
+        self._plain: dict[int, list[Strip]] = {}
+        """Wrapped plain lines of unsettled blocks, by block index, at this width."""
+        self._shown: list[Strip] = []
+        """What is painted: `_lines`, then the plain blocks."""
         self._width = -1
         self._renderer: BlockRenderer | None = None
         self._theme = ""
@@ -66,11 +83,26 @@ class RenderedMarkdown(Widget):
 
     @property
     def blocks(self) -> tuple[str, ...]:
+        """Every block, rendered or still plain."""
         return tuple(self._blocks)
 
+    @property
+    def rendered_blocks(self) -> tuple[str, ...]:
+        """The blocks shown as rendered Markdown (the rest are plain text for now)."""
+        return tuple(self._blocks[:self._settled])
+
+    @property
+    def has_plain_blocks(self) -> bool:
+        return self._settled < len(self._blocks)
+
+    @property
+    def next_plain_block(self) -> str:
+        """The block `render_next` renders ("" if none)."""
+        return self._blocks[self._settled] if self.has_plain_blocks else ""
+
     def rendered_text(self) -> list[str]:
-        """The rendered lines as plain text, at the width last laid out (for tests)."""
-        return [strip.text.rstrip() for strip in self._lines]
+        """The lines as plain text, at the width last laid out (for tests)."""
+        return [strip.text.rstrip() for strip in self._shown]
 
     def notify_style_update(self) -> None:
         # Focus (the message's background) or the theme changed the colours under the text.
@@ -86,23 +118,47 @@ class RenderedMarkdown(Widget):
     # ------------------------------------------------------------------ content
     def set_blocks(self, blocks: Iterable[str]) -> None:
         self._blocks = list(blocks)
+        self._settled = len(self._blocks)
         self._invalidate()
 
-    def append_blocks(self, blocks: Iterable[str]) -> None:
-        """Add finished blocks; only they are rendered (now, if the width is known)."""
+    def append_blocks(self, blocks: Iterable[str], *, plain: bool = False) -> None:
+        """Add finished blocks. Rendered now (if the width is known), or with `plain` shown
+        as plain text until `render_next` reaches them. Appending rendered blocks renders
+        any plain ones before them too."""
+        first_changed = len(self._shown)
         self._blocks.extend(blocks)
+        if not plain:
+            if self._settled < len(self._blocks):
+                first_changed = len(self._lines)
+            self._settled = len(self._blocks)
+        self._changed_from(first_changed)
+
+    def render_next(self) -> bool:
+        """Render the first plain block; True if more are waiting."""
+        if self._settled < len(self._blocks):
+            self._settled += 1
+            self._changed_from(len(self._lines))
+        return self._settled < len(self._blocks)
+
+    def _changed_from(self, first_line: int) -> None:
+        """Lines from `first_line` on are new or changed: update them and repaint them."""
         if self._width <= 0:
             self.refresh(layout=True)
             return
-        before = len(self._lines)
-        self._render_missing()
-        # Only the new lines need painting; the layout grows by their number.
-        self.refresh(Region(0, max(0, before - 1), self._width, len(self._lines) - before + 1),
+        before = len(self._shown)
+        self._update_lines()
+        for y in [y for y in self._line_cache if y >= first_line]:
+            del self._line_cache[y]
+        # Only those lines need painting; the layout changes by their number.
+        start = max(0, first_line - 1)
+        self.refresh(Region(0, start, self._width, max(before, len(self._shown)) - start + 1),
                      layout=True)
 
     def _invalidate(self) -> None:
         self._width = -1
         self._lines = []
+        self._shown = []
+        self._plain.clear()
         self._rendered = 0
         self._line_cache.clear()
         self.refresh(layout=True)
@@ -123,24 +179,40 @@ class RenderedMarkdown(Widget):
         if width != self._width:
             self._width = width
             self._lines = []
+            self._plain.clear()
             self._rendered = 0
             self._line_cache.clear()
-        self._render_missing()
+            self._update_lines()
+        elif self._rendered < self._settled:
+            self._update_lines()
 
-    def _render_missing(self) -> None:
-        if self._rendered >= len(self._blocks):
-            return
-        renderer = self._get_renderer()
-        for block in self._blocks[self._rendered:]:
-            strips = renderer.render(block, self._width)
-            if self._lines and strips:
-                self._lines.append(Strip.blank(0))
-            self._lines.extend(strips)
-        self._rendered = len(self._blocks)
+    def _update_lines(self) -> None:
+        """Render the settled blocks not rendered yet, wrap the plain ones not wrapped yet,
+        and lay both out one blank line apart."""
+        if self._rendered < self._settled:
+            renderer = self._get_renderer()
+            for index in range(self._rendered, self._settled):
+                strips = renderer.render(self._blocks[index], self._width)
+                if self._lines and strips:
+                    self._lines.append(Strip.blank(0))
+                self._lines.extend(strips)
+                self._plain.pop(index, None)
+            self._rendered = self._settled
+        shown = self._lines
+        if self._settled < len(self._blocks):
+            shown = list(shown)
+            for index in range(self._settled, len(self._blocks)):
+                lines = self._plain.get(index)
+                if lines is None:
+                    lines = self._plain[index] = _wrap_plain(self._blocks[index], self._width)
+                if shown and lines:
+                    shown.append(Strip.blank(0))
+                shown.extend(lines)
+        self._shown = shown
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._ensure_width(width)
-        return len(self._lines)
+        return len(self._shown)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -152,9 +224,9 @@ class RenderedMarkdown(Widget):
         style = self._style
         if style is None:
             style = self._style = self.rich_style  # walks every ancestor: once, not per line
-        if y >= len(self._lines):
+        if y >= len(self._shown):
             return Strip.blank(width, style)
-        line = self._lines[y].crop_extend(0, width, style).apply_style(style)
+        line = self._shown[y].crop_extend(0, width, style).apply_style(style)
         if selection is not None:
             return self._select(line, selection.get_span(y)).apply_offsets(0, y)
         line = self._line_cache[y] = line.apply_offsets(0, y)
@@ -183,3 +255,9 @@ class RenderedMarkdown(Widget):
 
     def action_open_link(self, href: str) -> None:
         self.post_message(self.LinkClicked(href))
+
+
+def _wrap_plain(text: str, width: int) -> list[Strip]:
+    """`text` word-wrapped to `width` as unstyled lines (literal: no markup is parsed)."""
+    lines = Content(text).wrap(max(1, width))
+    return [Strip(line.render_segments(), line.cell_length) for line in lines]
