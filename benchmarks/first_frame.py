@@ -11,8 +11,10 @@ started the same way, interleaved with the app's runs so that machine noise hits
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks import datasets
 from benchmarks.apps import GREETING, Sandbox, bare_app_argv, moviechat_argv, running
@@ -46,19 +48,55 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
         variants.append(Variant("fresh", "fresh data dir", moviechat_argv, GREETING, []))
         variants.append(Variant("many", many_label,
                                 lambda box: moviechat_argv(box, data_dir=many), GREETING, []))
+    kept_dir: Path | None = None
     if resume:
         long_dir = datasets.long_conversation(cfg.long_messages)
+        kept_dir = with_kept_view(long_dir)
 
-        def resume_argv(box: Sandbox) -> list[str]:
-            # A private copy: quitting saves the open conversation, and the cache must not
-            # change under later runs.
-            shutil.copytree(long_dir, box.root / "data")
-            return moviechat_argv(box, "--continue")
+        def resume_argv(source: Path) -> Callable[[Sandbox], list[str]]:
+            def argv(box: Sandbox) -> list[str]:
+                # A private copy: quitting saves the open conversation, and the cache must
+                # not change under later runs.
+                shutil.copytree(source, box.root / "data")
+                return moviechat_argv(box, "--continue")
+            return argv
 
-        variants.append(Variant("continue", long_label, resume_argv, datasets.NEWEST_MARKER, []))
+        variants.append(Variant("continue", long_label, resume_argv(kept_dir),
+                                datasets.NEWEST_MARKER, []))
+        variants.append(Variant("continue-cold", f"{long_label}, no view kept",
+                                resume_argv(long_dir), datasets.NEWEST_MARKER, []))
 
     # One untimed launch of each (bytecode compiled, files in the page cache), then rounds in
     # a rotating order.
+    try:
+        _rounds(cfg, variants)
+    finally:
+        if kept_dir is not None:
+            shutil.rmtree(kept_dir.parent, ignore_errors=True)
+    return _metrics(variants, startup=startup, resume=resume, many_label=many_label,
+                    long_label=long_label)
+
+
+def with_kept_view(long_dir: Path) -> Path:
+    """A copy of `long_dir` as a user has it after quitting: with the view the app keeps of
+    the conversation on screen (`view_cache`), made by one launch and quit in the same
+    120x40 terminal."""
+    copy = Path(tempfile.mkdtemp(prefix="mc-bench-kept-")) / "data"
+    shutil.copytree(long_dir, copy)
+    box = Sandbox()
+    try:
+        with running(moviechat_argv(box, "--continue", data_dir=copy), box) as term:
+            term.wait_for_text(datasets.NEWEST_MARKER, 60)
+            term.pump(0.5)
+        # running() quits with ctrl+q, which keeps the view
+    finally:
+        box.cleanup()
+    if not any((copy / "cache" / "views").glob("*.json")):
+        raise RuntimeError("the app kept no view of the conversation when it quit")
+    return copy
+
+
+def _rounds(cfg: Config, variants: list[Variant]) -> None:
     for rep in range(-1, cfg.repeat):
         shift = max(rep, 0) % len(variants)
         for variant in variants[shift:] + variants[:shift]:
@@ -72,6 +110,9 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
                 progress("first-frame", f"{rep + 1}/{cfg.repeat} {variant.label}: "
                          f"{sample[0]:.3f} s, {sample[1]:.1f} MB, CPU {sample[2]:.3f} s")
 
+
+def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label: str,
+             long_label: str) -> list[Metric]:
     def med(key: str, index: int) -> tuple[float, list[float]]:
         variant = next(v for v in variants if v.key == key)
         values = [s[index] for s in variant.samples]
@@ -106,9 +147,14 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
         c, cs = med("continue", 2)
         metrics.append(Metric(f"first frame: {long_label}", t, "s", bare_t, base,
                               max_ratio=1.6, samples=ts,
-                              note="first frame = the newest message's text on screen"))
+                              note="first frame = the newest message's text on screen; "
+                                   "the view kept when the app last quit"))
         metrics.append(Metric(f"RSS at first frame: {long_label}", m, "MB", bare_m, base,
                               samples=ms))
         metrics.append(Metric(f"CPU to first frame: {long_label}", c, "cpu-s", bare_c, base,
                               samples=cs, note=cpu_note))
+        t, ts = med("continue-cold", 0)
+        metrics.append(Metric(f"first frame: {long_label}, no view kept", t, "s", bare_t,
+                              base, samples=ts,
+                              note="as after a resize or a crash: replies rendered anew"))
     return metrics

@@ -50,6 +50,7 @@ from moviechat_tui.preferences import Preferences, load_preferences, save_prefer
 from moviechat_tui.secret import redact_everywhere
 from moviechat_tui.store import ConversationStore, StoreError
 from moviechat_tui.text import StreamSanitizer, one_line, sanitize
+from moviechat_tui.view_cache import ViewCache
 
 if TYPE_CHECKING:
     from moviechat_tui.backend import ChatBackend
@@ -97,6 +98,7 @@ class ConversationController:
                  backend_factory: BackendFactory = default_backend_factory) -> None:
         self.settings = settings
         self.store = store
+        self.view_cache = ViewCache(store.conversations_dir.parent / "cache" / "views")
         self._emit = emit
         self._backend_factory = backend_factory
         self._backend: ChatBackend | None = None
@@ -184,6 +186,18 @@ class ConversationController:
         self._emit(ev.ConversationOpened(self.conversation, self.read_only, scroll_to))
         self._emit(ev.PersonaChanged(self.persona))
         return True
+
+    def kept_view(self) -> bytes | None:
+        """What the UI kept of the open conversation's screen when it last quit (see
+        view_cache), or None."""
+        if not self.conversation.messages:
+            return None
+        return self.view_cache.read(self.conversation.id)
+
+    async def keep_view(self, data: bytes) -> None:
+        """Keep the UI's snapshot of the open conversation's screen for the next start."""
+        if self.conversation.messages:
+            await asyncio.to_thread(self.view_cache.write, self.conversation.id, data)
 
     @property
     def history_complete(self) -> bool:

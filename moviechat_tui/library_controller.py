@@ -81,6 +81,7 @@ class LibraryController:
         except (UserFacingError, StoreError) as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
+        self.chat.view_cache.forget(conv_id)
         self._emit(ev.Notify(_("Moved to the trash; restore it from the conversation list "
                                "(ctrl+o, then ctrl+t) within 30 days.")))
         return True

@@ -27,6 +27,7 @@ DOMAIN_MODULES = [
     "moviechat_tui.store_merge",
     "moviechat_tui.store_errors",
     "moviechat_tui.store_segments",
+    "moviechat_tui.view_cache",
     "moviechat_tui.library",
     "moviechat_tui.library_index",
     "moviechat_tui.library_controller",

@@ -42,6 +42,7 @@ from moviechat_tui.tui.widgets.rendered_markdown import load_renderer
 
 if TYPE_CHECKING:
     from moviechat_tui.library_controller import LibraryController
+    from moviechat_tui.tui.view_snapshot import Rendered
 
 WARM_UP_DELAY: float | None = 1.0
 """Seconds without a key press, after the first frame, before the backend is warmed up
@@ -100,6 +101,7 @@ class MovieChatApp(App[None]):
         self._last_key_at = -1e9
         self._freeze_after_warm_up = False
         self._chat: ChatScreen | None = None
+        self._shown_before: dict[str, Rendered] = {}
         self._opened_at_start: object | None = None
         """The conversation opened in `on_load`: the chat screen composes with it, so the
         ConversationOpened event that opening queued is not shown a second time."""
@@ -177,9 +179,18 @@ class MovieChatApp(App[None]):
             opened = await self.controller.open_latest()
         if opened:
             self._opened_at_start = self.controller.conversation
+            kept = self.controller.kept_view()
+            if kept is not None:
+                # The replies as the last run showed them: the first frame needs no Markdown
+                # rendering (nor the renderer's import) if the width and theme are the same.
+                from moviechat_tui.tui import view_snapshot
+
+                self._shown_before = view_snapshot.restore(kept, self.controller.conversation,
+                                                           self.theme)
 
     def get_default_screen(self) -> ChatScreen:
         self._chat = ChatScreen(
+            shown_before=self._shown_before,
             notices=self._start_notices(),
             header_extra=_("offline") if self.settings.local_model else "",
         )
@@ -269,6 +280,7 @@ class MovieChatApp(App[None]):
         the same key again within 10 s quits anyway."""
         force = time.monotonic() - self._unsaved_quit_at < 10
         if await self.controller.shutdown(force=force):
+            await self._keep_view()
             self.exit()
             return
         self._unsaved_quit_at = time.monotonic()
@@ -277,6 +289,15 @@ class MovieChatApp(App[None]):
                       "{key} again now to quit without saving.").format(
                           key=self.key_for("quit")),
                     severity="error", markup=False, timeout=10)
+
+    async def _keep_view(self) -> None:
+        """Keep the replies on screen, rendered, for the next start (see view_snapshot)."""
+        from moviechat_tui.tui import view_snapshot
+
+        replies = self.chat_screen.rendered_replies()
+        if replies:
+            await self.controller.keep_view(view_snapshot.take(
+                self.controller.conversation, self.theme, replies))
 
     def action_help(self) -> None:
         from moviechat_tui.tui.screens.help import HelpScreen

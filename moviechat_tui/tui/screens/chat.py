@@ -12,6 +12,7 @@ prompt. The footer is mounted right after that first frame (`_mount_footer`), an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from textual import on
@@ -33,6 +34,7 @@ from moviechat_tui.tui.gc_pause import hold_full_collections, release_full_colle
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
 from moviechat_tui.tui.widgets.loader import Loader
+from moviechat_tui.tui.widgets.message_pane import MessagePane
 from moviechat_tui.tui.widgets.message_view import (
     AssistantMessage,
     MessageView,
@@ -41,6 +43,11 @@ from moviechat_tui.tui.widgets.message_view import (
 )
 from moviechat_tui.tui.widgets.prompt_input import PromptInput
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
+
+if TYPE_CHECKING:
+    from textual.strip import Strip
+
+    from moviechat_tui.tui.view_snapshot import Rendered
 
 MAX_MOUNTED_MESSAGES = 60
 """Widgets kept in the pane; older ones are pruned (the file keeps everything). Every update
@@ -70,10 +77,13 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+l", "focus_prompt", _("Prompt"), show=False, id="focus_prompt"),
     ]
 
-    def __init__(self, *, notices: Sequence[Message] = (), header_extra: str = "") -> None:
+    def __init__(self, *, notices: Sequence[Message] = (), header_extra: str = "",
+                 shown_before: dict[str, Rendered] | None = None) -> None:
         """`notices`: lines shown above the conversation at start (never saved);
-        `header_extra`: a word for the right of the header ("offline")."""
+        `header_extra`: a word for the right of the header ("offline"); `shown_before`:
+        replies of the conversation opened at start as the last run showed them."""
         super().__init__()
+        self._shown_before = dict(shown_before or {})
         self._views: dict[str, MessageView] = {}
         self._window = (0, 0)
         """[start, end) of the visible messages that are mounted."""
@@ -90,7 +100,7 @@ class ChatScreen(Screen[None]):
                          persona=self.controller.persona.display_name,
                          model=self.controller.model, extra=self._header_extra)
         yield header
-        with VerticalScroll(id="messages"):
+        with MessagePane(id="messages"):
             yield from (NoticeLine(notice) for notice in self._notices)
             yield from self._window_widgets(conversation, None)
         with Horizontal(id="prompt-row"):
@@ -134,7 +144,8 @@ class ChatScreen(Screen[None]):
             return UserMessage(message)
         if message.role == "assistant":
             return AssistantMessage(message, self._persona_name(message.persona),
-                                    self.controller.version_position(message))
+                                    self.controller.version_position(message),
+                                    self._shown_before.pop(message.id, None))
         if message.finish_reason == "persona":
             return NoticeLine(message, self._persona_name(message.persona))
         return NoticeLine(message)
@@ -223,12 +234,22 @@ class ChatScreen(Screen[None]):
                 break
         return start
 
+    def rendered_replies(self) -> list[tuple[Message, int, list[Strip]]]:
+        """(message, width, lines) of the finished replies on screen (for view_snapshot)."""
+        replies = []
+        for view in self.query_one("#messages").query_children(AssistantMessage):
+            rendered = view.rendered_lines()
+            if rendered is not None:
+                replies.append((view.message, *rendered))
+        return replies
+
     async def show_conversation(self, conversation: Conversation,
                                 scroll_to: str | None = None) -> None:
         """Replace the pane's content with `conversation` (see `_window_widgets`); loaders
         at the ends bring in more on demand."""
         pane = self.query_one("#messages", VerticalScroll)
         await pane.remove_children()
+        self._shown_before.clear()  # only for the conversation opened at start
         header = self.query_one(ChatHeader)
         header.set_state(title=conversation.title, tokens=conversation.tokens_used)
         widgets = self._window_widgets(conversation, scroll_to)

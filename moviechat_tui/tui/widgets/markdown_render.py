@@ -49,6 +49,8 @@ class Palette:
         def colour(*names: str, default: str = "#E0E0E0") -> str:
             for name in names:
                 value = variables.get(name, "")
+                if not value:
+                    continue  # (a failed Color.parse looks for suggestions: ~0.3 ms each)
                 try:
                     return (background + Color.parse(value)).hex
                 except Exception:  # "auto 60%" and the like: try the next name

@@ -17,12 +17,14 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -38,6 +40,9 @@ from moviechat_tui.models import (
 from moviechat_tui.tui.widgets import highlighters
 from moviechat_tui.tui.widgets.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
+
+if TYPE_CHECKING:
+    from moviechat_tui.tui.view_snapshot import Rendered
 
 TYPING_PAUSE = 0.12
 """Seconds after a key press before finished blocks are rendered again (see
@@ -134,10 +139,13 @@ class AssistantMessage(MessageView):
         step: int
 
     def __init__(self, message: Message, persona_name: str,
-                 version: tuple[int, int] = (1, 1)) -> None:
+                 version: tuple[int, int] = (1, 1), shown_before: Rendered | None = None,
+                 ) -> None:
         super().__init__(message)
         self.persona_name = persona_name
         self.version = version
+        self._shown_before = shown_before
+        """The reply's lines from the previous run (see view_snapshot), if kept."""
         self._splitter: BlockSplitter | None = None
         """Set while the reply is arriving: cuts the text into finished blocks."""
         self._fed = ""
@@ -145,6 +153,8 @@ class AssistantMessage(MessageView):
         self._refresh_timer: Timer | None = None
         self._last_take = 0.0
         self._render_scheduled = False
+        self._tail_widget: Static | None = None
+        self._status_widget: Static | None = None
 
     def action_version(self, step: int) -> None:
         self.post_message(self.VersionRequested(self, step))
@@ -152,9 +162,15 @@ class AssistantMessage(MessageView):
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
         self._fed = self.message.content
-        yield RenderedMarkdown(split_blocks(self._fed), classes="message-body")
-        yield Static(classes="message-tail")
-        yield Static(Content(finish_label(self.message.finish_reason)), classes="message-status")
+        yield RenderedMarkdown(split_blocks(self._fed), classes="message-body",
+                               shown_before=self._shown_before)
+        self._shown_before = None
+        # The tail (the block still arriving) and the status line ("stopped", …) are only
+        # mounted when there is something to show: a stored reply is two widgets, not four,
+        # which a conversation's first frame feels.
+        label = finish_label(self.message.finish_reason)
+        if label:
+            yield Static(Content(label), classes="message-status")
 
     @property
     def shown_text(self) -> str:
@@ -173,9 +189,14 @@ class AssistantMessage(MessageView):
             parts.append(f"‹ {index}/{count} ›")
         return " · ".join(parts)
 
-    def on_mount(self) -> None:
-        self.query_one(".message-tail", Static).display = False
-        self._refresh_status()
+    def _tail(self) -> Static:
+        """The block still arriving, as plain text (mounted with the first text)."""
+        tail = self._tail_widget
+        if tail is None:
+            tail = self._tail_widget = Static(classes="message-tail")
+            tail.display = False
+            self.mount(tail, after=self.query_one(RenderedMarkdown))
+        return tail
 
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
@@ -230,9 +251,17 @@ class AssistantMessage(MessageView):
 
     def _show_tail(self, pending: str) -> None:
         """The block still arriving, as plain text."""
-        tail = self.query_one(".message-tail", Static)
+        if not pending.strip() and self._tail_widget is None:
+            return
+        tail = self._tail()
         tail.update(Content(pending))
         tail.display = bool(pending.strip())
+
+    def rendered_lines(self) -> tuple[int, list[Strip]] | None:
+        """(width, lines) of a finished, fully rendered reply (for the view snapshot)."""
+        if self.has_class("-streaming"):
+            return None
+        return self.query_one(RenderedMarkdown).rendered_lines()
 
     @property
     def rendering(self) -> bool:
@@ -298,19 +327,27 @@ class AssistantMessage(MessageView):
         elif self._fed != self.message.content:
             body.set_blocks(split_blocks(self.message.content))
         self._fed = self.message.content
-        tail = self.query_one(".message-tail", Static)
-        tail.update(Content(""))
-        tail.display = False
+        if self._tail_widget is not None:
+            self._tail_widget.update(Content(""))
+            self._tail_widget.display = False
         self.remove_class("-streaming")
         self.query_one(".message-meta", Static).update(Content(self._meta_text()))
         self._refresh_status()
 
     def _refresh_status(self) -> None:
-        status = self.query_one(".message-status", Static)
         # -streaming is set from the first moment a live reply is shown (mark_live/append)
         # until finish(); a saved reply still marked "streaming" was interrupted.
         streaming = self.has_class("-streaming")
         label = "…" if streaming else finish_label(self.message.finish_reason)
+        status = self._status_widget
+        if status is None:
+            status = next(iter(self.query_children(".message-status").results(Static)), None)
+        if status is None:
+            if not label:
+                return
+            status = Static(classes="message-status")
+            self.mount(status)
+        self._status_widget = status
         status.update(Content(label))
         status.display = bool(label)
 

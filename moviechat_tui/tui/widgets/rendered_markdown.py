@@ -31,6 +31,7 @@ from textual.widget import Widget
 if TYPE_CHECKING:
     # Imported when the first block is rendered: rich.markdown, markdown-it and pygments
     # cost ~40 ms, which an empty chat's first frame should not wait for.
+    from moviechat_tui.tui.view_snapshot import Rendered
     from moviechat_tui.tui.widgets.markdown_render import BlockRenderer, Palette
 
 
@@ -60,8 +61,12 @@ class RenderedMarkdown(Widget):
 
         href: str
 
-    def __init__(self, blocks: Iterable[str] = (), *, classes: str | None = None) -> None:
+    def __init__(self, blocks: Iterable[str] = (), *, classes: str | None = None,
+                 shown_before: Rendered | None = None) -> None:
+        """`shown_before`: these blocks' lines as a previous run showed them (see
+        view_snapshot); used instead of rendering if the width and theme still match."""
         super().__init__(classes=classes)
+        self._shown_before = shown_before
         self._blocks = list(blocks)
         self._settled = len(self._blocks)
         """Blocks before this index are rendered (at the next layout); the rest are plain."""
@@ -75,7 +80,7 @@ class RenderedMarkdown(Widget):
         self._width = -1
         self._renderer: BlockRenderer | None = None
         self._theme = ""
-        """The app theme the lines were rendered in."""
+        """The app theme the lines were rendered in ("" before any)."""
         self._style: Style | None = None
         """The widget's own colours (from its ancestors), applied under every line."""
         self._line_cache: dict[int, Strip] = {}
@@ -100,6 +105,12 @@ class RenderedMarkdown(Widget):
         """The block `render_next` renders ("" if none)."""
         return self._blocks[self._settled] if self.has_plain_blocks else ""
 
+    def rendered_lines(self) -> tuple[int, list[Strip]] | None:
+        """(width, lines) if every block is rendered and laid out, else None."""
+        if self.has_plain_blocks or self._width <= 0 or self._rendered < self._settled:
+            return None
+        return self._width, list(self._lines)
+
     def rendered_text(self) -> list[str]:
         """The lines as plain text, at the width last laid out (for tests)."""
         return [strip.text.rstrip() for strip in self._shown]
@@ -111,8 +122,9 @@ class RenderedMarkdown(Widget):
         super().notify_style_update()
         self._style = None
         self._line_cache.clear()
-        if self._renderer is not None and self._theme != self.app.theme:
+        if self._theme and self._theme != self.app.theme:
             self._renderer = None
+            self._theme = ""
             self._invalidate()
 
     # ------------------------------------------------------------------ content
@@ -182,9 +194,20 @@ class RenderedMarkdown(Widget):
             self._plain.clear()
             self._rendered = 0
             self._line_cache.clear()
+            self._take_shown_before()
             self._update_lines()
         elif self._rendered < self._settled:
             self._update_lines()
+
+    def _take_shown_before(self) -> None:
+        """Use the lines a previous run showed, if they fit this width and theme (once: a
+        later width or theme is rendered)."""
+        before, self._shown_before = self._shown_before, None
+        if (before is not None and before.width == self._width
+                and before.theme == self.app.theme and self._settled == len(self._blocks)):
+            self._lines = list(before.lines)
+            self._rendered = self._settled
+            self._theme = before.theme
 
     def _update_lines(self) -> None:
         """Render the settled blocks not rendered yet, wrap the plain ones not wrapped yet,
