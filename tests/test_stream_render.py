@@ -109,6 +109,7 @@ def no_held_collections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(gc_pause, "_holds", 0)
     monkeypatch.setattr(gc_pause, "_saved", None)
     monkeypatch.setattr(gc_pause, "_frozen", True)  # no gc.freeze() from a test
+    monkeypatch.setattr(gc_pause, "_held_since", None)
     threshold = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     yield
@@ -169,6 +170,27 @@ async def test_the_held_collection_waits_until_the_user_stops_typing(
         await until(pilot, lambda: not gc_pause.collection_waiting(),
                     what="the held collection, once typing stopped")
         assert collections == [1]
+
+
+@pytest.mark.usefixtures("no_held_collections")
+async def test_the_held_collection_runs_after_a_while_even_if_typing_never_stops(
+        tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chatting without a pause must not hold back collections for ever (memory grew by
+    ~0.5 MB a turn): after LONGEST_COLLECTION_HOLD seconds the collection runs anyway."""
+    from moviechat_tui.tui import app as app_module
+    from moviechat_tui.tui import gc_pause
+    from moviechat_tui.tui.app import MovieChatApp
+
+    monkeypatch.setattr(MovieChatApp, "seconds_since_key", property(lambda self: 0.0))
+    monkeypatch.setattr(app_module, "LONGEST_COLLECTION_HOLD", 0.5)
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(100, 40)) as pilot:
+        loopback.push(Reply(text="Short."))
+        await send(pilot, "Hi")
+        await until(pilot, lambda: not app.controller.busy
+                    and len(app.controller.conversation.messages) == 2, what="the reply")
+        await until(pilot, lambda: not gc_pause.collection_waiting(),
+                    what="the held collection, although the user never stopped typing")
 
 
 # ------------------------------------------------------------------- in the app

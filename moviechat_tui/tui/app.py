@@ -51,7 +51,10 @@ with the interface for the GIL (measured: key echo p95 14 → 34 ms while it run
 for a pause in the typing."""
 IDLE_BEFORE_COLLECTING = 1.0
 """Seconds without a key press before the full garbage collection held back while a reply
-streamed runs (see `collect_garbage_when_idle`)."""
+streamed runs (see `collect_garbage_when_idle`)..."""
+LONGEST_COLLECTION_HOLD = 5.0
+"""... but it waits at most this long after it was first held back, even if the user keeps
+typing: memory would otherwise grow for as long as the user chats without a pause."""
 
 
 @dataclass
@@ -253,13 +256,16 @@ class MovieChatApp(App[None]):
     def collect_garbage_when_idle(self) -> None:
         """A reply ended: run the full garbage collection held back while it streamed once
         no key has been pressed for IDLE_BEFORE_COLLECTING seconds, where its stall (30–150
-        ms) is not felt (see gc_pause). If another reply starts first, its end asks again."""
+        ms) is not felt, or LONGEST_COLLECTION_HOLD seconds after it was first held back
+        (see gc_pause). If another reply starts first, its end asks again."""
         if not gc_pause.collection_waiting():
             return
         quiet_for = self.seconds_since_key
-        if quiet_for < IDLE_BEFORE_COLLECTING:
-            self.set_timer(IDLE_BEFORE_COLLECTING - quiet_for, self.collect_garbage_when_idle,
-                           name="idle garbage collection")
+        held_since = gc_pause.held_since()
+        held_for = 0.0 if held_since is None else time.monotonic() - held_since
+        if quiet_for < IDLE_BEFORE_COLLECTING and held_for < LONGEST_COLLECTION_HOLD:
+            wait = min(IDLE_BEFORE_COLLECTING - quiet_for, LONGEST_COLLECTION_HOLD - held_for)
+            self.set_timer(wait, self.collect_garbage_when_idle, name="idle garbage collection")
             return
         gc_pause.collect_held_garbage()
 

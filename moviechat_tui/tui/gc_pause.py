@@ -7,8 +7,10 @@ slowest stalls while streaming was one). While a reply streams only the young ge
 collected (cheap, and they catch most cycles). When it has ended, the held-back collection
 runs as soon as the user has not pressed a key for a moment (`collect_held_garbage`, called
 by the app) — not at once: restoring the threshold the moment a reply ended let the
-collector run right then, 30–50 ms while the user was often still typing. After that, full
-collections run as usual until the next reply starts.
+collector run right then, 30–50 ms while the user was often still typing. It waits a few
+seconds at most, though (the app's `collect_garbage_when_idle`): someone who keeps chatting
+without a pause would otherwise hold back every full collection, and cyclic garbage grew by
+~0.5 MB a turn. After that, full collections run as usual until the next reply starts.
 
 The first time, what the process holds then — openai, pydantic, Textual, Rich and pygments,
 loaded by now — is also moved to the permanent generation (`gc.freeze()`, once), so later
@@ -18,17 +20,20 @@ full collections scan only what came after (measured: 107–186 ms before, a few
 from __future__ import annotations
 
 import gc
+import time
 
 _HELD_THRESHOLD = 1_000_000
 _holds = 0
 _saved: tuple[int, int, int] | None = None
+_held_since: float | None = None
 _frozen = False
 
 
 def hold_full_collections() -> None:
     """A reply started streaming (calls nest: one release per hold)."""
-    global _holds, _saved
+    global _holds, _saved, _held_since
     if _holds == 0 and _saved is None:
+        _held_since = time.monotonic()
         _saved = gc.get_threshold()
         young, middle, _old = _saved
         gc.set_threshold(young, middle, _HELD_THRESHOLD)
@@ -51,10 +56,16 @@ def collection_waiting() -> bool:
     return _holds == 0 and _saved is not None
 
 
+def held_since() -> float | None:
+    """`time.monotonic()` when the held-back collection first became due (None if none):
+    replies that follow one another keep it due, and cyclic garbage keeps growing."""
+    return _held_since
+
+
 def collect_held_garbage() -> bool:
     """Run the full collection held back while replies streamed (call at an idle moment),
     then let full collections run as usual. Returns whether there was one to run."""
-    global _saved, _frozen
+    global _saved, _frozen, _held_since
     if not collection_waiting():
         return False
     assert _saved is not None
@@ -64,4 +75,5 @@ def collect_held_garbage() -> bool:
         _frozen = True
     gc.set_threshold(*_saved)
     _saved = None
+    _held_since = None
     return True
