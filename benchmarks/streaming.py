@@ -11,10 +11,12 @@ One session per repetition, against a fresh `benchmarks.paced_server` process:
    *CPU* = the app process's utime+stime (all threads) from just before Enter until it is
    idle again after the reply (no 10 ms tick of CPU over 0.3 s), so the end-of-reply save and
    re-render are included.
-2. Send another message and, while its reply streams, type letters into the prompt one at a
-   time (a human-like 30–80 ms pause after each echo). *Echo latency* = the read that shows
-   the new letter in the prompt row − the write of the key. Typing stops when the reply's
-   last word is on screen (or after 80 letters, or 3× the nominal streaming time + 2 s).
+2. Type 25 letters with nothing streaming (the echo floor of this machine and app), erase
+   them, then send another message and, while its reply streams, type letters into the
+   prompt one at a time (a human-like 30–80 ms pause after each echo). *Echo latency* = the
+   read that shows the new letter in the prompt row − the write of the key. Typing stops
+   when the reply's last word is on screen (or after 80 letters, or 3× the nominal streaming
+   time + 2 s).
 
 The same session runs against `benchmarks.bare_chat` (a plain Textual chat: TextArea,
 `Markdown.get_stream()`, the same openai client) as the baseline.
@@ -45,6 +47,8 @@ MARKER = "ZQXEND{n}"
 FIRST_REPLY = "Ready when you are: ask me about any film. WARMUP{n}"
 MAX_TYPED = 80
 """Letters typed per reply (the prompt row is ~110 cells wide: no wrapping)."""
+IDLE_TYPED = 25
+"""Letters typed with no reply streaming, for the echo floor of the machine."""
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Session:
     cpu: list[float] = field(default_factory=list)
     rate: list[float] = field(default_factory=list)
     echo: list[float] = field(default_factory=list)
+    echo_idle: list[float] = field(default_factory=list)
     lag_typing: list[float] = field(default_factory=list)
 
 
@@ -78,6 +83,19 @@ def prompt_shows(row: str, typed: str) -> bool:
         return False
     content = row.strip().strip("▊▎▏▍▌▋█│┃").strip()
     return content == typed
+
+
+def type_letters(term: Terminal, row: int, count: int, rng: random.Random) -> list[float]:
+    """Type `count` letters into an empty prompt like the streaming test does; their echo
+    latencies (seconds)."""
+    typed, echoes = "", []
+    for index in range(count):
+        typed += string.ascii_lowercase[index % 26]
+        at = term.send(typed[-1])
+        shown = term.wait_for_row(row, lambda r, w=typed: prompt_shows(r, w), 120)
+        echoes.append(shown - at)
+        term.pump(rng.uniform(0.03, 0.08))
+    return echoes
 
 
 def _send_message(term: Terminal, text: str) -> float:
@@ -115,6 +133,12 @@ def one_session(argv: Callable[[Sandbox, str], list[str]], cfg: Config, result: 
                 row = term.find_row(PLACEHOLDER)
                 if row is None:
                     raise ScreenTimeout("no prompt row on screen\n" + term.text())
+                # ... after the same typing with nothing streaming: this machine's floor
+                result.echo_idle.extend(type_letters(term, row, IDLE_TYPED, rng))
+                for _ in range(IDLE_TYPED):
+                    term.send("\x7f")  # backspace
+                term.wait_for_row(row, lambda r: PLACEHOLDER in r, 30)
+                wait_idle(term)
                 marker = MARKER.replace("{n}", "002")
                 term.watch(marker)
                 _send_message(term, "And Oldboy?")
@@ -170,6 +194,12 @@ def run(cfg: Config) -> list[Metric]:
                percentile(bare.echo, 50) * ms, base, samples=[x * ms for x in app.echo]),
         Metric("stream: keypress echo p95 while streaming", percentile(app.echo, 95) * ms, "ms",
                percentile(bare.echo, 95) * ms, base, max_value=50.0),
+        Metric("keypress echo p50, nothing streaming (floor)",
+               percentile(app.echo_idle, 50) * ms, "ms", percentile(bare.echo_idle, 50) * ms,
+               base, samples=[x * ms for x in app.echo_idle]),
+        Metric("keypress echo p95, nothing streaming (floor)",
+               percentile(app.echo_idle, 95) * ms, "ms", percentile(bare.echo_idle, 95) * ms,
+               base),
         Metric("stream: last token lag while typing", median(app.lag_typing) * ms, "ms",
                median(bare.lag_typing) * ms, base, samples=[x * ms for x in app.lag_typing]),
         Metric("stream: server rate achieved (check)", median(app.rate), "tok/s",
