@@ -51,9 +51,10 @@ TYPING_PAUSE = 0.12
 TYPED_RECENTLY = 2.0
 """Seconds after a key press during which waiting blocks are rendered one per event-loop
 turn (a key may come), instead of all at once (one repaint: less CPU)."""
-REPLY_REFRESH_WHILE_TYPING = 0.25
-"""The tail's refresh interval while the user types: each refresh re-lays out the pane,
-and a key pressed meanwhile waits for it."""
+REPLY_REFRESH_WHILE_TYPING = 0.5
+"""The reply's refresh interval while the user types: each refresh re-lays out and, as the
+pane scrolls, repaints the whole screen (~15 ms), and a key pressed meanwhile waits for it.
+(0.25 → 0.5 s: echo p95 over 5 repetitions 47 → 41 ms.)"""
 REPLY_REFRESH = 0.1
 """Seconds between updates of a reply that is arriving (10 a second): each update costs
 the size of the block still arriving, not of the reply."""
