@@ -10,6 +10,7 @@ started the same way, interleaved with the app's runs so that machine noise hits
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -58,6 +59,7 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
                 # A private copy: quitting saves the open conversation, and the cache must
                 # not change under later runs.
                 shutil.copytree(source, box.root / "data")
+                os.sync()  # the copy's writeback must not land inside the timed launch
                 return moviechat_argv(box, "--continue")
             return argv
 
