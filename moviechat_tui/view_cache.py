@@ -55,7 +55,8 @@ class ViewCache:
         if path is None or len(data) > MAX_BYTES:
             return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # cache/
+            self.directory.mkdir(exist_ok=True, mode=0o700)
             write_atomically(path, data)
         except (OSError, StoreError):
             log.warning("could not keep the view of %s", conv_id, exc_info=True)

@@ -71,6 +71,8 @@ async def test_a_reopened_reply_is_shown_as_drawn_without_rendering(
     drawn = await chat_and_quit(tmp_path, loopback, (100, 40))
     [kept] = kept_files(tmp_path)
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    for directory in (kept.parent, kept.parent.parent):  # views/ and cache/: private
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     renders.clear()
     assert await reopen(tmp_path, loopback, (100, 40)) == drawn
     assert renders == []  # nothing rendered: not even the renderer was needed
