@@ -14,7 +14,6 @@ whole snapshot ignored (the replies are then rendered as usual). A link is only 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -81,6 +80,8 @@ def take(conversation: Conversation, theme: str,
 def _href(click: object) -> str | None:
     """The address in a link's click action (made by `link_style`), else None."""
     if isinstance(click, str) and click.startswith("open_link(") and click.endswith(")"):
+        import ast  # only when quitting: not on the way to a first frame
+
         try:
             value = ast.literal_eval(click[len("open_link("):-1])
         except (ValueError, SyntaxError):
