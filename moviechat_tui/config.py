@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -158,6 +157,8 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
                 path=path, pos=exc.start
             )
         ) from None
+    import tomllib  # here, not at import time: a start without a config file needs none
+
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:

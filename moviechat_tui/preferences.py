@@ -8,7 +8,6 @@ never worth an error), and writes are atomic like every other file we write (rai
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +25,14 @@ class Preferences:
 
 def load_preferences(data_dir: Path) -> Preferences:
     try:
-        doc = tomllib.loads((data_dir / STATE_FILE).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        text = (data_dir / STATE_FILE).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return Preferences()
+    import tomllib  # only with a state file to read: a first start has none
+
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return Preferences()
     theme = doc.get("theme")
     return Preferences(theme=theme if isinstance(theme, str) else None)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import logging
 import os
 import re
@@ -139,6 +138,8 @@ class _Synced:
 
 
 def _digest(data: bytes) -> bytes:
+    import hashlib  # first used by a save: not on the way to an empty chat's first frame
+
     return hashlib.blake2b(data, digest_size=16).digest()
 
 

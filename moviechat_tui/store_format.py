@@ -20,9 +20,7 @@ writes is sanitised already, so for its own files this changes nothing.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,6 +114,8 @@ class SegmentRef:
 
 
 def segment_digest(data: bytes) -> str:
+    import hashlib  # first used by a long conversation: not at start-up
+
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -273,6 +273,8 @@ def _schema_version(doc: Mapping[str, Any]) -> int:
 
 
 def _parse_toml(data: bytes) -> dict[str, Any]:
+    import tomllib  # on the first read: an empty library's first frame needs no parser
+
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
