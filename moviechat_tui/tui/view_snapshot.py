@@ -27,6 +27,7 @@ from textual.strip import Strip
 
 from moviechat_tui.models import Conversation, Message
 from moviechat_tui.text import sanitize
+from moviechat_tui.tui.widgets.rendered_markdown import link_href, link_style
 
 VERSION = 1
 """Bump when rendering changes what a reply looks like (old snapshots are then ignored)."""
@@ -46,11 +47,6 @@ def digest(message: Message) -> str:
                            digest_size=16).hexdigest()
 
 
-def link_style(href: str) -> Style:
-    """The style of a link in a reply: a click asks before opening (never OSC 8)."""
-    return Style.from_meta({"@click": f"open_link({href!r})"})
-
-
 def take(conversation: Conversation, theme: str,
          replies: Iterable[tuple[Message, int, list[Strip]]]) -> bytes:
     """JSON for `replies`: (message, width, lines) of the rendered replies on screen."""
@@ -66,8 +62,8 @@ def take(conversation: Conversation, theme: str,
                 index = styles.get(style)
                 if index is None:
                     index = styles[style] = len(table)
-                    href = _href((style.meta or {}).get("@click"))
-                    table.append([str(style), href])  # str() leaves the meta (click) out
+                    # str() leaves the meta (the link's click) out: kept as its href
+                    table.append([str(style), link_href(style)])
                 segments.append([text, index])
             encoded.append(segments)
         out.append({"id": message.id, "digest": digest(message), "width": width,
@@ -75,19 +71,6 @@ def take(conversation: Conversation, theme: str,
     return json.dumps({"version": VERSION, "conversation": conversation.id, "theme": theme,
                        "styles": table, "replies": out},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _href(click: object) -> str | None:
-    """The address in a link's click action (made by `link_style`), else None."""
-    if isinstance(click, str) and click.startswith("open_link(") and click.endswith(")"):
-        import ast  # only when quitting: not on the way to a first frame
-
-        try:
-            value = ast.literal_eval(click[len("open_link("):-1])
-        except (ValueError, SyntaxError):
-            return None
-        return value if isinstance(value, str) else None
-    return None
 
 
 def restore(data: bytes | None, conversation: Conversation, theme: str) -> dict[str, Rendered]:

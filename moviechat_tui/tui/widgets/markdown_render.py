@@ -21,11 +21,12 @@ from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Heading, ListItem, Markdown
 from rich.segment import Segment
-from rich.style import Style
 from rich.syntax import Syntax
 from rich.theme import Theme
 from textual.color import Color
 from textual.strip import Strip
+
+from moviechat_tui.tui.widgets.rendered_markdown import link_style
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,6 @@ def _clickable_links(line: list[Segment]) -> list[Segment]:
     out: list[Segment] = []
     for text, style, control in line:
         if style is not None and style.link:
-            action = Style.from_meta({"@click": f"open_link({style.link!r})"})
-            style = style.update_link(None) + action
+            style = style.update_link(None) + link_style(style.link)
         out.append(Segment(text, style, control))
     return out
