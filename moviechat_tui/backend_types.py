@@ -6,12 +6,12 @@ touching the module that (lazily) imports `openai`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 
+from moviechat_tui.records import Record, field
 
-@dataclass(frozen=True)
-class ChatRequest:
+
+class ChatRequest(Record):
     """One chat completions call. `messages` are `{"role", "content"}` dicts, system first."""
 
     model: str
@@ -21,26 +21,22 @@ class ChatRequest:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class TextDelta:
+class TextDelta(Record):
     text: str
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(Record):
     """The server said the reply is over. `reason` is the server's finish_reason."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(Record):
     prompt_tokens: int
     completion_tokens: int
 
 
-@dataclass(frozen=True)
-class Retrying:
+class Retrying(Record):
     """A retryable failure before any text arrived; the backend waits `delay` s and tries again."""
 
     attempt: int  # the attempt about to be made, 2.. max_attempts

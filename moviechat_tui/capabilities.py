@@ -8,11 +8,11 @@ models get conservative defaults that any OpenAI-compatible server accepts. User
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+
+from moviechat_tui.records import Record
 
 
-@dataclass(frozen=True)
-class ModelCapabilities:
+class ModelCapabilities(Record):
     context_window: int
     """Tokens of prompt + reply the model accepts."""
     reasoning: bool = False

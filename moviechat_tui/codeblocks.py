@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from moviechat_tui.records import Record
 
 _FENCE = re.compile(
     r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
@@ -11,8 +12,7 @@ _FENCE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class CodeBlock:
+class CodeBlock(Record):
     language: str
     code: str
 

@@ -11,7 +11,6 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from moviechat_tui.personas import (
     find,
 )
 from moviechat_tui.profiles import Profile, ProfileError, find_profile, parse_profiles
+from moviechat_tui.records import Record, field, replace
 from moviechat_tui.secret import Secret
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -37,8 +37,7 @@ class ConfigError(UserFacingError):
     """A config file, flag or environment value that cannot be used."""
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(Record):
     """Values given as command-line flags (None = not given)."""
 
     base_url: str | None = None
@@ -49,8 +48,7 @@ class Overrides:
     profile: str | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Record):
     paths: Paths
     base_url: str | None
     """None means OpenAI's default endpoint."""

@@ -9,7 +9,8 @@ oldest turns go first; the system prompt and the newest user message always stay
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from moviechat_tui.records import Record
 
 PER_MESSAGE_OVERHEAD = 4
 REPLY_RESERVE = 1_024
@@ -27,8 +28,7 @@ def estimate_tokens(text: str) -> int:
     return (len(text) - wide + 3) // 4 + wide + PER_MESSAGE_OVERHEAD
 
 
-@dataclass(frozen=True)
-class Fitted:
+class Fitted(Record):
     messages: list[dict[str, str]]
     dropped: int
     """How many history messages were left out."""

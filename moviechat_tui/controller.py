@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import operator
 import os
@@ -20,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
 
 from moviechat_tui import events as ev
-from moviechat_tui import versions
+from moviechat_tui import records, versions
 from moviechat_tui.backend_types import (
     BackendError,
     ChatRequest,
@@ -778,7 +777,7 @@ class ConversationController:
                                                finish_reason="error")))
             return
         redact_everywhere(server.api_key)
-        self.settings = dataclasses.replace(self.settings, base_url=url,
+        self.settings = records.replace(self.settings, base_url=url,
                                             api_key=server.api_key)
         self._endpoint_ready.set_result(None)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from moviechat_tui.i18n import _
 from moviechat_tui.models import Conversation, ConversationSummary, Message
 from moviechat_tui.personas import Persona, find
+from moviechat_tui.records import Record
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.store_files import write_atomically
 
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 SNIPPET_RADIUS = 40
 
 
-@dataclass(frozen=True)
-class SearchHit:
+class SearchHit(Record):
     conversation_id: str
     title: str
     updated: datetime

@@ -41,12 +41,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from moviechat_tui.models import ConversationSummary, Message
+from moviechat_tui.records import Record
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.store_errors import (
     ConversationNotFound,
@@ -116,8 +116,7 @@ LIMIT ?
 """
 
 
-@dataclass(frozen=True)
-class IndexedMessage:
+class IndexedMessage(Record):
     """A visible message whose case-folded text contains the query."""
 
     conversation_id: str
@@ -128,8 +127,7 @@ class IndexedMessage:
     content: str
 
 
-@dataclass(frozen=True)
-class _OnDisk:
+class _OnDisk(Record):
     key: str
     path: str
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from moviechat_tui.records import Record
+
 Role = Literal["user", "assistant", "system", "notice"]
 """`notice` marks app-generated lines (persona switches, errors) that are shown and saved
 but never sent to the model."""
@@ -141,8 +143,7 @@ class Conversation:
         return sum(counted) if counted else None
 
 
-@dataclass(frozen=True)
-class ConversationSummary:
+class ConversationSummary(Record):
     """What the conversation list needs, read from a file's header without parsing messages."""
 
     id: str

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from moviechat_tui import APP_NAME
+from moviechat_tui.records import Record
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(Record):
     data_dir: Path
     config_file: Path
     log_dir: Path

@@ -9,11 +9,11 @@ an entry names its own `key`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
+from moviechat_tui.records import Record
 from moviechat_tui.text import one_line, sanitize
 
 
@@ -21,8 +21,7 @@ class PersonaError(UserFacingError):
     """An invalid `[[personas]]` entry; `message` names the file and the key."""
 
 
-@dataclass(frozen=True)
-class Persona:
+class Persona(Record):
     id: str
     name: str
     system_prompt: str

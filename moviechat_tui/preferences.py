@@ -8,18 +8,17 @@ never worth an error), and writes are atomic like every other file we write (rai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 
+from moviechat_tui.records import Record
 from moviechat_tui.store_files import write_atomically
 
 STATE_FILE = "state.toml"
 
 
-@dataclass(frozen=True)
-class Preferences:
+class Preferences(Record):
     theme: str | None = None
 
 

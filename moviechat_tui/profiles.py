@@ -9,11 +9,11 @@ shared and keys stay in the environment.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
+from moviechat_tui.records import Record, field
 from moviechat_tui.text import one_line
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -25,8 +25,7 @@ class ProfileError(UserFacingError):
     """An invalid `[[profiles]]` entry; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(Record):
     name: str
     base_url: str | None = None
     api_key_env: str | None = None

@@ -7,20 +7,49 @@ from its annotations, in `__init_subclass__`); the methods are shared. Type chec
 frozen dataclass (`dataclass_transform`), so constructors are checked as before.
 
 Semantics kept from frozen dataclasses: positional or keyword construction with defaults,
-`==` and `hash` by type and field values, a readable `repr`, attributes that cannot be
-reassigned, and `match` class patterns (`__match_args__`). Defaults must be immutable.
+`field(default_factory=...)` for defaults made fresh per record, `==` and `hash` by type and
+field values, a readable `repr`, attributes that cannot be reassigned, `match` class patterns
+(`__match_args__`) and `replace(record, **changes)`. Plain defaults must be immutable.
+
+Why not everywhere: the classes people mutate (`models.Message`, `Conversation`) stay
+dataclasses; a `Record` is for values that are made, passed on and compared.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import FrozenInstanceError
-from typing import Any, ClassVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 _MISSING: Any = object()
+T = TypeVar("T")
+R = TypeVar("R", bound="Record")
 
 
-@dataclass_transform(eq_default=True, frozen_default=True)
+class _Factory:
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def field(*, default_factory: Callable[[], T]) -> T:
+    """A default made by calling `default_factory` for each new record (a dict, a clock)."""
+    return cast(T, _Factory(default_factory))
+
+
+def replace(record: R, /, **changes: Any) -> R:
+    """A copy of `record` with some fields changed, like `dataclasses.replace`."""
+    values = {name: record.__dict__[name] for name in record._fields}
+    for name in changes:
+        if name not in values:
+            raise TypeError(f"{type(record).__name__} has no field {name!r}")
+    values.update(changes)
+    return type(record)(**values)
+
+
+@dataclass_transform(eq_default=True, frozen_default=True, field_specifiers=(field,))
 class Record:
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[tuple[Any, ...]] = ()
@@ -55,7 +84,7 @@ class Record:
             if name in kwargs:
                 values[name] = kwargs.pop(name)
             elif default is not _MISSING:
-                values[name] = default
+                values[name] = default.make() if type(default) is _Factory else default
             else:
                 raise TypeError(f"{type(self).__name__}() missing argument {name!r}")
         if kwargs:

@@ -38,10 +38,9 @@ import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from moviechat_tui import store_format
+from moviechat_tui import records, store_format
 from moviechat_tui.models import (
     SCHEMA_VERSION,
     Conversation,
@@ -51,6 +50,7 @@ from moviechat_tui.models import (
     watch,
     watched_changes,
 )
+from moviechat_tui.records import Record
 from moviechat_tui.store_errors import (
     ConversationNotFound,
     ConversationTooLarge,
@@ -104,8 +104,7 @@ it would refuse to read back."""
 """How many conversations keep a merge base in memory (see `ConversationStore.save`)."""
 
 
-@dataclass(frozen=True)
-class LoadedConversation:
+class LoadedConversation(Record):
     """What `load` and `load_tail` return. A file from a newer app version loads with
     `read_only=True` and a `notice` to show; saving such a conversation raises
     `ReadOnlyConversation`. Returning a flag instead of raising lets the user still read the
@@ -119,8 +118,7 @@ class LoadedConversation:
     message_count: int = -1
 
 
-@dataclass(frozen=True)
-class _Synced:
+class _Synced(Record):
     """What this store last read or wrote for one conversation.
 
     `disk` describes the files, so `save` can skip re-parsing what nobody else has touched
@@ -310,11 +308,11 @@ class ConversationStore:
         sealed, first = [], 0
         for segment in disk.sealed:
             count = segment.ref.count
-            sealed.append(dataclasses.replace(
+            sealed.append(records.replace(
                 segment, handed=tuple(handed.messages[first:first + count]), mark=mark,
                 generation=-1))
             first += count
-        disk = dataclasses.replace(disk, sealed=tuple(sealed))
+        disk = records.replace(disk, sealed=tuple(sealed))
         # The caller now holds the file's versions; formatted tables stay valid (by equality).
         synced = self._synced.get(conv_id)
         self._remember(conv_id, disk, {m.id: (m,) for m in conv.messages},

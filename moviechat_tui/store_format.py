@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
@@ -30,6 +29,7 @@ from typing import Any, get_args
 import tomli_w
 
 from moviechat_tui.models import SCHEMA_VERSION, Conversation, ConversationSummary, Message, Role
+from moviechat_tui.records import Record
 from moviechat_tui.text import sanitize
 
 MESSAGES_MARKER = b"[[messages]]"
@@ -102,8 +102,7 @@ def _message_table(message: Message) -> dict[str, Any]:
     return table
 
 
-@dataclass(frozen=True)
-class SegmentRef:
+class SegmentRef(Record):
     """One sealed segment as the main file lists it."""
 
     file: str

@@ -28,12 +28,12 @@ import errno
 import operator
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
-from moviechat_tui import store_format
+from moviechat_tui import records, store_format
 from moviechat_tui.models import Conversation, Message, watch
+from moviechat_tui.records import Record
 from moviechat_tui.store_errors import CorruptConversation, StoreError, StoreWriteError
 from moviechat_tui.store_files import quarantine, write_atomically
 from moviechat_tui.store_format import SEGMENT_SIZE, SegmentRef, sealed_count
@@ -41,8 +41,7 @@ from moviechat_tui.store_format import SEGMENT_SIZE, SegmentRef, sealed_count
 _REVISION = operator.attrgetter("_revision")
 
 
-@dataclass(frozen=True)
-class Sealed:
+class Sealed(Record):
     """One segment the main file lists, as this store last read or wrote it."""
 
     ref: SegmentRef
@@ -57,8 +56,7 @@ class Sealed:
     while it has not moved, no watched message changed, and no revision need be read."""
 
 
-@dataclass(frozen=True)
-class OnDisk:
+class OnDisk(Record):
     """What the main file (with the segments it lists) holds."""
 
     digest: bytes
@@ -112,10 +110,10 @@ def unchanged_prefix(live: Sequence[Message], sealed: Sequence[Sealed], mark: in
         if same and segment.generation == generation:
             kept.append(segment)
         elif same and untouched_since(chunk, segment.mark):
-            kept.append(dataclasses.replace(segment, generation=generation))
+            kept.append(records.replace(segment, generation=generation))
         elif list(chunk) == list(segment.messages):
             watch(chunk)
-            kept.append(dataclasses.replace(segment, handed=tuple(chunk), mark=mark,
+            kept.append(records.replace(segment, handed=tuple(chunk), mark=mark,
                                             generation=-1))
         else:
             break
@@ -123,8 +121,7 @@ def unchanged_prefix(live: Sequence[Message], sealed: Sequence[Sealed], mark: in
     return kept, covered
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(Record):
     """A segment of the conversation being written: kept as it is (`existing`) or new."""
 
     first: int
@@ -230,7 +227,7 @@ class SegmentFiles:
                 continue
             watch(plan.handed)  # checked by revision at the next save, then by generation
             if plan.existing is not None:  # the file stays; the caller's objects are new
-                sealed.append(dataclasses.replace(plan.existing, handed=plan.handed, mark=mark,
+                sealed.append(records.replace(plan.existing, handed=plan.handed, mark=mark,
                                                   generation=-1))
                 continue
             data = store_format.serialise_segment(conv_id, plan.first, plan.messages, chunks)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from moviechat_tui import store_format
 from moviechat_tui.errors import UserFacingError
 from moviechat_tui.i18n import _
 from moviechat_tui.models import ConversationSummary
+from moviechat_tui.records import Record
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.store_files import exclusive_lock
 
@@ -31,8 +31,7 @@ class TrashError(UserFacingError):
     """A delete or restore that could not be done; nothing was changed."""
 
 
-@dataclass(frozen=True)
-class TrashedConversation:
+class TrashedConversation(Record):
     summary: ConversationSummary
     deleted_at: float
     path: Path

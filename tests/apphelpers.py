@@ -23,7 +23,7 @@ def make_settings(tmp_path: Path, base_url: str | None, *, config: str = "",
     paths = Paths(tmp_path / "data", config_file, tmp_path / "logs")
     settings = load_settings(paths, Overrides(base_url=base_url, **overrides), environ=env or {})
     # Tests want fast failures: short timeouts, quick retries.
-    from dataclasses import replace
+    from moviechat_tui.records import replace
 
     return replace(settings, timeout=2.0, connect_timeout=2.0)
 

@@ -3,7 +3,6 @@ next send works."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ from apphelpers import (
     wait_idle,
 )
 from loopback_server import DROP_MID_STREAM, HANG, NO_DONE, Reply, closed_port_url
+
+from moviechat_tui.records import replace
 
 CASES = [  # (name, reply, attempts it costs, words the message must contain)
     ("bad key", Reply.error(401), 1, ["401", "API key"]),

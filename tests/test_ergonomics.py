@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from apphelpers import (
@@ -16,6 +15,7 @@ from apphelpers import (
 from loopback_server import Reply
 from textual.widgets import Static
 
+from moviechat_tui.records import replace
 from moviechat_tui.tui.widgets.message_view import AssistantMessage, UserMessage
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from moviechat_tui import events as ev
 from moviechat_tui.models import Message
-from moviechat_tui.records import Record
+from moviechat_tui.records import Record, field, replace
 
 
 class Point(Record):
@@ -68,3 +68,24 @@ def test_match_patterns_work_like_a_dataclass() -> None:
         case Point(a, b):
             assert (a, b) == (3, 4)
     assert ev.Notify("x").severity is ev.Severity.INFORMATION
+
+
+class Tagged(Record):
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def test_a_default_factory_gives_every_record_its_own_value() -> None:
+    first, second = Tagged("a"), Tagged("b")
+    first.tags["genre"] = "noir"
+    assert second.tags == {}
+    assert Tagged("c", {"x": "y"}).tags == {"x": "y"}
+
+
+def test_replace_copies_with_changes_and_refuses_unknown_fields() -> None:
+    point = Point(1, 2, "a")
+    moved = replace(point, y=5)
+    assert moved == Point(1, 5, "a") and point == Point(1, 2, "a")
+    assert type(moved) is Point
+    with pytest.raises(TypeError):
+        replace(point, z=1)

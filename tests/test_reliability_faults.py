@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from loopback_server import (
 )
 from textual.widgets import Static
 
+from moviechat_tui.records import replace
 from moviechat_tui.tui.app import MovieChatApp
 from moviechat_tui.tui.widgets.message_view import AssistantMessage, NoticeLine
 

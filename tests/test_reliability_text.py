@@ -18,7 +18,6 @@ import re
 import sys
 import tomllib
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from terminal import Terminal
 from textual.widgets import Static
 
 from moviechat_tui.models import Conversation, Message
+from moviechat_tui.records import replace
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.text import StreamSanitizer, one_line, sanitize
 from moviechat_tui.tui.app import MovieChatApp

@@ -15,7 +15,6 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from moviechat_tui.i18n import _
 from moviechat_tui.keys import DEFAULT_KEYS, descriptions
 from moviechat_tui.models import Message as ChatMessage
 from moviechat_tui.personas import key_for
+from moviechat_tui.records import Record
 from moviechat_tui.store import ConversationStore
 from moviechat_tui.tui import gc_pause
 from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
@@ -57,13 +57,13 @@ LONGEST_COLLECTION_HOLD = 5.0
 typing: memory would otherwise grow for as long as the user chats without a pause."""
 
 
-@dataclass
 class ControllerMessage(Message):
-    event: ev.ControllerEvent
+    def __init__(self, event: ev.ControllerEvent) -> None:
+        super().__init__()
+        self.event = event
 
 
-@dataclass(frozen=True)
-class StartupAction:
+class StartupAction(Record):
     """What to show first: a new chat, the latest conversation, or a given one."""
 
     continue_latest: bool = False

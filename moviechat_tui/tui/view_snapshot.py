@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from rich.errors import StyleSyntaxError
@@ -26,6 +25,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from moviechat_tui.models import Conversation, Message
+from moviechat_tui.records import Record
 from moviechat_tui.text import sanitize
 from moviechat_tui.tui.widgets.rendered_markdown import link_href, link_style
 
@@ -33,8 +33,7 @@ VERSION = 1
 """Bump when rendering changes what a reply looks like (old snapshots are then ignored)."""
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(Record):
     """A reply's lines as they were last shown, at `width` in `theme`."""
 
     width: int

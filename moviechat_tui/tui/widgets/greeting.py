@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -32,9 +31,10 @@ class Greeting(Vertical):
     The example list (an `OptionList`) is mounted right after the first frame: the first
     frame needs only the text, and the list's widget and styles cost start-up time."""
 
-    @dataclass
     class ExampleChosen(Message):
-        text: str
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     def __init__(self, persona_name: str) -> None:
         super().__init__(id="greeting")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import events
 from textual.binding import Binding
 from textual.content import Content
@@ -16,10 +14,11 @@ from moviechat_tui.i18n import _, ngettext
 class Loader(Static, can_focus=True):
     BINDINGS = [Binding("enter,space", "activate", _("Load"), show=False)]
 
-    @dataclass
     class Activated(Message):
-        loader: Loader
-        direction: int
+        def __init__(self, loader: Loader, direction: int) -> None:
+            super().__init__()
+            self.loader = loader
+            self.direction = direction
 
     def __init__(self, direction: int, count: int) -> None:
         text = (ngettext("▲ {n} earlier message: Enter or click to load more",

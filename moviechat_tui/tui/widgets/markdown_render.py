@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
@@ -26,11 +25,11 @@ from rich.theme import Theme
 from textual.color import Color
 from textual.strip import Strip
 
+from moviechat_tui.records import Record
 from moviechat_tui.tui.widgets.rendered_markdown import link_style
 
 
-@dataclass(frozen=True)
-class Palette:
+class Palette(Record):
     """The colours a rendered reply uses, resolved from the app theme's variables."""
 
     dark: bool

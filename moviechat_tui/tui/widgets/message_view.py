@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -89,18 +88,20 @@ class MessageView(Vertical, can_focus=True):
                   show=False) for n in range(1, 10)],
     ]
 
-    @dataclass
     class CopyRequested(TextualMessage):
-        view: MessageView
-        code_block: int | None = None
+        def __init__(self, view: MessageView, code_block: int | None = None) -> None:
+            super().__init__()
+            self.view = view
+            self.code_block = code_block
 
     def __init__(self, message: Message) -> None:
         super().__init__(classes=f"message -{message.role}")
         self.message = message
 
-    @dataclass
     class BranchRequested(TextualMessage):
-        view: MessageView
+        def __init__(self, view: MessageView) -> None:
+            super().__init__()
+            self.view = view
 
     def action_branch(self) -> None:
         self.post_message(self.BranchRequested(self))
@@ -116,9 +117,10 @@ class UserMessage(MessageView):
     BINDINGS = [Binding(DEFAULT_KEYS["edit_message"], "edit", _("Edit and resend"),
                         id="edit_message")]
 
-    @dataclass
     class EditRequested(TextualMessage):
-        view: UserMessage
+        def __init__(self, view: UserMessage) -> None:
+            super().__init__()
+            self.view = view
 
     def action_edit(self) -> None:
         self.post_message(self.EditRequested(self))
@@ -138,10 +140,11 @@ class AssistantMessage(MessageView):
                 id="newer_version"),
     ]
 
-    @dataclass
     class VersionRequested(TextualMessage):
-        view: AssistantMessage
-        step: int
+        def __init__(self, view: AssistantMessage, step: int) -> None:
+            super().__init__()
+            self.view = view
+            self.step = step
 
     def __init__(self, message: Message, persona_name: str,
                  version: tuple[int, int] = (1, 1), shown_before: Rendered | None = None,

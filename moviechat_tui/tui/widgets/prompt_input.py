@@ -6,24 +6,24 @@ every terminal sends distinctly) is the documented newline key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
 
 class PromptInput(TextArea):
-    @dataclass
     class Submitted(Message):
-        input: PromptInput
-        text: str
+        def __init__(self, input: PromptInput, text: str) -> None:
+            super().__init__()
+            self.input = input
+            self.text = text
 
-    @dataclass
     class HistoryRequested(Message):
         """Up on an empty prompt: the chat screen moves focus to the messages."""
 
-        input: PromptInput
+        def __init__(self, input: PromptInput) -> None:
+            super().__init__()
+            self.input = input
 
     NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter", "ctrl+enter"})
 

@@ -14,7 +14,6 @@ arrives while the user types costs each refresh the size of what arrived, not of
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -75,11 +74,12 @@ class RenderedMarkdown(Widget):
     }
     """
 
-    @dataclass
     class LinkClicked(Message):
         """A link was clicked: nothing is opened until the user confirms."""
 
-        href: str
+        def __init__(self, href: str) -> None:
+            super().__init__()
+            self.href = href
 
     def __init__(self, blocks: Iterable[str] = (), *, classes: str | None = None,
                  shown_before: Rendered | None = None) -> None:
