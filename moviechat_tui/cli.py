@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 from moviechat_tui import __version__
 from moviechat_tui.i18n import _, set_language
 from moviechat_tui.text import one_line
+
+MAX_FPS = 120
+"""Textual's frame-rate cap (TEXTUAL_FPS) unless the user set one: see _run_tui."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,6 +242,12 @@ def _run_tui(args: argparse.Namespace) -> int:
     from moviechat_tui.logs import setup_logging
 
     setup_logging(settings.paths.log_dir, settings.api_key, debug=args.debug)
+    # Textual draws at most MAX_FPS frames a second on a fixed grid, so a key that arrives
+    # just after a frame waits for the next grid point: up to 17 ms at Textual's default
+    # 60. Frames are only drawn when something changed (the streamed reply refreshes at
+    # most 10 times a second), so a finer grid costs no frames, only waiting. Read once,
+    # when Textual is imported; a value the user set wins.
+    os.environ.setdefault("TEXTUAL_FPS", str(MAX_FPS))
     from moviechat_tui.tui.app import MovieChatApp, StartupAction
 
     app = MovieChatApp(
