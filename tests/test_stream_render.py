@@ -12,6 +12,7 @@ from apphelpers import make_app, make_settings, send, until, wait_idle
 from hypothesis import given
 from hypothesis import strategies as st
 from loopback_server import Reply
+from textual.widgets import TextArea
 
 from moviechat_tui.tui.screens.link import LinkScreen
 from moviechat_tui.tui.widgets.block_splitter import BlockSplitter, split_blocks
@@ -313,6 +314,39 @@ async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
         await until(pilot, lambda: len(body(view).rendered_blocks) == 3,
                     what="the blocks rendered after the pause")  # ... until typing pauses
         await wait_idle(pilot)
+
+
+async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_shown(
+        tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh of the arriving reply repaints the pane (~15 ms); landing on a key press it
+    delays that key's echo. While the user types, a due refresh waits for the next key,
+    and runs right after that key is on screen. (The wait for a key that never comes is made
+    endless here, so only a key can let the refresh through.)"""
+    from moviechat_tui.tui.widgets import message_view
+
+    monkeypatch.setattr(message_view, "TYPING_PAUSE", 600.0)
+    text = " ".join(f"w{i}" for i in range(2000))
+    loopback.push(Reply(text=text, delay=0.005))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "Go")  # keys were just pressed: the user counts as typing
+        await until(pilot, lambda: bool(app.chat_screen.query(AssistantMessage)),
+                    what="the reply's view")
+        view = last_reply(app)
+        await until(pilot, lambda: len(view.message.content) > 200, what="the reply under way")
+        await pilot.pause(0.3)
+        assert view.shown_text == ""  # the refresh waits for a key ...
+        await pilot.press("a")
+        arrived = len(view.message.content)
+        await until(pilot, lambda: len(view.shown_text) >= arrived,
+                    what="the refresh after the key")  # ... and comes right after it
+        assert app.chat_screen.query_one("#prompt", TextArea).text == "a"
+        assert app.controller.busy  # (all of it while the reply was still arriving)
+        app.controller.cancel()
+        await until(pilot, lambda: not app.controller.busy, what="the reply stopped")
+        await pilot.pause(0.1)
+        assert view.shown_text == view.message.content  # what came last is shown at the end
+        assert not app.waiting_for_echo
 
 
 async def test_resizing_rewraps_the_rendered_reply(tmp_path: Path, loopback) -> None:

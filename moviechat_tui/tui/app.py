@@ -102,6 +102,7 @@ class MovieChatApp(App[None]):
         )
         self._unsaved_quit_at = -1e9
         self._last_key_at = -1e9
+        self._after_echo: list[Callable[[], None]] = []
         self._freeze_after_warm_up = False
         self._chat: ChatScreen | None = None
         self._shown_before: dict[str, Rendered] = {}
@@ -274,6 +275,26 @@ class MovieChatApp(App[None]):
         """How long ago the last key was pressed: work that can wait (rendering finished
         reply blocks, warming up the backend) waits while the user types."""
         return time.monotonic() - self._last_key_at
+
+    def after_next_echo(self, callback: Callable[[], None]) -> None:
+        """Call `callback` right after the prompt has painted the next key typed into it:
+        work that costs a repaint (a streaming reply's refresh) goes between two keys, where
+        it delays neither."""
+        self._after_echo.append(callback)
+
+    def forget_echo_wait(self, callback: Callable[[], None]) -> None:
+        """Drop `callback` from after_next_echo (its widget finished or went away)."""
+        self._after_echo = [waiting for waiting in self._after_echo if waiting != callback]
+
+    @property
+    def waiting_for_echo(self) -> bool:
+        return bool(self._after_echo)
+
+    def key_echoed(self) -> None:
+        """The prompt painted a key (PromptInput calls this after the repaint)."""
+        waiting, self._after_echo = self._after_echo, []
+        for callback in waiting:
+            callback()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

@@ -159,6 +159,8 @@ class AssistantMessage(MessageView):
         self._fed = ""
         """The reply's text as far as the view has taken it in."""
         self._refresh_timer: Timer | None = None
+        self._waiting_for_echo = False
+        """A refresh is due and waits for a key's echo to be painted (see _refresh_due)."""
         self._last_take = 0.0
         self._render_scheduled = False
         self._tail_widget: Static | None = None
@@ -224,15 +226,49 @@ class AssistantMessage(MessageView):
             if self.message.finish_reason == FINISH_STREAMING:  # shown before it went live
                 self.mark_live()
             return
-        if self._refresh_timer is None and self.is_attached:
+        if self._refresh_timer is None and not self._waiting_for_echo and self.is_attached:
             # The first words show at once; after that at most every REPLY_REFRESH seconds.
             typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
             every = REPLY_REFRESH_WHILE_TYPING if typing else REPLY_REFRESH
             wait = every - (time.monotonic() - self._last_take)
-            self._refresh_timer = self.set_timer(max(0.001, wait), self._take_text)
+            self._refresh_timer = self.set_timer(max(0.001, wait), self._refresh_due)
+
+    def _refresh_due(self) -> None:
+        """Time to show what arrived — unless a key was just pressed. Then the refresh
+        waits for the next key's echo to be painted and runs right after it (or after
+        TYPING_PAUSE, if the user stopped): the repaint it causes (~15 ms as the pane
+        scrolls) then falls in the gap between two keys instead of on one."""
+        self._refresh_timer = None
+        typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
+        after_next_echo = getattr(self.app, "after_next_echo", None)
+        if typing and after_next_echo is not None:
+            self._waiting_for_echo = True
+            after_next_echo(self._take_after_echo)
+            self._refresh_timer = self.set_timer(TYPING_PAUSE, self._take_after_echo)
+            return
+        self._take_text()
+
+    def _take_after_echo(self) -> None:
+        if not self._waiting_for_echo or not self.is_attached:  # the other one came first
+            return
+        self._stop_waiting_for_echo()
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        self._take_text()
+
+    def _stop_waiting_for_echo(self) -> None:
+        if self._waiting_for_echo:
+            self._waiting_for_echo = False
+            forget = getattr(self.app, "forget_echo_wait", None)
+            if forget is not None:
+                forget(self._take_after_echo)
+
+    def on_unmount(self) -> None:
+        self._stop_waiting_for_echo()
 
     def _take_text(self) -> None:
         self._refresh_timer = None
+        self._stop_waiting_for_echo()
         self._last_take = time.monotonic()
         splitter = self._splitter
         if splitter is None:
@@ -332,6 +368,7 @@ class AssistantMessage(MessageView):
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
             self._refresh_timer = None
+        self._stop_waiting_for_echo()
         body = self.query_one(RenderedMarkdown)
         splitter = self._splitter
         if splitter is not None:

@@ -56,3 +56,6 @@ class PromptInput(TextArea):
             self.post_message(self.HistoryRequested(self))
             return
         await super()._on_key(event)
+        if getattr(self.app, "waiting_for_echo", False):
+            # Once this key's echo is painted: see MovieChatApp.after_next_echo.
+            self.call_after_refresh(self.app.key_echoed)  # type: ignore[attr-defined]
