@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from moviechat_tui.backend_types import (
@@ -38,7 +38,6 @@ from moviechat_tui.text import one_line
 
 if TYPE_CHECKING:
     import openai
-    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +202,17 @@ class OpenAIBackend:
         # Ids are shown and picked: strings only, with nothing that could act on the terminal.
         return sorted({one_line(i, 200) for i in ids if isinstance(i, str)} - {""})
 
+    def _body(self, request: ChatRequest) -> dict[str, object]:
+        body: dict[str, object] = {"model": request.model, "messages": list(request.messages),
+                                   "stream": True}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if self._include_usage:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the reply as events; see `ChatBackend.stream`.
 
@@ -212,23 +222,24 @@ class OpenAIBackend:
         client = await self._ensure_client()
         import openai
 
-        messages = cast("list[ChatCompletionMessageParam]", request.messages)
         attempt = 1
         while True:
             started = False  # has any text been yielded in this attempt?
             finished = False
             chunks = 0
             try:
-                response = await client.chat.completions.create(
-                    model=request.model,
-                    messages=messages,
+                # `post` with `cast_to=object` (the SDK's documented way to make custom
+                # requests) rather than `chat.completions.create`: the same request, auth,
+                # timeouts, SSE parsing and stream errors, but each chunk comes as the parsed
+                # JSON instead of a pydantic model built per chunk — 0.07 ms each, a fifth of
+                # the app's CPU on a 4,000-chunk reply.
+                response = await client.post(
+                    "/chat/completions",
+                    cast_to=object,
+                    body=self._body(request),
+                    options={"extra_json": dict(request.extra)} if request.extra else {},
                     stream=True,
-                    temperature=(openai.omit if request.temperature is None
-                                 else request.temperature),
-                    max_tokens=openai.omit if request.max_tokens is None else request.max_tokens,
-                    stream_options=({"include_usage": True} if self._include_usage
-                                    else openai.omit),
-                    extra_body=dict(request.extra) if request.extra else None,
+                    stream_cls=openai.AsyncStream[object],
                 )
                 # `async with` closes the HTTP response however we leave: end, error,
                 # cancellation of the consuming task, or the caller closing this generator.
@@ -420,25 +431,39 @@ def _import_openai() -> None:
     import openai  # noqa: F401  (the import is the point: warm sys.modules off the loop)
 
 
-def _chunk_events(chunk: ChatCompletionChunk, finished: bool) -> list[StreamEvent]:
-    """The events in one chunk. `choices` may be empty (usage chunk, keep-alives)."""
-    # The SDK builds chunks without validation, so a field a server left out is missing
-    # rather than None: read everything through getattr.
+def _chunk_events(chunk: object, finished: bool) -> list[StreamEvent]:
+    """The events in one chunk (its JSON). `choices` may be empty (usage chunk, keep-alives).
+
+    Servers leave fields out or send nulls where OpenAI sends values: everything is read
+    with a check of its type. Raises ValueError for JSON that is not a chunk at all."""
+    if not isinstance(chunk, dict):
+        raise ValueError(f"a stream chunk that is not a JSON object: {type(chunk).__name__}")
     events: list[StreamEvent] = []
-    choices = getattr(chunk, "choices", None)
-    if choices:
+    choices = chunk.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         choice = choices[0]
-        content = getattr(getattr(choice, "delta", None), "content", None)
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
         if isinstance(content, str) and content:
             events.append(TextDelta(content))
-        reason = getattr(choice, "finish_reason", None)
+        reason = choice.get("finish_reason")
         if reason and not finished:
             events.append(Finished(str(reason)))
-    usage = getattr(chunk, "usage", None)
-    if usage is not None:
-        events.append(Usage(int(getattr(usage, "prompt_tokens", 0) or 0),
-                            int(getattr(usage, "completion_tokens", 0) or 0)))
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        events.append(Usage(_count(usage.get("prompt_tokens")),
+                            _count(usage.get("completion_tokens"))))
     return events
+
+
+def _count(value: object) -> int:
+    """A token count as servers send it (a number, sometimes a string or null)."""
+    if isinstance(value, int | float | str):
+        try:
+            return int(value)
+        except ValueError:
+            return 0
+    return 0
 
 
 def _error_code(exc: openai.APIError) -> str | None:

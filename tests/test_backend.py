@@ -415,6 +415,24 @@ async def test_malformed_chunk_is_a_protocol_error(
     assert "--base-url" in error.message
 
 
+def test_chunks_with_missing_null_or_odd_fields_still_give_their_text() -> None:
+    """What compatible servers send is read leniently, field by field; JSON that is not a
+    chunk at all is refused (the caller reports it as a protocol error)."""
+    from moviechat_tui.backend import _chunk_events
+
+    assert _chunk_events({"choices": [{"delta": {"content": "Vertigo"}}]}, False) == \
+        [TextDelta("Vertigo")]
+    assert _chunk_events({"choices": [{"delta": None, "finish_reason": "stop"}]}, False) == \
+        [Finished("stop")]
+    assert _chunk_events({"choices": [{"delta": {"content": None}}]}, False) == []
+    assert _chunk_events({"choices": [], "usage": {"prompt_tokens": "12",
+                                                   "completion_tokens": None}}, False) == \
+        [Usage(12, 0)]
+    assert _chunk_events({"choices": "nonsense", "usage": None}, False) == []
+    with pytest.raises(ValueError):
+        _chunk_events(["not", "a", "chunk"], False)
+
+
 async def test_web_page_instead_of_an_api_is_a_protocol_error_not_a_truncation(
         loopback: LoopbackServer, make_backend: MakeBackend) -> None:
     # e.g. --base-url pointing at a web server's front page that answers 200 to anything.
