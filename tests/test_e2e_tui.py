@@ -7,6 +7,7 @@ tests/terminal.py), the exit code, and the raw bytes the program sent to the ter
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -117,3 +118,44 @@ def test_version_and_help_answer_at_once(tmp_path: Path, flag: str, expected: st
     assert out.returncode == 0, out.stderr
     assert expected in out.stdout
     assert elapsed < 2.0, f"moviechat {flag} took {elapsed:.2f} s"
+
+
+def saved_reply(data_dir: Path) -> dict[str, object]:
+    import tomllib
+
+    (path,) = (data_dir / "conversations").glob("*.toml")
+    messages = tomllib.loads(path.read_text(encoding="utf-8"))["messages"]
+    reply: dict[str, object] = messages[-1]
+    return reply
+
+
+@pytest.mark.parametrize(("signum", "restores_terminal"), [
+    (signal.SIGTERM, True),   # `kill`, a system shutdown: the terminal is still there
+    (signal.SIGHUP, False),   # the terminal window was closed: nothing left to restore
+])
+def test_kill_or_a_closed_terminal_quits_like_ctrl_q_and_keeps_the_reply(
+        tmp_path: Path, loopback: LoopbackServer, signum: int,
+        restores_terminal: bool) -> None:
+    """Without its own handler the app died at once: the reply lost up to its last periodic
+    save, and (after `kill`) the shell left in the app's screen and mouse modes."""
+    words = " ".join(f"take{i}" for i in range(2000))
+    loopback.default_reply = Reply(text=words, delay=0.01)
+    with Terminal([*MOVIECHAT, "--base-url", loopback.base_url], cols=80, rows=24,
+                  env=app_env(tmp_path), cwd=tmp_path) as term:
+        term.wait_for("Ask about a film", timeout=20)
+        term.send(QUESTION)
+        term.press("enter")
+        term.wait_for("take150", timeout=20)
+        shown = max(int(word[4:]) for word in term.display().split()
+                    if word.startswith("take") and word[4:].isdigit())
+        term.kill(signum)
+        assert term.wait_exit(10) == 128 + signum
+        if restores_terminal:
+            out = bytes(term.output)
+            assert out.rfind(b"\x1b[?1049l") > out.rfind(b"\x1b[?1049h")  # the shell's screen
+            assert out.rfind(b"\x1b[?1000l") > out.rfind(b"\x1b[?1000h")  # no mouse reports
+    reply = saved_reply(tmp_path / "data")
+    assert reply["finish_reason"] == "cancelled"
+    content = str(reply["content"])
+    assert f"take{shown} " in content  # all that was on screen, and what came after it
+    assert words.startswith(content.rstrip())

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property, partial
@@ -55,6 +59,21 @@ streamed runs (see `collect_garbage_when_idle`)..."""
 LONGEST_COLLECTION_HOLD = 5.0
 """... but it waits at most this long after it was first held back, even if the user keeps
 typing: memory would otherwise grow for as long as the user chats without a pause."""
+QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+"""Signals that quit like ctrl+q (reply saved, terminal restored); the exit code is 128 + the
+signal's number, as a shell reports a program ended by it."""
+
+SIGNAL_EXIT_GRACE = 5.0
+"""Seconds after such a signal before the process ends even if quitting has not finished."""
+
+log = logging.getLogger(__name__)
+
+
+def _exit_now(code: int) -> None:
+    """End the process at once (everything is saved): logs flushed, no terminal teardown."""
+    logging.shutdown()
+    os._exit(code)
 
 
 class ControllerMessage(Message):
@@ -214,11 +233,47 @@ class MovieChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._after_first_frame)
+        self._quit_on_signals()
         self.controller.start_local_endpoint()
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning", markup=False, timeout=10)
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
+
+    def _quit_on_signals(self) -> None:
+        """`kill`, a closed terminal window, a system shutdown (SIGTERM, SIGHUP): quit the way
+        ctrl+q does — the reply stopped and saved, the terminal given back in a usable
+        state — instead of dying mid-reply with the screen still in the app's modes."""
+        loop = asyncio.get_running_loop()
+        for signum in QUIT_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self._signalled, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # no signals here
+                return
+
+    def _signalled(self, signum: int) -> None:
+        # A second signal of the same kind acts as it would without us: if saving hangs,
+        # another `kill` still ends the program.
+        asyncio.get_running_loop().remove_signal_handler(signum)
+        self.run_worker(self._quit_for_signal(signum), group="quit-on-signal",
+                        exit_on_error=False)
+
+    async def _quit_for_signal(self, signum: int) -> None:
+        log.info("quitting on signal %d", signum)
+        code = 128 + signum
+        # Textual's teardown writes to the terminal; with the terminal gone that write waits
+        # forever (seen after SIGHUP). Whatever happens below, the process ends.
+        watchdog = threading.Timer(SIGNAL_EXIT_GRACE, _exit_now, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
+        await self.controller.shutdown(force=True)
+        try:
+            await self._keep_view()
+        except Exception:  # the view is a convenience; the conversation is saved
+            log.debug("keeping the view failed", exc_info=True)
+        if signum == getattr(signal, "SIGHUP", None):
+            _exit_now(code)  # the terminal is gone: there is nothing to restore
+        self.exit(return_code=code)
 
     def _after_first_frame(self) -> None:
         """The first frame is on screen: what start-up put off can happen now."""
