@@ -6,10 +6,11 @@ whose text runs are literal too, and whose links only ask before opening. The co
 already stripped control sequences before we get the text.
 
 A reply that is arriving is not re-rendered per chunk: the view reads the reply's text on its
-own timer (at most every REPLY_REFRESH seconds), appends the blocks that are finished —
-shown as plain text at once, then each rendered once (one per event-loop turn if the user
-typed lately, and not while the user types) — and shows the block still arriving as plain
-text.
+own timer (at most every REPLY_REFRESH seconds; while the user types, right after a key's
+echo has been painted, so that the repaint does not delay one), appends the blocks that are
+finished — shown as plain text at once, then each rendered once (one per event-loop turn if
+the user typed lately, and not while the user types) — and shows the block still arriving as
+plain text.
 """
 
 from __future__ import annotations
