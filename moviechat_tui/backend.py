@@ -436,6 +436,8 @@ def _chunk_events(chunk: object, finished: bool) -> list[StreamEvent]:
 
     Servers leave fields out or send nulls where OpenAI sends values: everything is read
     with a check of its type. Raises ValueError for JSON that is not a chunk at all."""
+    if chunk is None:  # `data: null`: nothing in it
+        return []
     if not isinstance(chunk, dict):
         raise ValueError(f"a stream chunk that is not a JSON object: {type(chunk).__name__}")
     events: list[StreamEvent] = []
@@ -461,7 +463,7 @@ def _count(value: object) -> int:
     if isinstance(value, int | float | str):
         try:
             return int(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # "12a", Infinity
             return 0
     return 0
 

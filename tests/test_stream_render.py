@@ -326,7 +326,7 @@ async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_sho
 
     monkeypatch.setattr(message_view, "TYPING_PAUSE", 600.0)
     text = " ".join(f"w{i}" for i in range(2000))
-    loopback.push(Reply(text=text, delay=0.005))
+    loopback.push(Reply(text=text, delay=0.02))
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")  # keys were just pressed: the user counts as typing
@@ -336,11 +336,22 @@ async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_sho
         await until(pilot, lambda: len(view.message.content) > 200, what="the reply under way")
         await pilot.pause(0.3)
         assert view.shown_text == ""  # the refresh waits for a key ...
-        await pilot.press("a")
         arrived = len(view.message.content)
+        await pilot.press("a")
         await until(pilot, lambda: len(view.shown_text) >= arrived,
                     what="the refresh after the key")  # ... and comes right after it
-        assert app.chat_screen.query_one("#prompt", TextArea).text == "a"
+        prompt = app.chat_screen.query_one("#prompt", TextArea)
+        assert prompt.text == "a"
+        # Backspace and the arrows are TextArea bindings, applied after the key's handler:
+        # the refresh still waits until their effect is on screen.
+        await pilot.pause(0.8)  # the next refresh is due, and waits
+        shown = view.shown_text
+        assert len(view.message.content) > len(shown)
+        arrived = len(view.message.content)
+        await pilot.press("backspace")
+        await until(pilot, lambda: len(view.shown_text) >= arrived,
+                    what="the refresh after backspace")
+        assert prompt.text == ""
         assert app.controller.busy  # (all of it while the reply was still arriving)
         app.controller.cancel()
         await until(pilot, lambda: not app.controller.busy, what="the reply stopped")

@@ -64,8 +64,9 @@ QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
 """Signals that quit like ctrl+q (reply saved, terminal restored); the exit code is 128 + the
 signal's number, as a shell reports a program ended by it."""
 
-SIGNAL_EXIT_GRACE = 5.0
-"""Seconds after such a signal before the process ends even if quitting has not finished."""
+SIGNAL_EXIT_GRACE = 10.0
+"""Seconds after such a signal before the process ends even if quitting has not finished
+(stopping a --local server alone may take 5)."""
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class MovieChatApp(App[None]):
         self._unsaved_quit_at = -1e9
         self._last_key_at = -1e9
         self._after_echo: list[Callable[[], None]] = []
+        self._quitting = False
+        """Quitting on a signal (see _quit_on_signals)."""
         self._freeze_after_warm_up = False
         self._chat: ChatScreen | None = None
         self._shown_before: dict[str, Rendered] = {}
@@ -243,18 +246,24 @@ class MovieChatApp(App[None]):
     def _quit_on_signals(self) -> None:
         """`kill`, a closed terminal window, a system shutdown (SIGTERM, SIGHUP): quit the way
         ctrl+q does — the reply stopped and saved, the terminal given back in a usable
-        state — instead of dying mid-reply with the screen still in the app's modes."""
+        state — instead of dying mid-reply with the screen still in the app's modes. A
+        signal the app was started ignoring (`nohup`) stays ignored."""
         loop = asyncio.get_running_loop()
         for signum in QUIT_SIGNALS:
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue
             try:
                 loop.add_signal_handler(signum, self._signalled, signum)
             except (NotImplementedError, RuntimeError, ValueError):  # no signals here
                 return
 
     def _signalled(self, signum: int) -> None:
-        # A second signal of the same kind acts as it would without us: if saving hangs,
-        # another `kill` still ends the program.
-        asyncio.get_running_loop().remove_signal_handler(signum)
+        # Once: a closed terminal often sends SIGHUP twice (the shell passes it on to its
+        # jobs), and a second quit must not cut the first one's save short. A save that
+        # hangs is ended by the watchdog in _quit_for_signal.
+        if self._quitting:
+            return
+        self._quitting = True
         self.run_worker(self._quit_for_signal(signum), group="quit-on-signal",
                         exit_on_error=False)
 
@@ -266,14 +275,15 @@ class MovieChatApp(App[None]):
         watchdog = threading.Timer(SIGNAL_EXIT_GRACE, _exit_now, args=(code,))
         watchdog.daemon = True
         watchdog.start()
-        await self.controller.shutdown(force=True)
         try:
+            await self.controller.shutdown(force=True)
             await self._keep_view()
-        except Exception:  # the view is a convenience; the conversation is saved
-            log.debug("keeping the view failed", exc_info=True)
-        if signum == getattr(signal, "SIGHUP", None):
-            _exit_now(code)  # the terminal is gone: there is nothing to restore
-        self.exit(return_code=code)
+        except Exception:  # the conversation is saved before the view, and the log says
+            log.exception("quitting on signal %d", signum)
+        finally:
+            if signum == getattr(signal, "SIGHUP", None):
+                _exit_now(code)  # the terminal is gone: there is nothing to restore
+            self.exit(return_code=code)
 
     def _after_first_frame(self) -> None:
         """The first frame is on screen: what start-up put off can happen now."""
@@ -360,6 +370,8 @@ class MovieChatApp(App[None]):
     async def action_quit(self) -> None:
         """Quit once everything is saved. If saving fails (disk full), stay open and say so;
         the same key again within 10 s quits anyway."""
+        if self._quitting:  # already quitting on a signal
+            return
         force = time.monotonic() - self._unsaved_quit_at < 10
         if await self.controller.shutdown(force=force):
             await self._keep_view()

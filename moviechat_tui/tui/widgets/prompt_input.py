@@ -56,6 +56,16 @@ class PromptInput(TextArea):
             self.post_message(self.HistoryRequested(self))
             return
         await super()._on_key(event)
+
+    def _on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._edited()
+
+    def _on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        self._edited()
+
+    def _edited(self) -> None:
+        """A key changed the text or moved the cursor (typed letters, and also backspace or
+        the arrows, which are bindings applied after the key's own handler): once that is
+        painted, tell the app (see MovieChatApp.after_next_echo)."""
         if getattr(self.app, "waiting_for_echo", False):
-            # Once this key's echo is painted: see MovieChatApp.after_next_echo.
             self.call_after_refresh(self.app.key_echoed)  # type: ignore[attr-defined]
