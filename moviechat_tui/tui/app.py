@@ -124,7 +124,7 @@ class MovieChatApp(App[None]):
         self._last_key_at = -1e9
         self._after_echo: list[Callable[[], None]] = []
         self._quitting = False
-        """Quitting on a signal (see _quit_on_signals)."""
+        """A quit is under way (ctrl+q or a signal, see _quit_on_signals): others wait."""
         self._freeze_after_warm_up = False
         self._chat: ChatScreen | None = None
         self._shown_before: dict[str, Rendered] = {}
@@ -370,13 +370,18 @@ class MovieChatApp(App[None]):
     async def action_quit(self) -> None:
         """Quit once everything is saved. If saving fails (disk full), stay open and say so;
         the same key again within 10 s quits anyway."""
-        if self._quitting:  # already quitting on a signal
+        if self._quitting:  # a quit (this key pressed twice, or a signal) is under way
             return
         force = time.monotonic() - self._unsaved_quit_at < 10
-        if await self.controller.shutdown(force=force):
-            await self._keep_view()
-            self.exit()
-            return
+        self._quitting, saved = True, False
+        try:
+            saved = await self.controller.shutdown(force=force)
+            if saved:
+                await self._keep_view()
+                self.exit()
+                return
+        finally:
+            self._quitting = saved
         self._unsaved_quit_at = time.monotonic()
         self.notify(_("Not quitting: this conversation could not be saved (see the message "
                       "above). Free some space or fix the folder, then quit again; press "
