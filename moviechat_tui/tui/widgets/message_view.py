@@ -209,6 +209,14 @@ class AssistantMessage(MessageView):
             self.mount(tail, after=self.query_one(RenderedMarkdown))
         return tail
 
+    def _seconds_since_key(self) -> float:
+        """How long ago the user pressed a key (MovieChatApp.seconds_since_key; an app
+        without it counts as nobody typing)."""
+        return float(getattr(self.app, "seconds_since_key", TYPING_PAUSE))
+
+    def _typing(self) -> bool:
+        return self._seconds_since_key() < TYPING_PAUSE
+
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
         if self._splitter is None:
@@ -229,8 +237,7 @@ class AssistantMessage(MessageView):
             return
         if self._refresh_timer is None and not self._waiting_for_echo and self.is_attached:
             # The first words show at once; after that at most every REPLY_REFRESH seconds.
-            typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
-            every = REPLY_REFRESH_WHILE_TYPING if typing else REPLY_REFRESH
+            every = REPLY_REFRESH_WHILE_TYPING if self._typing() else REPLY_REFRESH
             wait = every - (time.monotonic() - self._last_take)
             self._refresh_timer = self.set_timer(max(0.001, wait), self._refresh_due)
 
@@ -240,9 +247,8 @@ class AssistantMessage(MessageView):
         TYPING_PAUSE, if the user stopped): the repaint it causes (~15 ms as the pane
         scrolls) then falls in the gap between two keys instead of on one."""
         self._refresh_timer = None
-        typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
         after_next_echo = getattr(self.app, "after_next_echo", None)
-        if typing and after_next_echo is not None:
+        if self._typing() and after_next_echo is not None:
             self._waiting_for_echo = True
             after_next_echo(self._take_after_echo)
             self._refresh_timer = self.set_timer(TYPING_PAUSE, self._take_after_echo)
@@ -252,12 +258,14 @@ class AssistantMessage(MessageView):
     def _take_after_echo(self) -> None:
         if not self._waiting_for_echo or not self.is_attached:  # the other one came first
             return
-        self._stop_waiting_for_echo()
-        if self._refresh_timer is not None:
-            self._refresh_timer.stop()
         self._take_text()
 
-    def _stop_waiting_for_echo(self) -> None:
+    def _cancel_pending_refresh(self) -> None:
+        """The text is taken now (or the reply ended): the refresh scheduled, and any wait
+        for a key's echo, are moot."""
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
         if self._waiting_for_echo:
             self._waiting_for_echo = False
             forget = getattr(self.app, "forget_echo_wait", None)
@@ -265,11 +273,10 @@ class AssistantMessage(MessageView):
                 forget(self._take_after_echo)
 
     def on_unmount(self) -> None:
-        self._stop_waiting_for_echo()
+        self._cancel_pending_refresh()
 
     def _take_text(self) -> None:
-        self._refresh_timer = None
-        self._stop_waiting_for_echo()
+        self._cancel_pending_refresh()
         self._last_take = time.monotonic()
         splitter = self._splitter
         if splitter is None:
@@ -316,8 +323,7 @@ class AssistantMessage(MessageView):
     def _may_render_now(self, block: str) -> bool:
         """Rendering `block` now delays nothing: no key was just pressed, and no lexer has
         to be compiled for it."""
-        typing = getattr(self.app, "seconds_since_key", TYPING_PAUSE) < TYPING_PAUSE
-        return not typing and highlighters.ready(block)
+        return not self._typing() and highlighters.ready(block)
 
     def _render_next_block(self) -> None:
         """Render one finished block, then give the event loop a turn before the next one:
@@ -330,7 +336,7 @@ class AssistantMessage(MessageView):
         body = self.query_one(RenderedMarkdown)
         if not body.has_plain_blocks:
             return
-        since_key = getattr(self.app, "seconds_since_key", TYPING_PAUSE)
+        since_key = self._seconds_since_key()
         if since_key < TYPING_PAUSE:
             # The user is typing: a block render (tens of ms for a table) would delay the
             # echo of the next key. The block stays plain text meanwhile.
@@ -366,10 +372,7 @@ class AssistantMessage(MessageView):
             self._render_next_block()
 
     async def finish(self) -> None:
-        if self._refresh_timer is not None:
-            self._refresh_timer.stop()
-            self._refresh_timer = None
-        self._stop_waiting_for_echo()
+        self._cancel_pending_refresh()
         body = self.query_one(RenderedMarkdown)
         splitter = self._splitter
         if splitter is not None:
