@@ -276,8 +276,7 @@ class MovieChatApp(App[None]):
         watchdog.daemon = True
         watchdog.start()
         try:
-            await self.controller.shutdown(force=True)
-            await self._keep_view()
+            await self._shut_down(force=True)
         except Exception:  # the conversation is saved before the view, and the log says
             log.exception("quitting on signal %d", signum)
         finally:
@@ -375,9 +374,8 @@ class MovieChatApp(App[None]):
         force = time.monotonic() - self._unsaved_quit_at < 10
         self._quitting, saved = True, False
         try:
-            saved = await self.controller.shutdown(force=force)
+            saved = await self._shut_down(force=force)
             if saved:
-                await self._keep_view()
                 self.exit()
                 return
         finally:
@@ -388,6 +386,15 @@ class MovieChatApp(App[None]):
                       "{key} again now to quit without saving.").format(
                           key=self.key_for("quit")),
                     severity="error", markup=False, timeout=10)
+
+    async def _shut_down(self, *, force: bool) -> bool:
+        """What every way of quitting does before the app exits: stop and save everything
+        (controller.shutdown), then keep the screen for the next start. False if the
+        conversation could not be saved (unless `force`), and then nothing is kept."""
+        if not await self.controller.shutdown(force=force):
+            return False
+        await self._keep_view()
+        return True
 
     async def _keep_view(self) -> None:
         """Keep the replies on screen, rendered, for the next start (see view_snapshot)."""
