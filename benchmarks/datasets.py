@@ -1,6 +1,6 @@
 """Synthetic conversation data, written once in the store's own format and cached.
 
-Files are made with `moviechat_tui.store_format.split_for_disk` (the exact files
+Files are made with `moviechat_tui.storage.format.split_for_disk` (the exact files
 `ConversationStore.save` writes: one file, or for a long conversation a main file plus sealed
 segments in `<id>.d/`) but without the store's lock, merge and fsync, which would make 10,000
 conversations take minutes instead of seconds. A finished data set lives in
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from moviechat_tui import store_format
-from moviechat_tui.models import Conversation, Message
+from moviechat_tui.core.conversation import Conversation, Message
+from moviechat_tui.storage import format as store_format
 
 GENERATOR_VERSION = 1
 CACHE_ROOT = Path(tempfile.gettempdir()) / "moviechat-bench-cache"

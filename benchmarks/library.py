@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.datasets import long_conversation, many_conversations
-from moviechat_tui.config import Overrides, load_settings
-from moviechat_tui.library import search_conversations
-from moviechat_tui.library_index import LibraryIndex
-from moviechat_tui.models import Message
-from moviechat_tui.paths import Paths
-from moviechat_tui.store import ConversationStore
+from moviechat_tui.core.conversation import Message
+from moviechat_tui.library.index import LibraryIndex
+from moviechat_tui.library.search import search_conversations
+from moviechat_tui.settings.config import Overrides, load_settings
+from moviechat_tui.settings.paths import Paths
+from moviechat_tui.storage.store import ConversationStore
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:

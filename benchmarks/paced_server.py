@@ -2,7 +2,7 @@
 
     python -m benchmarks.paced_server --text-file reply.md --rate 2000
 
-`tests/loopback_server.py` sleeps a fixed `delay` between chunks; at 2,000 tokens/s (0.5 ms)
+`tests/support/loopback_server.py` sleeps a fixed `delay` between chunks; at 2,000 tokens/s (0.5 ms)
 the per-chunk overhead would make the real rate drift below the target. Here each reply is
 paced against an absolute schedule instead: token *i* leaves no earlier than
 `start + i / rate`, so the achieved rate is the nominal one as long as the server keeps up
@@ -26,9 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import loopback_server as lb
+from tests.support import loopback_server as lb
 
 
 class PacedHandler(lb._Handler):

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from moviechat_tui import __version__
-from moviechat_tui.i18n import _, set_language
-from moviechat_tui.text import one_line
+from moviechat_tui.core.i18n import _, set_language
+from moviechat_tui.core.text import one_line
 
 MAX_FPS = 120
 """Textual's frame-rate cap (TEXTUAL_FPS) unless the user set one: see _run_tui."""
@@ -72,10 +72,10 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
     """list / search / export: scripting access to the saved conversations."""
     import json
 
-    from moviechat_tui import library
-    from moviechat_tui.config import ConfigError, Overrides, load_settings
-    from moviechat_tui.paths import Paths
-    from moviechat_tui.store import ConversationStore, StoreError
+    from moviechat_tui.library import search as library
+    from moviechat_tui.settings.config import ConfigError, Overrides, load_settings
+    from moviechat_tui.settings.paths import Paths
+    from moviechat_tui.storage.store import ConversationStore, StoreError
 
     try:
         settings = load_settings(Paths.default(data_dir=args.data_dir, config_file=args.config),
@@ -86,7 +86,7 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
     store = ConversationStore(settings.paths.conversations_dir)
     verb, rest = words[0], words[1:]
     if verb == "list" and not rest:
-        from moviechat_tui.library_index import index_for
+        from moviechat_tui.library.index import index_for
 
         summaries = index_for(store).summaries()
         if args.json:
@@ -132,8 +132,8 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
 
 
 def _config_command(args: argparse.Namespace, words: list[str]) -> int:
-    from moviechat_tui.config import write_sample_config
-    from moviechat_tui.paths import Paths
+    from moviechat_tui.settings.config import write_sample_config
+    from moviechat_tui.settings.paths import Paths
 
     if words and words[0] in ("list", "search", "export"):
         return _library_command(args, words)
@@ -159,7 +159,7 @@ def _resolve_local_model(given: str | None) -> Path:
     """The GGUF to run for --local: the given file, else the one the [local] extra ships.
 
     Checked before the TUI starts so a missing extra or a bad file is one line on stderr."""
-    from moviechat_tui.local_server import (
+    from moviechat_tui.llm.local_server import (
         LocalServerError,
         check_model_file,
         find_bundled_model,
@@ -211,8 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    from moviechat_tui.config import ConfigError, Overrides, load_settings
-    from moviechat_tui.paths import Paths
+    from moviechat_tui.settings.config import ConfigError, Overrides, load_settings
+    from moviechat_tui.settings.paths import Paths
 
     local_model: Path | None = None
     if args.local or args.local_model:
@@ -220,7 +220,7 @@ def _run_tui(args: argparse.Namespace) -> int:
             print(_("moviechat: --local and --base-url cannot be used together"),
                   file=sys.stderr)
             return 2
-        from moviechat_tui.local_server import LocalServerError
+        from moviechat_tui.llm.local_server import LocalServerError
 
         try:
             local_model = _resolve_local_model(args.local_model)
@@ -239,7 +239,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     if settings.lang and not args.lang:
         set_language(settings.lang)
 
-    from moviechat_tui.logs import setup_logging
+    from moviechat_tui.settings.logs import setup_logging
 
     setup_logging(settings.paths.log_dir, settings.api_key, debug=args.debug)
     # Textual draws at most MAX_FPS frames a second on a fixed grid, so a key that arrives

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from moviechat_tui.config import SAMPLE_CONFIG, Overrides, Settings, load_settings
-from moviechat_tui.paths import Paths
+from moviechat_tui.settings.config import SAMPLE_CONFIG, Overrides, Settings, load_settings
+from moviechat_tui.settings.paths import Paths
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 _TOML_BLOCK = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)

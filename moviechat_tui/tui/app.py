@@ -30,23 +30,27 @@ from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 
-from moviechat_tui import events as ev
-from moviechat_tui.config import Settings
-from moviechat_tui.controller import BackendFactory, ConversationController, default_backend_factory
-from moviechat_tui.i18n import _
-from moviechat_tui.keys import DEFAULT_KEYS, descriptions
-from moviechat_tui.models import Message as ChatMessage
-from moviechat_tui.personas import key_for
-from moviechat_tui.records import Record
-from moviechat_tui.store import ConversationStore
-from moviechat_tui.tui import gc_pause
+from moviechat_tui.core import events as ev
+from moviechat_tui.core.conversation import Message as ChatMessage
+from moviechat_tui.core.i18n import _
+from moviechat_tui.core.records import Record
+from moviechat_tui.session.controller import (
+    BackendFactory,
+    ConversationController,
+    default_backend_factory,
+)
+from moviechat_tui.settings.config import Settings
+from moviechat_tui.settings.keys import DEFAULT_KEYS, descriptions
+from moviechat_tui.settings.personas import key_for
+from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
+from moviechat_tui.tui.runtime import gc_pause
 from moviechat_tui.tui.screens.chat import ChatScreen
 from moviechat_tui.tui.widgets.rendered_markdown import load_renderer
 
 if TYPE_CHECKING:
-    from moviechat_tui.library_controller import LibraryController
-    from moviechat_tui.tui.view_snapshot import Rendered
+    from moviechat_tui.session.library_actions import LibraryController
+    from moviechat_tui.tui.render.view_snapshot import Rendered
 
 WARM_UP_DELAY: float | None = 1.0
 """Seconds without a key press, after the first frame, before the backend is warmed up
@@ -182,7 +186,7 @@ class MovieChatApp(App[None]):
     def library(self) -> LibraryController:
         """Conversation-library actions (rename, delete, search, export), set up when first
         used: the first frame does not need them."""
-        from moviechat_tui.library_controller import LibraryController
+        from moviechat_tui.session.library_actions import LibraryController
 
         return LibraryController(self.controller)
 
@@ -209,7 +213,7 @@ class MovieChatApp(App[None]):
             if kept is not None:
                 # The replies as the last run showed them: the first frame needs no Markdown
                 # rendering (nor the renderer's import) if the width and theme are the same.
-                from moviechat_tui.tui import view_snapshot
+                from moviechat_tui.tui.render import view_snapshot
 
                 self._shown_before = view_snapshot.restore(kept, self.controller.conversation,
                                                            self.theme)
@@ -398,7 +402,7 @@ class MovieChatApp(App[None]):
 
     async def _keep_view(self) -> None:
         """Keep the replies on screen, rendered, for the next start (see view_snapshot)."""
-        from moviechat_tui.tui import view_snapshot
+        from moviechat_tui.tui.render import view_snapshot
 
         replies = self.chat_screen.rendered_replies()
         if replies:
@@ -456,7 +460,7 @@ class MovieChatApp(App[None]):
         await self.controller.switch_profile(name)
 
     def action_choose_model(self) -> None:
-        from moviechat_tui.tui.screens.models import ModelsScreen
+        from moviechat_tui.tui.screens.model_picker import ModelsScreen
 
         def chosen(model: str | None) -> None:
             if model:

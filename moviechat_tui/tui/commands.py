@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from moviechat_tui.backend_types import BackendError
-from moviechat_tui.i18n import _
+from moviechat_tui.core.i18n import _
+from moviechat_tui.llm.types import BackendError
 
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp

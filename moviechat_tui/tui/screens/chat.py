@@ -23,14 +23,14 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from moviechat_tui import events as ev
-from moviechat_tui import versions
-from moviechat_tui.codeblocks import code_blocks
-from moviechat_tui.i18n import _
-from moviechat_tui.keys import DEFAULT_KEYS
-from moviechat_tui.models import Conversation, Message
-from moviechat_tui.personas import Persona, find
-from moviechat_tui.tui.gc_pause import hold_full_collections, release_full_collections
+from moviechat_tui.core import events as ev
+from moviechat_tui.core import versions
+from moviechat_tui.core.codeblocks import code_blocks
+from moviechat_tui.core.conversation import Conversation, Message
+from moviechat_tui.core.i18n import _
+from moviechat_tui.settings.keys import DEFAULT_KEYS
+from moviechat_tui.settings.personas import Persona, find
+from moviechat_tui.tui.runtime.gc_pause import hold_full_collections, release_full_collections
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
 from moviechat_tui.tui.widgets.loader import Loader
@@ -47,7 +47,7 @@ from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 if TYPE_CHECKING:
     from textual.strip import Strip
 
-    from moviechat_tui.tui.view_snapshot import Rendered
+    from moviechat_tui.tui.render.view_snapshot import Rendered
 
 MAX_MOUNTED_MESSAGES = 60
 """Widgets kept in the pane; older ones are pruned (the file keeps everything). Every update

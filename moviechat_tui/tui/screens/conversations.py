@@ -24,11 +24,11 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
-from moviechat_tui.i18n import _
-from moviechat_tui.library import SearchHit
-from moviechat_tui.models import ConversationSummary
-from moviechat_tui.personas import find
-from moviechat_tui.trash import TrashedConversation
+from moviechat_tui.core.conversation import ConversationSummary
+from moviechat_tui.core.i18n import _
+from moviechat_tui.library.search import SearchHit
+from moviechat_tui.library.trash import TrashedConversation
+from moviechat_tui.settings.personas import find
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
 
 BUSY_HINT_AFTER = 0.25

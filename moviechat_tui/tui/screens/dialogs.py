@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from moviechat_tui.i18n import _
+from moviechat_tui.core.i18n import _
 
 _CSS = Path(__file__).with_name("dialogs.tcss")
 

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from moviechat_tui.i18n import _
+from moviechat_tui.core.i18n import _
 
 
 def pretty_key(key: str) -> str:

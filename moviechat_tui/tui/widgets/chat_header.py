@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from moviechat_tui.i18n import _
+from moviechat_tui.core.i18n import _
 
 
 class ChatHeader(Horizontal):

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from moviechat_tui.i18n import _
+from moviechat_tui.core.i18n import _
 
 if TYPE_CHECKING:
     from textual.widgets import OptionList

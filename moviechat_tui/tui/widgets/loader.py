@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from moviechat_tui.i18n import _, ngettext
+from moviechat_tui.core.i18n import _, ngettext
 
 
 class Loader(Static, can_focus=True):

@@ -29,21 +29,21 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Static
 
-from moviechat_tui.i18n import _
-from moviechat_tui.keys import DEFAULT_KEYS
-from moviechat_tui.models import (
+from moviechat_tui.core.conversation import (
     FINISH_CANCELLED,
     FINISH_ERROR,
     FINISH_STREAMING,
     FINISH_TRUNCATED,
     Message,
 )
-from moviechat_tui.tui.widgets import highlighters
-from moviechat_tui.tui.widgets.block_splitter import BlockSplitter, split_blocks
+from moviechat_tui.core.i18n import _
+from moviechat_tui.settings.keys import DEFAULT_KEYS
+from moviechat_tui.tui.render import highlighters
+from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
 if TYPE_CHECKING:
-    from moviechat_tui.tui.view_snapshot import Rendered
+    from moviechat_tui.tui.render.view_snapshot import Rendered
 
 TYPING_PAUSE = 0.12
 """Seconds after a key press before finished blocks are rendered again (see

@@ -30,8 +30,8 @@ from textual.widget import Widget
 if TYPE_CHECKING:
     # Imported when the first block is rendered: rich.markdown, markdown-it and pygments
     # cost ~40 ms, which an empty chat's first frame should not wait for.
-    from moviechat_tui.tui.view_snapshot import Rendered
-    from moviechat_tui.tui.widgets.markdown_render import BlockRenderer, Palette
+    from moviechat_tui.tui.render.markdown_render import BlockRenderer, Palette
+    from moviechat_tui.tui.render.view_snapshot import Rendered
 
 
 def link_style(href: str) -> Style:
@@ -57,12 +57,12 @@ def link_href(style: Style) -> str | None:
 def load_renderer() -> None:
     """Import the Markdown renderer: ~30 ms that the app spends in a worker thread once the
     user is idle, so that the first reply of a session does not wait for it."""
-    import moviechat_tui.tui.widgets.markdown_render  # noqa: F401
+    import moviechat_tui.tui.render.markdown_render  # noqa: F401
 
 
 @lru_cache(maxsize=4)
 def renderer_for(palette: Palette) -> BlockRenderer:
-    from moviechat_tui.tui.widgets.markdown_render import BlockRenderer
+    from moviechat_tui.tui.render.markdown_render import BlockRenderer
 
     return BlockRenderer(palette)
 
@@ -198,7 +198,7 @@ class RenderedMarkdown(Widget):
     # ---------------------------------------------------------------- rendering
     def _get_renderer(self) -> BlockRenderer:
         if self._renderer is None:
-            from moviechat_tui.tui.widgets.markdown_render import Palette
+            from moviechat_tui.tui.render.markdown_render import Palette
 
             app = self.app
             palette = Palette.from_variables(app.theme_variables or app.get_css_variables(),

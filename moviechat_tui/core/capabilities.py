@@ -1,0 +1,51 @@
+"""What each model family accepts, kept as data rather than if-chains.
+
+Matched by the first pattern that fits the model name (fnmatch, case-insensitive). Unknown
+models get conservative defaults that any OpenAI-compatible server accepts. Users can set
+`context_window` in the config for a model we do not know.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from moviechat_tui.core.records import Record
+
+
+class ModelCapabilities(Record):
+    context_window: int
+    """Tokens of prompt + reply the model accepts."""
+    reasoning: bool = False
+    """Reasoning models reject `temperature` and want `max_completion_tokens`."""
+    reports_usage: bool = False
+    """The endpoint sends a usage chunk when asked (`stream_options.include_usage`)."""
+
+
+DEFAULT = ModelCapabilities(context_window=8_192)
+
+KNOWN: tuple[tuple[str, ModelCapabilities], ...] = (
+    ("o1*", ModelCapabilities(200_000, reasoning=True, reports_usage=True)),
+    ("o3*", ModelCapabilities(200_000, reasoning=True, reports_usage=True)),
+    ("o4*", ModelCapabilities(200_000, reasoning=True, reports_usage=True)),
+    ("gpt-5*", ModelCapabilities(400_000, reasoning=True, reports_usage=True)),
+    ("gpt-4.1*", ModelCapabilities(1_047_576, reports_usage=True)),
+    ("gpt-4o*", ModelCapabilities(128_000, reports_usage=True)),
+    ("gpt-4-turbo*", ModelCapabilities(128_000, reports_usage=True)),
+    ("gpt-4*", ModelCapabilities(8_192, reports_usage=True)),
+    ("gpt-3.5-turbo*", ModelCapabilities(16_385, reports_usage=True)),
+    ("smollm2-135m*", ModelCapabilities(2_048)),
+    ("smollm*", ModelCapabilities(2_048)),
+    ("llama3*", ModelCapabilities(8_192)),
+    ("llama-3*", ModelCapabilities(8_192)),
+    ("qwen2.5*", ModelCapabilities(32_768)),
+    ("mistral*", ModelCapabilities(32_768)),
+    ("gemma*", ModelCapabilities(8_192)),
+)
+
+
+def capabilities_for(model: str, *, context_window: int | None = None) -> ModelCapabilities:
+    name = model.lower().rsplit("/", 1)[-1]  # "openai/gpt-4o" (OpenRouter) → "gpt-4o"
+    found = next((caps for pattern, caps in KNOWN if fnmatch.fnmatch(name, pattern)), DEFAULT)
+    if context_window:
+        found = ModelCapabilities(context_window, found.reasoning, found.reports_usage)
+    return found

@@ -1,0 +1,119 @@
+"""Events the controller emits for the UI (frozen value records; the UI never calls back
+into the store or backend, it only reacts to these and calls controller methods).
+
+They are `Record`s rather than frozen dataclasses only because those are slow to define
+(records.py): this module is imported on every start-up."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from moviechat_tui.core.conversation import Conversation, Message
+from moviechat_tui.core.records import Record
+from moviechat_tui.settings.personas import Persona
+
+
+class Severity(StrEnum):
+    INFORMATION = "information"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class ConversationOpened(Record):
+    """A different conversation is now current (new, resumed, or reloaded after a merge)."""
+
+    conversation: Conversation
+    read_only: bool = False
+    scroll_to: str | None = None
+
+
+class HistoryLoaded(Record):
+    """The older messages of a conversation that was opened from its newest ones arrived:
+    `earlier` messages now precede the ones already there, which are the same objects."""
+
+    conversation: Conversation
+    earlier: int
+
+
+class MessageAdded(Record):
+    """A user message or a notice line (persona divider, error) was appended."""
+
+    message: Message
+
+
+class MessagesHidden(Record):
+    """Messages that are no longer shown (an edited-away turn, a replaced version)."""
+
+    messages: tuple[Message, ...]
+
+
+class VersionShown(Record):
+    """`shown` replaces `replaced` on screen (flipping between versions of a reply)."""
+
+    replaced: Message
+    shown: Message
+    index: int
+    count: int
+
+
+class ReplyStarted(Record):
+    message: Message
+
+
+class ReplyDelta(Record):
+    message: Message
+    text: str
+
+
+class ReplyEnded(Record):
+    """The reply is over; `message.finish_reason` says how (stop, cancelled, error, ...)."""
+
+    message: Message
+
+
+class RetryScheduled(Record):
+    attempt: int
+    max_attempts: int
+    delay: float
+    reason: str
+
+
+class PersonaChanged(Record):
+    persona: Persona
+
+
+class ModelChanged(Record):
+    model: str
+
+
+class BusyChanged(Record):
+    busy: bool
+
+
+class Notify(Record):
+    """A transient toast (saved elsewhere, quarantined file, refused action)."""
+
+    text: str
+    severity: Severity = Severity.INFORMATION
+
+
+class TitleChanged(Record):
+    title: str
+
+
+ControllerEvent = (
+    ConversationOpened
+    | HistoryLoaded
+    | MessageAdded
+    | MessagesHidden
+    | VersionShown
+    | ReplyStarted
+    | ReplyDelta
+    | ReplyEnded
+    | RetryScheduled
+    | PersonaChanged
+    | ModelChanged
+    | BusyChanged
+    | Notify
+    | TitleChanged
+)

@@ -1,0 +1,144 @@
+"""Library actions from the TUI: search, rename, delete/restore, branch, export.
+
+Kept apart from `ConversationController`, which owns the live turn; this one works on saved
+conversations and tells the chat controller when the current one is affected. Every file
+operation runs in a thread; results and problems come back as return values and events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from pathlib import Path
+
+from moviechat_tui.core import events as ev
+from moviechat_tui.core.conversation import Conversation, Message, new_id, now_utc
+from moviechat_tui.core.errors import UserFacingError
+from moviechat_tui.core.i18n import _
+from moviechat_tui.core.text import one_line
+from moviechat_tui.library import search as library
+from moviechat_tui.library.trash import Trash, TrashedConversation
+from moviechat_tui.session.controller import ConversationController
+from moviechat_tui.storage.store import StoreError
+
+
+def _slug(title: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", title.casefold(), flags=re.UNICODE).strip("-")
+    return slug[:48] or "conversation"
+
+
+class LibraryController:
+    def __init__(self, chat: ConversationController) -> None:
+        self.chat = chat
+        self.store = chat.store
+        self.trash = Trash(self.store, chat.settings.paths.data_dir / "trash")
+        self._emit = chat.emit
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.chat.settings.paths.data_dir / "exports"
+
+    async def search(self, query: str) -> list[library.SearchHit]:
+        from moviechat_tui.library.index import index_for
+
+        loop = asyncio.get_running_loop()
+
+        def on_backlog(count: int) -> None:  # called from the worker thread
+            loop.call_soon_threadsafe(self._emit, ev.Notify(library.backlog_notice(count)))
+
+        hits = await asyncio.to_thread(library.search_conversations, self.store, query,
+                                       on_backlog=on_backlog)
+        for problem in index_for(self.store).take_problems():
+            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        return hits
+
+    async def rename(self, conv_id: str, title: str) -> bool:
+        title = one_line(title, 200)
+        if not title:
+            return False
+        current = self.chat.conversation
+        if conv_id == current.id:
+            current.title = title
+            current.touch()
+            self._emit(ev.TitleChanged(title))
+            await self.chat.save_now()
+            return True
+        try:
+            loaded = await asyncio.to_thread(self.store.load, conv_id)
+            conv = dataclasses.replace(loaded.conversation, title=title, updated=now_utc())
+            await asyncio.to_thread(self.store.save, conv)
+        except StoreError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return False
+        return True
+
+    async def delete(self, conv_id: str) -> bool:
+        if conv_id == self.chat.conversation.id:
+            await self.chat.new_conversation()
+        try:
+            await asyncio.to_thread(self.trash.delete, conv_id)
+        except (UserFacingError, StoreError) as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return False
+        self.chat.view_cache.forget(conv_id)
+        self._emit(ev.Notify(_("Moved to the trash; restore it from the conversation list "
+                               "(ctrl+o, then ctrl+t) within 30 days.")))
+        return True
+
+    async def trash_entries(self) -> list[TrashedConversation]:
+        return await asyncio.to_thread(self.trash.entries)
+
+    async def restore(self, entry: TrashedConversation) -> bool:
+        try:
+            await asyncio.to_thread(self.trash.restore, entry)
+        except UserFacingError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return False
+        self._emit(ev.Notify(_("Restored “{title}”.").format(
+            title=one_line(entry.summary.title, 60))))
+        return True
+
+    async def branch_from(self, message: Message) -> bool:
+        """A new conversation with the visible history up to and including `message`."""
+        await self.chat.complete_history()
+        source = self.chat.conversation
+        if message not in source.messages:
+            return False
+        upto = source.messages.index(message) + 1
+        copied = [dataclasses.replace(m, id=new_id(), group=None)
+                  for m in source.messages[:upto] if not m.hidden]
+        branch = Conversation(
+            title=one_line(_("{title} (branch)").format(title=source.title or _("Untitled")),
+                           200),
+            persona=source.persona, model=self.chat.model, messages=copied)
+        try:
+            await asyncio.to_thread(self.store.save, branch)
+        except StoreError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return False
+        await self.chat.open_conversation(branch.id)
+        self._emit(ev.Notify(_("Branched into a new conversation: the original is unchanged.")))
+        return True
+
+    async def export_current(self) -> Path | None:
+        await self.chat.complete_history()
+        conv = self.chat.conversation
+        if not conv.messages:
+            self._emit(ev.Notify(_("Nothing to export yet.")))
+            return None
+        text = library.export_markdown(conv, self.chat.personas)
+        path = self.exports_dir / f"{_slug(conv.title)}-{conv.id[:8]}.md"
+
+        def write() -> None:
+            self.exports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            library.write_export(path, text)
+
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            self._emit(ev.Notify(_("Could not export: {reason}").format(
+                reason=exc.strerror or exc), ev.Severity.ERROR))
+            return None
+        self._emit(ev.Notify(_("Exported to {path}").format(path=path)))
+        return path

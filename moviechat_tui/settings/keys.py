@@ -1,0 +1,68 @@
+"""The remappable keys: binding ids, their default keys, what they do.
+
+The UI's `Binding`s use these ids; `[keys]` in config.toml maps an id to other keys (Textual
+keymap syntax: "ctrl+k" or several, comma-separated: "f5,ctrl+g"). Kept in the domain so the
+config can be validated without importing Textual.
+"""
+
+from __future__ import annotations
+
+import re
+
+from moviechat_tui.core.i18n import _
+
+DEFAULT_KEYS: dict[str, str] = {
+    "quit": "ctrl+q",
+    "help": "f1",
+    "new_conversation": "ctrl+n",
+    "open_conversations": "ctrl+o",
+    "next_persona": "ctrl+t",
+    "stop": "escape",
+    "regenerate": "ctrl+r",
+    "edit_last": "ctrl+e",
+    "export": "ctrl+s",
+    "copy_message": "c",
+    "branch_message": "b",
+    "edit_message": "e",
+    "older_version": "left,less_than_sign",
+    "newer_version": "right,greater_than_sign",
+}
+
+_KEY = re.compile(r"^[a-z0-9_+]{1,40}$")
+
+
+def descriptions() -> dict[str, str]:
+    return {
+        "quit": _("Quit (the reply in flight is saved first)"),
+        "help": _("This help"),
+        "new_conversation": _("New conversation"),
+        "open_conversations": _("Open a saved conversation"),
+        "next_persona": _("Next persona"),
+        "stop": _("Stop the reply that is streaming (or cancel an edit)"),
+        "regenerate": _("Regenerate the last reply (earlier versions are kept)"),
+        "edit_last": _("Edit and resend your last question"),
+        "export": _("Export this conversation to Markdown (in the data folder's exports/)"),
+        "copy_message": _("Copy the focused message"),
+        "branch_message": _("Branch: a new conversation up to the focused message"),
+        "edit_message": _("On your last question: edit and resend it"),
+        "older_version": _("Previous version of a regenerated reply"),
+        "newer_version": _("Next version of a regenerated reply"),
+    }
+
+
+def validate_keymap(raw: object) -> tuple[dict[str, str], str | None, str]:
+    """Returns (keymap, problem, key): `problem` describes the first bad entry, `key` names
+    it (so the caller can point at its line)."""
+    if not isinstance(raw, dict):
+        return {}, _("keys must be a table ([keys])"), "keys"
+    keymap: dict[str, str] = {}
+    for binding_id, keys in raw.items():
+        if binding_id not in DEFAULT_KEYS:
+            return {}, _("keys.{id}: unknown action (known: {known})").format(
+                id=binding_id, known=", ".join(DEFAULT_KEYS)), str(binding_id)
+        if not isinstance(keys, str) or not all(
+                _KEY.match(k.strip().lower()) for k in keys.split(",")):
+            return {}, _("keys.{id}: must be a key such as \"ctrl+k\" or \"f5,ctrl+g\"").format(
+                id=binding_id), str(binding_id)
+        keymap[binding_id] = ",".join(k.strip().lower() for k in keys.split(","))
+    return keymap, None, ""
