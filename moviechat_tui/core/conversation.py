@@ -32,6 +32,15 @@ FINISH_ERROR = "error"
 FINISH_TRUNCATED = "truncated"
 """The connection closed without a finish_reason: the reply may be incomplete."""
 
+NoticeKind = Literal["persona", "error", "info"]
+"""What a `notice` line is: a persona switch (its content is the persona's name), an error
+or warning, or neutral information. Kept in `Message.notice`, never in `finish_reason`,
+which says how a reply ended. (Files store a notice's kind under `finish_reason`, as the
+first versions did: docs/storage-format.md.)"""
+NOTICE_PERSONA: NoticeKind = "persona"
+NOTICE_ERROR: NoticeKind = "error"
+NOTICE_INFO: NoticeKind = "info"
+
 
 def now_utc() -> datetime:
     """Timestamps are always timezone-aware UTC, second precision is not enough for ordering."""
@@ -87,13 +96,16 @@ class Message:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     """Usage, when the server reported it."""
+    notice: NoticeKind | None = None
+    """For a `notice` line: what kind it is (None for other roles)."""
 
     def __init__(self, role: Role, content: str, created: datetime | None = None,
                  id: str | None = None, persona: str | None = None,
                  model: str | None = None, finish_reason: str | None = None,
                  group: str | None = None, hidden: bool = False,
                  prompt_tokens: int | None = None,
-                 completion_tokens: int | None = None) -> None:
+                 completion_tokens: int | None = None,
+                 notice: NoticeKind | None = None) -> None:
         # Written straight into __dict__: `__setattr__` below is for changes after creation,
         # and going through it here would make parsing a long conversation ~5x slower.
         self.__dict__.update(
@@ -101,7 +113,7 @@ class Message:
             id=new_id() if id is None else id, persona=persona, model=model,
             finish_reason=finish_reason, group=group, hidden=hidden,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-            _revision=next(_revisions))
+            notice=notice, _revision=next(_revisions))
 
     def __setattr__(self, name: str, value: object) -> None:
         attributes = self.__dict__

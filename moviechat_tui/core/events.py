@@ -9,8 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from moviechat_tui.core.conversation import Conversation, Message
+from moviechat_tui.core.persona import Persona
 from moviechat_tui.core.records import Record
-from moviechat_tui.settings.personas import Persona
 
 
 class Severity(StrEnum):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from moviechat_tui.core.conversation import Conversation, ConversationSummary, Message
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.records import Record
-from moviechat_tui.settings.personas import Persona, find
 from moviechat_tui.storage.files import write_atomically
 from moviechat_tui.storage.store import ConversationStore
 
@@ -142,7 +142,7 @@ def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
         if message.hidden:
             continue
         if message.role == "notice":
-            if message.finish_reason == "persona":
+            if message.notice == "persona":
                 persona = find(personas, message.persona or "")
                 name = persona.display_name if persona else message.content
                 lines += ["---", "", "*" + _("Persona: {name}").format(name=name) + "*", ""]

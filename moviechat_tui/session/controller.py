@@ -33,6 +33,7 @@ from moviechat_tui.core.conversation import (
     default_title,
 )
 from moviechat_tui.core.i18n import _, ngettext
+from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.secret import redact_everywhere
 from moviechat_tui.core.text import StreamSanitizer, one_line, sanitize
 from moviechat_tui.library.index_worker import BACKLOG_TO_SPAWN, IndexWorker
@@ -46,7 +47,6 @@ from moviechat_tui.llm.types import (
     Usage,
 )
 from moviechat_tui.settings.config import Settings
-from moviechat_tui.settings.personas import Persona, find
 from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
 from moviechat_tui.storage.store import ConversationStore, StoreError
 from moviechat_tui.storage.view_cache import ViewCache
@@ -297,7 +297,7 @@ class ConversationController:
         self.conversation.persona = persona.id
         if self.conversation.messages:
             divider = Message(role="notice", content=persona.name, persona=persona.id,
-                              finish_reason="persona")
+                              notice="persona")
             self.conversation.messages.append(divider)
             self.conversation.touch()
             self._emit(ev.MessageAdded(divider))
@@ -576,7 +576,7 @@ class ConversationController:
                 notice_text = _("The reply stopped at the model's length limit. Ask it to "
                                 "continue if you want more.")
         if notice_text:
-            notice = Message(role="notice", content=notice_text, finish_reason="error")
+            notice = Message(role="notice", content=notice_text, notice="error")
             self.conversation.messages.append(notice)
             self._emit(ev.MessageAdded(notice))
         self.conversation.touch()
@@ -774,7 +774,7 @@ class ConversationController:
             self._endpoint_ready.set_exception(
                 BackendError(ErrorKind.CONNECTION, exc.message))
             self._emit(ev.MessageAdded(Message(role="notice", content=exc.message,
-                                               finish_reason="error")))
+                                               notice="error")))
             return
         redact_everywhere(server.api_key)
         self.settings = records.replace(self.settings, base_url=url,

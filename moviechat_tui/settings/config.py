@@ -16,17 +16,12 @@ from typing import Any
 
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.records import Record, field, replace
 from moviechat_tui.core.secret import Secret
 from moviechat_tui.settings.keys import validate_keymap
 from moviechat_tui.settings.paths import Paths
-from moviechat_tui.settings.personas import (
-    DEFAULT_PERSONA_ID,
-    Persona,
-    PersonaError,
-    build_personas,
-    find,
-)
+from moviechat_tui.settings.personas import DEFAULT_PERSONA_ID, PersonaError, build_personas
 from moviechat_tui.settings.profiles import Profile, ProfileError, find_profile, parse_profiles
 
 DEFAULT_MODEL = "gpt-4o-mini"

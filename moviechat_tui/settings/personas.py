@@ -13,26 +13,12 @@ from typing import Any
 
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
-from moviechat_tui.core.records import Record
+from moviechat_tui.core.persona import Persona
 from moviechat_tui.core.text import one_line, sanitize
 
 
 class PersonaError(UserFacingError):
     """An invalid `[[personas]]` entry; `message` names the file and the key."""
-
-
-class Persona(Record):
-    id: str
-    name: str
-    system_prompt: str
-    description: str = ""
-    key: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-
-    @property
-    def display_name(self) -> str:
-        return _(self.name)
 
 
 def _n(text: str) -> str:
@@ -265,6 +251,3 @@ def key_for(personas: tuple[Persona, ...], index: int) -> str | None:
         return persona.key
     return FUNCTION_KEYS[index] if index < len(FUNCTION_KEYS) else None
 
-
-def find(personas: tuple[Persona, ...], persona_id: str) -> Persona | None:
-    return next((p for p in personas if p.id == persona_id), None)

@@ -33,6 +33,7 @@ from moviechat_tui.core.conversation import (
     Conversation,
     ConversationSummary,
     Message,
+    NoticeKind,
     Role,
 )
 from moviechat_tui.core.records import Record
@@ -103,6 +104,8 @@ def _message_table(message: Message) -> dict[str, Any]:
         value = getattr(message, key)
         if value is not None:
             table[key] = value
+    if message.notice is not None:
+        table["finish_reason"] = message.notice  # where a notice's kind has always been
     if message.hidden:
         table["hidden"] = True
     return table
@@ -324,6 +327,14 @@ def _parse_message(table: Any, index: int) -> Message:
     role = _get(table, "role", str, where)
     if role not in _ROLES:
         raise FormatError(f"{where}: unknown role {role!r}")
+    finish_reason = _get_optional_str(table, "finish_reason", where)
+    notice: NoticeKind | None = None
+    if role == "notice":
+        # A notice's kind is stored where the first versions kept it; an unknown one shows
+        # as a plain notice.
+        notice = ("persona" if finish_reason == "persona"
+                  else "info" if finish_reason == "info" else "error")
+        finish_reason = None
     return Message(
         id=_get(table, "id", str, where),
         role=role,
@@ -331,7 +342,8 @@ def _parse_message(table: Any, index: int) -> Message:
         created=_get_datetime(table, "created", where),
         persona=_get_optional_str(table, "persona", where),
         model=_get_optional_str(table, "model", where),
-        finish_reason=_get_optional_str(table, "finish_reason", where),
+        finish_reason=finish_reason,
+        notice=notice,
         group=_get_optional_str(table, "group", where),
         hidden=_get_optional(table, "hidden", bool, where) or False,
         prompt_tokens=_get_optional(table, "prompt_tokens", int, where),

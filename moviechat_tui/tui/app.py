@@ -32,6 +32,7 @@ from textual.screen import Screen
 
 from moviechat_tui.core import events as ev
 from moviechat_tui.core.conversation import Message as ChatMessage
+from moviechat_tui.core.conversation import NoticeKind
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
 from moviechat_tui.session.controller import (
@@ -586,6 +587,6 @@ def is_bundled_model(path: Path) -> bool:
     return path.name.startswith("SmolLM2-135M")
 
 
-def _notice(text: str, kind: str = "error") -> ChatMessage:
+def _notice(text: str, kind: NoticeKind = "error") -> ChatMessage:
     """A line shown in the pane but not part of the conversation (never saved)."""
-    return ChatMessage(role="notice", content=text, finish_reason=kind)
+    return ChatMessage(role="notice", content=text, notice=kind)

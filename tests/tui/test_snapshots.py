@@ -35,7 +35,7 @@ def _seed(settings_dir: Path) -> str:
                 content="**Ridley Scott** directed *Alien* (1979).\n\n"
                         "| Film | Year |\n|---|---|\n| Alien | 1979 |\n| Aliens | 1986 |"),
         Message(role="notice", content="Film critic", created=_at(3), id="m3",
-                persona="critic", finish_reason="persona"),
+                persona="critic", notice="persona"),
         Message(role="user", content="Is it his best?", created=_at(4), id="m4"),
         Message(role="assistant", content="Arguably, yes — though *Blade Runner*", id="m5",
                 created=_at(5), persona="critic", model="gpt-4o-mini",

@@ -28,8 +28,8 @@ from moviechat_tui.core import versions
 from moviechat_tui.core.codeblocks import code_blocks
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.settings.keys import DEFAULT_KEYS
-from moviechat_tui.settings.personas import Persona, find
 from moviechat_tui.tui.runtime.gc_pause import hold_full_collections, release_full_collections
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
@@ -146,7 +146,7 @@ class ChatScreen(Screen[None]):
             return AssistantMessage(message, self._persona_name(message.persona),
                                     self.controller.version_position(message),
                                     self._shown_before.pop(message.id, None))
-        if message.finish_reason == "persona":
+        if message.notice == "persona":
             return NoticeLine(message, self._persona_name(message.persona))
         return NoticeLine(message)
 

@@ -26,9 +26,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from moviechat_tui.core.conversation import ConversationSummary
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.persona import find
 from moviechat_tui.library.search import SearchHit
 from moviechat_tui.library.trash import TrashedConversation
-from moviechat_tui.settings.personas import find
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
 
 BUSY_HINT_AFTER = 0.25

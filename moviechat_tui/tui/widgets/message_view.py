@@ -420,11 +420,11 @@ class NoticeLine(MessageView):
         """For a persona divider: the persona's name in the interface language."""
 
     def compose(self) -> ComposeResult:
-        if self.message.finish_reason == "persona":
+        if self.message.notice == "persona":
             self.add_class("-divider")
             name = self.label or self.message.content
             yield Static(Content("── " + _("Persona: {name}").format(name=name) + " ──"))
-        elif self.message.finish_reason == "info":
+        elif self.message.notice == "info":
             self.add_class("-info")
             yield Static(Content("ℹ " + self.message.content))
         else:
