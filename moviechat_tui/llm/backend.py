@@ -20,8 +20,8 @@ import re
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
+from moviechat_tui.core.endpoint import OPENAI_BASE_URL, display_url, is_loopback_url, is_openai_url
 from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.secret import Secret, redact
 from moviechat_tui.core.text import one_line
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OPENAI_URL = "https://api.openai.com/v1"
 NO_KEY_PLACEHOLDER = "sk-no-key-required"
 """Sent to servers that need no key (llama.cpp, Ollama): the SDK refuses to run without one."""
 
@@ -70,38 +69,12 @@ class ChatBackend(Protocol):
         ...
 
 
-def is_loopback(base_url: str | None) -> bool:
-    """True for http://127.x, localhost and [::1] URLs (servers on this machine)."""
-    host = (urlsplit(base_url).hostname or "") if base_url else ""
-    return host == "localhost" or host == "::1" or host.startswith("127.")
-
-
-def is_openai_endpoint(base_url: str | None) -> bool:
-    """True for OpenAI's own API, which always needs a key (local servers usually do not)."""
-    if base_url is None:
-        return True
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host == "openai.com" or host.endswith(".openai.com")
-
-
-def display_url(url: str) -> str:
-    """The URL as shown in messages: without user:password@ or a query (where tokens hide)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:
-        return one_line(url.split("?")[0].split("@")[-1], 80)
-
-
 def no_api_key_error(base_url: str | None) -> BackendError:
     return BackendError(ErrorKind.NO_API_KEY, _(
         "No API key is set for {url}. Set OPENAI_API_KEY (or run `moviechat config init` to "
         "save one), point --base-url at a local server such as llama.cpp or Ollama, or run "
         "`moviechat --local` for a fully offline model."
-    ).format(url=display_url(base_url or OPENAI_URL)))
+    ).format(url=display_url(base_url or OPENAI_BASE_URL)))
 
 
 class OpenAIBackend:
@@ -140,11 +113,11 @@ class OpenAIBackend:
     @property
     def endpoint(self) -> str:
         """The base URL as shown to the user (OpenAI's when none was configured)."""
-        return display_url(self.base_url or OPENAI_URL)
+        return display_url(self.base_url or OPENAI_BASE_URL)
 
     def config_error(self) -> BackendError | None:
         """The problem that would make every request fail before it is sent, if any."""
-        if not self._api_key and is_openai_endpoint(self.base_url):
+        if not self._api_key and is_openai_url(self.base_url):
             return no_api_key_error(self.base_url)
         return None
 
@@ -173,10 +146,10 @@ class OpenAIBackend:
             # A server on this machine is never reached through HTTP(S)_PROXY: with a proxy
             # set and no NO_PROXY entry, httpx would send 127.0.0.1 requests to the proxy.
             http_client = (openai.DefaultAsyncHttpxClient(trust_env=False)
-                           if is_loopback(self.base_url) else None)
+                           if is_loopback_url(self.base_url) else None)
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key.reveal() or NO_KEY_PLACEHOLDER,
-                base_url=self.base_url or OPENAI_URL,
+                base_url=self.base_url or OPENAI_BASE_URL,
                 timeout=openai.Timeout(self._timeout, connect=self._connect_timeout),
                 max_retries=0,
                 default_headers=self._headers or None,

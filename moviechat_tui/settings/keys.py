@@ -28,7 +28,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "newer_version": "right,greater_than_sign",
 }
 
-_KEY = re.compile(r"^[a-z0-9_+]{1,40}$")
+KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,40}$")
+"""A key name as `[keys]` and a persona's `key` accept it (Textual's key names)."""
 
 
 def descriptions() -> dict[str, str]:
@@ -61,7 +62,7 @@ def validate_keymap(raw: object) -> tuple[dict[str, str], str | None, str]:
             return {}, _("keys.{id}: unknown action (known: {known})").format(
                 id=binding_id, known=", ".join(DEFAULT_KEYS)), str(binding_id)
         if not isinstance(keys, str) or not all(
-                _KEY.match(k.strip().lower()) for k in keys.split(",")):
+                KEY_PATTERN.match(k.strip().lower()) for k in keys.split(",")):
             return {}, _("keys.{id}: must be a key such as \"ctrl+k\" or \"f5,ctrl+g\"").format(
                 id=binding_id), str(binding_id)
         keymap[binding_id] = ",".join(k.strip().lower() for k in keys.split(","))

@@ -15,6 +15,7 @@ from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona
 from moviechat_tui.core.text import one_line, sanitize
+from moviechat_tui.settings.keys import KEY_PATTERN
 
 
 class PersonaError(UserFacingError):
@@ -152,7 +153,6 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
 DEFAULT_PERSONA_ID = "expert"
 FUNCTION_KEYS = tuple(f"f{n}" for n in range(2, 10))  # F2..F9 → personas 1..8
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,32}$")
 
 
 def _entry_error(source: str, index: int, field: str, problem: str) -> PersonaError:
@@ -190,7 +190,7 @@ def _parse_entry(raw: Any, source: str, index: int, base: Persona | None) -> Per
     prompt = text_field("system_prompt", True)
     description = text_field("description", False)
     key = raw.get("key")
-    if key is not None and (not isinstance(key, str) or not _KEY_PATTERN.match(key.lower())):
+    if key is not None and (not isinstance(key, str) or not KEY_PATTERN.match(key.lower())):
         raise _entry_error(
             source, index, "key", _("must be a key name such as \"f10\" or \"ctrl+k\"")
         )

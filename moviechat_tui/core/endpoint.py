@@ -1,0 +1,79 @@
+"""Where requests go: an OpenAI-compatible endpoint, and the URL rules every layer shares.
+
+One definition of OpenAI's address and of "is this OpenAI?" (a host name test, not a
+substring: `https://api.openai.com.example.net` is not OpenAI), so the settings, the backend
+and the UI never disagree about whether a key is needed or what the user is talking to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from moviechat_tui.core.records import Record, field
+from moviechat_tui.core.secret import Secret
+from moviechat_tui.core.text import one_line
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def is_openai_url(base_url: str | None) -> bool:
+    """True for OpenAI's own API (None means it), which always needs a key."""
+    if base_url is None:
+        return True
+    try:
+        host = (urlsplit(base_url).hostname or "").lower()
+    except ValueError:
+        return False
+    return host == "openai.com" or host.endswith(".openai.com")
+
+
+def is_loopback_url(base_url: str | None) -> bool:
+    """True for http://127.x, localhost and [::1] URLs (servers on this machine)."""
+    try:
+        host = (urlsplit(base_url).hostname or "") if base_url else ""
+    except ValueError:
+        return False
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def display_url(url: str) -> str:
+    """The URL as shown in messages: without user:password@ or a query (where tokens hide)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return one_line(url.split("?")[0].split("@")[-1], 80)
+
+
+class Endpoint(Record):
+    """The server a conversation talks to, the key it sends and the model it asks for."""
+
+    base_url: str | None
+    """None means OpenAI's API (`OPENAI_BASE_URL`)."""
+    api_key: Secret
+    model: str
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra HTTP headers (from a profile)."""
+    profile: str | None = None
+    """The `[[profiles]]` entry this came from (None: the top-level settings)."""
+    local_model: Path | None = None
+    """`--local`: this GGUF file runs in llama.cpp's server on this machine; `base_url` and
+    `api_key` are filled in once that server has started."""
+
+    @property
+    def url(self) -> str:
+        """The base URL requests go to (OpenAI's when none was configured)."""
+        return self.base_url or OPENAI_BASE_URL
+
+    @property
+    def label(self) -> str:
+        """The base URL as shown to the user."""
+        return display_url(self.url)
+
+    @property
+    def is_openai(self) -> bool:
+        return self.local_model is None and is_openai_url(self.base_url)
