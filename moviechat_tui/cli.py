@@ -236,12 +236,12 @@ def _run_tui(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)
         return 2
-    if settings.lang and not args.lang:
-        set_language(settings.lang)
+    if settings.interface.lang and not args.lang:
+        set_language(settings.interface.lang)
 
     from moviechat_tui.settings.logs import setup_logging
 
-    setup_logging(settings.paths.log_dir, settings.api_key, debug=args.debug)
+    setup_logging(settings.paths.log_dir, settings.endpoint.api_key, debug=args.debug)
     # Textual draws at most MAX_FPS frames a second on a fixed grid, so a key that arrives
     # just after a frame waits for the next grid point: up to 17 ms at Textual's default
     # 60. Frames are only drawn when something changed (the streamed reply refreshes at

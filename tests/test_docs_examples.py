@@ -57,8 +57,8 @@ def test_the_sample_config_loads_as_the_defaults(tmp_path: Path) -> None:
     sample = _load(tmp_path, SAMPLE_CONFIG)
     bare = load_settings(Paths(tmp_path / "d2", tmp_path / "none.toml", tmp_path / "l2"),
                          Overrides(), environ={})
-    assert sample.model == bare.model
-    assert sample.base_url == bare.base_url
+    assert sample.endpoint == bare.endpoint
+    assert sample.request == bare.request
     assert sample.persona == bare.persona
     assert not sample.warnings
 
@@ -87,5 +87,5 @@ def test_uncommenting_every_setting_in_the_sample_gives_a_valid_config(tmp_path:
     text = "\n".join(out).replace('api_key = "sk-..."', 'api_key = "sk-sample"')
     settings = _load(tmp_path, text)
     assert [p.name for p in settings.profiles] == ["ollama", "openrouter"]
-    assert settings.profile == "ollama" or settings.base_url
+    assert settings.endpoint.profile == "ollama" or settings.endpoint.base_url
     assert any(p.id == "noir" for p in settings.personas)

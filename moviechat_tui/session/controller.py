@@ -13,20 +13,16 @@ import asyncio
 import contextlib
 import logging
 import operator
-import os
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING
 
 from moviechat_tui.core import events as ev
-from moviechat_tui.core import records, versions
-from moviechat_tui.core.capabilities import capabilities_for
-from moviechat_tui.core.context import REPLY_RESERVE, Fitted, fit_history
+from moviechat_tui.core import versions
+from moviechat_tui.core.context import Fitted
 from moviechat_tui.core.conversation import (
     FINISH_CANCELLED,
     FINISH_ERROR,
     FINISH_STREAMING,
-    FINISH_TRUNCATED,
     Conversation,
     ConversationSummary,
     Message,
@@ -34,86 +30,58 @@ from moviechat_tui.core.conversation import (
 )
 from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.persona import Persona, find
-from moviechat_tui.core.secret import redact_everywhere
-from moviechat_tui.core.text import StreamSanitizer, one_line, sanitize
+from moviechat_tui.core.text import one_line, sanitize
 from moviechat_tui.library.index_worker import BACKLOG_TO_SPAWN, IndexWorker
-from moviechat_tui.llm.types import (
-    BackendError,
-    ChatRequest,
-    ErrorKind,
-    Finished,
-    Retrying,
-    TextDelta,
-    Usage,
+from moviechat_tui.llm.types import BackendError, ChatRequest, ErrorKind
+from moviechat_tui.session import titles
+from moviechat_tui.session.connection import (
+    BackendFactory,
+    Connection,
+    Emit,
+    default_backend_factory,
 )
+from moviechat_tui.session.turn import build_request, ending_notice, stream_reply
 from moviechat_tui.settings.config import Settings
+from moviechat_tui.storage.errors import StoreError
 from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
-from moviechat_tui.storage.store import ConversationStore, StoreError
+from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.storage.view_cache import ViewCache
 
 if TYPE_CHECKING:
     from moviechat_tui.library.index import LibraryIndex
-    from moviechat_tui.llm.backend import ChatBackend
-    from moviechat_tui.llm.local_server import LocalServer
+
+__all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
 
 log = logging.getLogger(__name__)
 
-TITLE_PROMPT = (
-    "Write a title of at most six words for a conversation about films that starts with "
-    "the question and answer below. Reply with the title only: no quotes, no final period. "
-    "Use the language of the question."
-)
-
-SAVE_INTERVAL = 0.5
 OPEN_TAIL = 60
 """Messages read when a conversation opens: the newest ones, enough for the first screens.
 The rest of a long conversation arrives in the background (`load_history`)."""
-"""Seconds between saves of a streaming reply: the 'at most ~1 s lost on kill -9' promise."""
-
-Emit = Callable[[ev.ControllerEvent], None]
-BackendFactory = Callable[[Settings], "ChatBackend"]
 
 
-def default_backend_factory(settings: Settings) -> ChatBackend:
-    from moviechat_tui.llm.backend import OpenAIBackend
-
-    include_usage = settings.include_usage
-    if include_usage is None:
-        include_usage = (settings.uses_default_endpoint
-                         and capabilities_for(settings.model).reports_usage)
-    return OpenAIBackend(
-        settings.base_url,
-        settings.api_key,
-        timeout=settings.timeout,
-        connect_timeout=settings.connect_timeout,
-        max_attempts=settings.max_attempts,
-        include_usage=include_usage,
-        headers=settings.headers or None,
-    )
+def busy_notice() -> str:
+    """Said whenever something must wait for the reply that is still arriving."""
+    return _("A reply is still arriving: wait for it or press Esc to stop it.")
 
 
 class ConversationController:
+    """One chat: the current conversation, its persona and model, the reply in flight."""
+
     def __init__(self, settings: Settings, store: ConversationStore, emit: Emit,
                  backend_factory: BackendFactory = default_backend_factory) -> None:
-        self.settings = settings
         self.store = store
-        self.view_cache = ViewCache(store.conversations_dir.parent / "cache" / "views")
+        self.connection = Connection(settings, emit, backend_factory)
+        self.view_cache = ViewCache(settings.paths.views_dir)
         self._emit = emit
-        self._backend_factory = backend_factory
-        self._backend: ChatBackend | None = None
         persona = find(settings.personas, settings.persona)
         assert persona is not None  # config validated it
         self.persona: Persona = persona
-        self.model = one_line(settings.model, 200)  # shown in the header: inert text
+        self.model = one_line(settings.endpoint.model, 200)  # shown in the header: inert text
         self.conversation = self._blank()
         self.read_only = False
         self._reply_task: asyncio.Task[None] | None = None
         self._save_lock = asyncio.Lock()
-        self._local: LocalServer | None = None
-        self._endpoint_ready: asyncio.Future[None] | None = None
-        """Set while `--local` is starting its server; a turn waits for it."""
         self._tasks: set[asyncio.Task[object]] = set()
-        self._models: list[str] | None = None
         self._editing: Message | None = None
         """The user message being edited (`start_edit`); the next send replaces its turn."""
         self._removed: set[str] = set()
@@ -127,7 +95,20 @@ class ConversationController:
         """The first listing checks whether to start the background indexer; later ones
         do not scan the directory a second time for it."""
 
+    @classmethod
+    def for_settings(cls, settings: Settings, emit: Emit,
+                     backend_factory: BackendFactory = default_backend_factory,
+                     ) -> ConversationController:
+        """The controller of a chat on the data folder `settings` name."""
+        return cls(settings, ConversationStore(settings.paths.conversations_dir), emit,
+                   backend_factory)
+
     # ------------------------------------------------------------------ state
+    @property
+    def settings(self) -> Settings:
+        """The settings in use (the endpoint changes with a profile switch or --local)."""
+        return self.connection.settings
+
     @property
     def busy(self) -> bool:
         return self._reply_task is not None and not self._reply_task.done()
@@ -138,6 +119,11 @@ class ConversationController:
 
     def _blank(self) -> Conversation:
         return Conversation(persona=self.persona.id, model=self.model)
+
+    def report(self, problems: Iterable[StoreError]) -> None:
+        """Store and index problems (a quarantined file, a merge) as warnings."""
+        for problem in problems:
+            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
 
     # ------------------------------------------------------------ conversations
     async def new_conversation(self) -> None:
@@ -168,8 +154,7 @@ class ConversationController:
         except StoreError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
-        for problem in self.store.take_problems():
-            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        self.report(self.store.take_problems())
         self._forget_history()
         self.conversation = loaded.conversation
         self._partial = not loaded.complete
@@ -234,8 +219,7 @@ class ConversationController:
                 self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
                 self._partial = False
             return
-        for problem in self.store.take_problems():
-            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        self.report(self.store.take_problems())
         if conv is not self.conversation or not self._partial:
             return
         full = loaded.conversation.messages
@@ -262,8 +246,7 @@ class ConversationController:
 
         index = index_for(self.store)
         summaries = await asyncio.to_thread(index.summaries)
-        for problem in [*index.take_problems(), *self.store.take_problems()]:
-            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        self.report([*index.take_problems(), *self.store.take_problems()])
         if not self._backlog_checked:
             self._backlog_checked = True
             self._background(self._index_in_background(index))
@@ -315,7 +298,7 @@ class ConversationController:
         text = sanitize(text).strip()
         if not text:
             return False
-        if self._refuse_if_busy_or_read_only():
+        if self.refuse_if_busy_or_read_only():
             return False
         if self._editing is not None:
             hidden = versions.hide_turn_from(self.conversation, self._editing)
@@ -337,23 +320,25 @@ class ConversationController:
         self._reply_task = asyncio.create_task(self._run_turn(group), name="moviechat-reply")
         self._emit(ev.BusyChanged(True))
 
-    def _refuse_if_busy_or_read_only(self) -> bool:
+    def refuse_if_busy(self) -> bool:
+        """True (and says so) while a reply is arriving: the action must wait."""
+        if self.busy:
+            self._emit(ev.Notify(busy_notice(), ev.Severity.WARNING))
+            return True
+        return False
+
+    def refuse_if_busy_or_read_only(self) -> bool:
         if self.read_only:
             self._emit(ev.Notify(
                 _("This conversation was written by a newer version of moviechat and is "
                   "read-only. Start a new one with ctrl+n."), ev.Severity.WARNING))
             return True
-        if self.busy:
-            self._emit(ev.Notify(
-                _("A reply is still arriving: wait for it or press Esc to stop it."),
-                ev.Severity.WARNING))
-            return True
-        return False
+        return self.refuse_if_busy()
 
     # --------------------------------------------------- regenerate and edit
     def regenerate(self) -> bool:
         """Ask again for the last reply; the current version stays reachable (< and >)."""
-        if self._refuse_if_busy_or_read_only():
+        if self.refuse_if_busy_or_read_only():
             return False
         reply = versions.last_reply(self.conversation)
         if reply is None or versions.last_user(self.conversation) is None:
@@ -404,53 +389,30 @@ class ConversationController:
         return False
 
     def build_request(self, *, prompt_budget: int | None = None) -> tuple[ChatRequest, Fitted]:
-        """The request for the next reply, and what fitting the history did.
-
-        History is fitted into the model's context window, or into `prompt_budget` tokens
-        when the server already said our estimate was too generous. Reasoning models get
-        `max_completion_tokens` and no temperature (capabilities are data, see
-        `capabilities.py`)."""
-        caps = capabilities_for(self.model, context_window=self.settings.context_window)
-        history = [
-            {"role": m.role, "content": m.content}
-            for m in self.conversation.messages
-            if m.sent_to_model and m.finish_reason != FINISH_STREAMING
-        ]
-        reserve = self.persona.max_tokens or min(REPLY_RESERVE, caps.context_window // 4)
-        window = caps.context_window if prompt_budget is None else prompt_budget + reserve
-        fitted = fit_history({"role": "system", "content": self.persona.system_prompt},
-                             history, context_window=window, reply_reserve=reserve)
-        if caps.reasoning:
-            extra: dict[str, object] = (
-                {"max_completion_tokens": self.persona.max_tokens}
-                if self.persona.max_tokens else {})
-            request = ChatRequest(model=self.model, messages=fitted.messages, extra=extra)
-        else:
-            request = ChatRequest(model=self.model, messages=fitted.messages,
-                                  temperature=self.persona.temperature,
-                                  max_tokens=self.persona.max_tokens)
-        return request, fitted
+        """The request for the next reply, and what fitting the history did (session/turn)."""
+        return build_request(self.conversation, self.persona, self.model,
+                             context_window=self.settings.request.context_window,
+                             prompt_budget=prompt_budget)
 
     async def _run_turn(self, group: str | None = None) -> None:
         reply: Message | None = None
         try:
             # The user's words are on disk before anything goes over the network.
             await self._save()
-            if self._endpoint_ready is not None:
-                await asyncio.shield(self._endpoint_ready)
+            backend = await self.connection.backend()
             reply = Message(role="assistant", content="", persona=self.persona.id,
                             model=self.model, finish_reason=FINISH_STREAMING, group=group)
             self.conversation.messages.append(reply)
             self._emit(ev.ReplyStarted(reply))
             request, estimate = self._request_for_turn()
             try:
-                await self._stream_into(reply, request)
+                await stream_reply(backend, request, reply, self._emit, self._schedule_save)
             except BackendError as exc:
                 if exc.kind != ErrorKind.CONTEXT_TOO_LONG or reply.content:
                     raise
                 # Our estimate was too generous for this model: retry once with half of it.
                 retry, _estimate = self._request_for_turn(prompt_budget=estimate // 2)
-                await self._stream_into(reply, retry)
+                await stream_reply(backend, retry, reply, self._emit, self._schedule_save)
         except asyncio.CancelledError:
             if reply is not None:
                 reply.finish_reason = FINISH_CANCELLED
@@ -492,71 +454,19 @@ class ConversationController:
     def _maybe_generate_title(self, reply: Message) -> None:
         """After the first complete reply, ask for a better title in the background; the
         default title stays if anything goes wrong. Never blocks the chat."""
-        conv = self.conversation
-        users = [m for m in conv.messages if m.role == "user" and not m.hidden]
-        if len(users) != 1 or reply.finish_reason != "stop" or conv.title != default_title(
-                users[0].content):
-            return
-        self._background(self._generate_title(conv, users[0].content, reply.content))
+        question = titles.wants_title(self.conversation, reply)
+        if question is not None:
+            self._background(self._generate_title(self.conversation, question, reply.content))
 
     async def _generate_title(self, conv: Conversation, question: str, answer: str) -> None:
-        assert self._backend is not None
-        request = ChatRequest(model=self.model, max_tokens=24, temperature=0.3, messages=[
-            {"role": "system", "content": TITLE_PROMPT},
-            {"role": "user", "content": question[:2_000] + "\n\n---\n\n" + answer[:1_000]},
-        ])
-        parts: list[str] = []
-        try:
-            async with asyncio.timeout(30):
-                async for event in self._backend.stream(request):
-                    if isinstance(event, TextDelta):
-                        parts.append(event.text)
-        except (BackendError, TimeoutError) as exc:
-            log.info("title generation failed: %s", exc)
-            return
-        title = one_line("".join(parts).strip().strip('"\'“”'), 80).rstrip(".")
-        if not title or conv is not self.conversation:
+        backend = await self.connection.backend()
+        title = await titles.generate_title(backend, self.model, question, answer)
+        if title is None or conv is not self.conversation:
             return
         conv.title = title
         conv.touch()
         self._emit(ev.TitleChanged(title))
         await self._save()
-
-    async def _stream_into(self, reply: Message, request: ChatRequest) -> None:
-        if self._backend is None:
-            self._backend = self._backend_factory(self.settings)
-        last_save = last_yield = time.monotonic()
-        finished: str | None = None
-        clean = StreamSanitizer()
-        async for event in self._backend.stream(request):
-            if isinstance(event, TextDelta):
-                text = clean.feed(event.text)
-                if not text:
-                    continue
-                reply.content += text
-                self._emit(ev.ReplyDelta(reply, text))
-                now = time.monotonic()
-                if now - last_save >= SAVE_INTERVAL:
-                    last_save = now
-                    self._schedule_save()
-                if now - last_yield >= 0.005:
-                    # The SDK hands over chunks it has buffered without returning to the event
-                    # loop: after a burst, let key presses and screen updates in.
-                    await asyncio.sleep(0)
-                    last_yield = time.monotonic()
-            elif isinstance(event, Finished):
-                finished = event.reason or "stop"
-            elif isinstance(event, Retrying):
-                self._emit(ev.RetryScheduled(event.attempt, event.max_attempts, event.delay,
-                                             event.reason))
-            elif isinstance(event, Usage):
-                reply.prompt_tokens = event.prompt_tokens
-                reply.completion_tokens = event.completion_tokens
-        tail = clean.flush()
-        if tail:
-            reply.content += tail
-            self._emit(ev.ReplyDelta(reply, tail))
-        reply.finish_reason = finished or FINISH_TRUNCATED
 
     async def _end_reply(self, reply: Message | None, error: str | None = None) -> None:
         if reply is not None:
@@ -567,14 +477,7 @@ class ConversationController:
             self._emit(ev.ReplyEnded(reply))
         notice_text = error
         if notice_text is None and reply is not None:
-            if reply.finish_reason == FINISH_CANCELLED and not reply.content:
-                notice_text = _("Stopped before any of the reply arrived.")
-            elif reply.finish_reason == FINISH_TRUNCATED:
-                notice_text = _("The connection closed before the reply finished: it may be "
-                                "incomplete. Send your message again to retry.")
-            elif reply.finish_reason == "length":
-                notice_text = _("The reply stopped at the model's length limit. Ask it to "
-                                "continue if you want more.")
+            notice_text = ending_notice(reply)
         if notice_text:
             notice = Message(role="notice", content=notice_text, notice="error")
             self.conversation.messages.append(notice)
@@ -584,7 +487,7 @@ class ConversationController:
 
     # ------------------------------------------------------------------ saving
     def emit(self, event: ev.ControllerEvent) -> None:
-        """For the library controller, which reports through the same channel."""
+        """For the library actions, which report through the same channel."""
         self._emit(event)
 
     async def save_now(self) -> bool:
@@ -618,8 +521,7 @@ class ConversationController:
                                           "again with the next change."),
                     ev.Severity.ERROR))
                 return False
-            for problem in self.store.take_problems():
-                self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+            self.report(self.store.take_problems())
             self._adopt_merge(merged)
             return True
 
@@ -653,13 +555,7 @@ class ConversationController:
         await self._finish_in_flight()
         if not await self._save() and not force:
             return False
-        if self._backend is not None:
-            try:
-                await self._backend.aclose()
-            except Exception:  # closing must never block quitting
-                log.debug("backend close failed", exc_info=True)
-        if self._local is not None:
-            await asyncio.to_thread(self._local.stop)
+        await self.connection.close()
         await asyncio.to_thread(self._indexer.stop)
         return True
 
@@ -680,29 +576,12 @@ class ConversationController:
 
     # ----------------------------------------------------------------- models
     async def prepare_backend(self) -> None:
-        """Get the backend ready before the first request (for the OpenAI backend: import
-        `openai` in a thread and build the client), so the first reply does not wait for it.
-        Optional: a request does the same. Problems are left for that request to report."""
-        try:
-            if self._endpoint_ready is not None:
-                await asyncio.shield(self._endpoint_ready)
-            if self._backend is None:
-                self._backend = self._backend_factory(self.settings)
-            prepare = getattr(self._backend, "prepare", None)
-            if prepare is not None:
-                await prepare()
-        except Exception:  # e.g. no API key: the first request says so
-            log.debug("backend warm-up failed", exc_info=True)
+        """Warm the backend up before the first request (see Connection.prepare)."""
+        await self.connection.prepare()
 
     async def list_models(self) -> list[str]:
         """The endpoint's models (GET /v1/models), fetched once per endpoint and cached."""
-        if self._models is None:
-            if self._endpoint_ready is not None:
-                await asyncio.shield(self._endpoint_ready)
-            if self._backend is None:
-                self._backend = self._backend_factory(self.settings)
-            self._models = await self._backend.list_models()
-        return self._models
+        return await self.connection.list_models()
 
     def set_model(self, model: str) -> None:
         """Use `model` from the next reply on (this session and this conversation)."""
@@ -718,73 +597,44 @@ class ConversationController:
         """Talk to another endpoint profile from the next reply on."""
         from moviechat_tui.settings.config import ConfigError, switch_profile
 
-        if self.busy:
-            self._emit(ev.Notify(
-                _("A reply is still arriving: wait for it or press Esc to stop it."),
-                ev.Severity.WARNING))
+        if self.refuse_if_busy():
             return False
         try:
             settings = switch_profile(self.settings, name)
         except ConfigError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
-        old, self._backend = self._backend, None
-        if old is not None:
-            await old.aclose()
-        self.settings = settings
-        redact_everywhere(settings.api_key)
-        self._models = None
-        self.model = one_line(settings.model, 200)
+        await self.connection.use(settings)
+        self.model = one_line(settings.endpoint.model, 200)
         self.conversation.model = self.model
         self._emit(ev.ModelChanged(self.model))
         self._emit(ev.Notify(_("Endpoint: {name} ({url})").format(
-            name=name, url=settings.endpoint_label)))
+            name=name, url=settings.endpoint.url)))
         return True
 
     # ------------------------------------------------------------ --local mode
     def start_local_endpoint(self) -> None:
-        """Start llama.cpp's server for `settings.local_model` in the background.
+        """With `--local`, start llama.cpp's server in the background (Connection)."""
 
-        The first frame does not wait: the user can type at once, and a turn sent before the
-        server is ready waits for it. Progress arrives as notifications; once ready, requests
-        go through the same OpenAI backend as any endpoint.
-        """
-        if self.settings.local_model is None or self._endpoint_ready is not None:
-            return
-        loop = asyncio.get_running_loop()
-        self._endpoint_ready = loop.create_future()
-        self._endpoint_ready.add_done_callback(
-            lambda f: f.exception() if not f.cancelled() else None)
-        self._background(self._start_local(loop))
-
-    async def _start_local(self, loop: asyncio.AbstractEventLoop) -> None:
-        from moviechat_tui.llm.local_server import LocalServer, LocalServerError
-
-        assert self.settings.local_model is not None and self._endpoint_ready is not None
-        log_path = self.settings.paths.log_dir / f"llama-server-{os.getpid()}.log"
-        server = LocalServer(self.settings.local_model, log_path=log_path)
-        self._local = server
-
-        def progress(line: str) -> None:
-            loop.call_soon_threadsafe(self._emit, ev.Notify(line))
-
-        try:
-            url = await asyncio.to_thread(server.start, progress)
-        except LocalServerError as exc:
-            self._endpoint_ready.set_exception(
-                BackendError(ErrorKind.CONNECTION, exc.message))
-            self._emit(ev.MessageAdded(Message(role="notice", content=exc.message,
+        def failed(message: str) -> None:
+            self._emit(ev.MessageAdded(Message(role="notice", content=message,
                                                notice="error")))
-            return
-        redact_everywhere(server.api_key)
-        self.settings = records.replace(self.settings, base_url=url,
-                                            api_key=server.api_key)
-        self._endpoint_ready.set_result(None)
+
+        self.connection.start_local(failed)
+
+    def start_notices(self) -> list[Message]:
+        """Lines shown at the top of a new chat (never saved): no key for OpenAI, or the
+        bundled offline model's caveat."""
+        problem = self.connection.api_problem()
+        if problem is not None:
+            return [Message(role="notice", content=problem.message, notice="error")]
+        if self.connection.runs_bundled_model:
+            return [Message(role="notice", notice="info", content=_(
+                "Offline mode: {model} runs on this machine. It is tiny, fast and fun, but "
+                "its film facts are unreliable; use a real model for answers you need.")
+                .format(model=self.model))]
+        return []
 
     def has_api_problem(self) -> BackendError | None:
         """A first-run problem we can report before the first request (no key for OpenAI)."""
-        if self.settings.uses_default_endpoint and not self.settings.api_key:
-            from moviechat_tui.llm.backend import no_api_key_error
-
-            return no_api_key_error(self.settings.base_url)
-        return None
+        return self.connection.api_problem()

@@ -1,7 +1,7 @@
 """Library actions from the TUI: search, rename, delete/restore, branch, export.
 
 Kept apart from `ConversationController`, which owns the live turn; this one works on saved
-conversations and tells the chat controller when the current one is affected. Every file
+conversations and tells the controller when the current one is affected. Every file
 operation runs in a thread; results and problems come back as return values and events.
 """
 
@@ -29,15 +29,15 @@ def _slug(title: str) -> str:
 
 
 class LibraryController:
-    def __init__(self, chat: ConversationController) -> None:
-        self.chat = chat
-        self.store = chat.store
-        self.trash = Trash(self.store, chat.settings.paths.data_dir / "trash")
-        self._emit = chat.emit
+    def __init__(self, controller: ConversationController) -> None:
+        self.controller = controller
+        self.store = controller.store
+        self.trash = Trash(self.store, controller.settings.paths.trash_dir)
+        self._emit = controller.emit
 
     @property
     def exports_dir(self) -> Path:
-        return self.chat.settings.paths.data_dir / "exports"
+        return self.controller.settings.paths.exports_dir
 
     async def search(self, query: str) -> list[library.SearchHit]:
         from moviechat_tui.library.index import index_for
@@ -49,20 +49,19 @@ class LibraryController:
 
         hits = await asyncio.to_thread(library.search_conversations, self.store, query,
                                        on_backlog=on_backlog)
-        for problem in index_for(self.store).take_problems():
-            self._emit(ev.Notify(problem.message, ev.Severity.WARNING))
+        self.controller.report(index_for(self.store).take_problems())
         return hits
 
     async def rename(self, conv_id: str, title: str) -> bool:
         title = one_line(title, 200)
         if not title:
             return False
-        current = self.chat.conversation
+        current = self.controller.conversation
         if conv_id == current.id:
             current.title = title
             current.touch()
             self._emit(ev.TitleChanged(title))
-            await self.chat.save_now()
+            await self.controller.save_now()
             return True
         try:
             loaded = await asyncio.to_thread(self.store.load, conv_id)
@@ -74,14 +73,14 @@ class LibraryController:
         return True
 
     async def delete(self, conv_id: str) -> bool:
-        if conv_id == self.chat.conversation.id:
-            await self.chat.new_conversation()
+        if conv_id == self.controller.conversation.id:
+            await self.controller.new_conversation()
         try:
             await asyncio.to_thread(self.trash.delete, conv_id)
         except (UserFacingError, StoreError) as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
-        self.chat.view_cache.forget(conv_id)
+        self.controller.view_cache.forget(conv_id)
         self._emit(ev.Notify(_("Moved to the trash; restore it from the conversation list "
                                "(ctrl+o, then ctrl+t) within 30 days.")))
         return True
@@ -101,8 +100,8 @@ class LibraryController:
 
     async def branch_from(self, message: Message) -> bool:
         """A new conversation with the visible history up to and including `message`."""
-        await self.chat.complete_history()
-        source = self.chat.conversation
+        await self.controller.complete_history()
+        source = self.controller.conversation
         if message not in source.messages:
             return False
         upto = source.messages.index(message) + 1
@@ -111,23 +110,23 @@ class LibraryController:
         branch = Conversation(
             title=one_line(_("{title} (branch)").format(title=source.title or _("Untitled")),
                            200),
-            persona=source.persona, model=self.chat.model, messages=copied)
+            persona=source.persona, model=self.controller.model, messages=copied)
         try:
             await asyncio.to_thread(self.store.save, branch)
         except StoreError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
-        await self.chat.open_conversation(branch.id)
+        await self.controller.open_conversation(branch.id)
         self._emit(ev.Notify(_("Branched into a new conversation: the original is unchanged.")))
         return True
 
     async def export_current(self) -> Path | None:
-        await self.chat.complete_history()
-        conv = self.chat.conversation
+        await self.controller.complete_history()
+        conv = self.controller.conversation
         if not conv.messages:
             self._emit(ev.Notify(_("Nothing to export yet.")))
             return None
-        text = library.export_markdown(conv, self.chat.personas)
+        text = library.export_markdown(conv, self.controller.personas)
         path = self.exports_dir / f"{_slug(conv.title)}-{conv.id[:8]}.md"
 
         def write() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from moviechat_tui.core.endpoint import Endpoint
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona, find
@@ -25,7 +26,6 @@ from moviechat_tui.settings.personas import DEFAULT_PERSONA_ID, PersonaError, bu
 from moviechat_tui.settings.profiles import Profile, ProfileError, find_profile, parse_profiles
 
 DEFAULT_MODEL = "gpt-4o-mini"
-OPENAI_URL = "https://api.openai.com/v1"
 
 
 class ConfigError(UserFacingError):
@@ -43,51 +43,48 @@ class Overrides(Record):
     profile: str | None = None
 
 
-class Settings(Record):
-    paths: Paths
-    base_url: str | None
-    """None means OpenAI's default endpoint."""
-    api_key: Secret
-    model: str
-    persona: str
-    personas: tuple[Persona, ...]
+class RequestOptions(Record):
+    """`[request]`: how requests are sent."""
+
     timeout: float = 60.0
     """Seconds to wait for the server between two pieces of a reply."""
     connect_timeout: float = 10.0
     max_attempts: int = 3
     """Attempts per request for retryable failures (429, 5xx, refused) before text arrives."""
-    lang: str | None = None
-    theme: str | None = None
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-    keymap: dict[str, str] = field(default_factory=dict)
-    """`[keys]`: binding id → keys, applied over the defaults in keys.py."""
-    profiles: tuple[Profile, ...] = ()
-    profile: str | None = None
-    """The endpoint profile in use (None: the top-level settings)."""
-    headers: dict[str, str] = field(default_factory=dict)
-    """Extra HTTP headers (from the profile)."""
-    generate_titles: bool = False
-    """Ask the model for a short title after the first reply (one extra small request)."""
-    plain_base_url: str | None = None
-    plain_api_key: Secret = field(default_factory=lambda: Secret(""))
-    """The endpoint and key without any profile: what a profile that sets none falls back
-    to, at start-up and when switched to from the palette alike."""
     context_window: int | None = None
-    """Tokens the model accepts; None means the built-in table (capabilities.py)."""
+    """Tokens the model accepts; None means the built-in table (core/capabilities.py)."""
     include_usage: bool | None = None
     """Ask for token usage; None means yes for models known to report it."""
-    local_model: Path | None = None
-    """`--local`: run this GGUF file with llama.cpp's server instead of a remote endpoint."""
 
-    @property
-    def endpoint_label(self) -> str:
-        return self.base_url or OPENAI_URL
 
-    @property
-    def uses_default_endpoint(self) -> bool:
-        if self.local_model is not None:
-            return False
-        return self.base_url is None or "api.openai.com" in self.base_url
+class InterfaceOptions(Record):
+    """How the app looks and answers to keys."""
+
+    lang: str | None = None
+    theme: str | None = None
+    """The config file's starting theme (one picked in the palette is remembered instead)."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """`[keys]`: binding id → keys, applied over the defaults in settings/keys.py."""
+
+
+class Settings(Record):
+    """Everything read at start-up, resolved once (flag > environment > file > default)."""
+
+    paths: Paths
+    endpoint: Endpoint
+    """Where requests go: the profile's or top-level endpoint, or `--local`."""
+    persona: str
+    """The persona to start with."""
+    personas: tuple[Persona, ...]
+    request: RequestOptions = field(default_factory=RequestOptions)
+    interface: InterfaceOptions = field(default_factory=InterfaceOptions)
+    profiles: tuple[Profile, ...] = ()
+    plain_endpoint: Endpoint | None = None
+    """The endpoint without any profile: what a profile that sets no URL or key falls back
+    to, at start-up and when switched to from the palette alike (None: same as `endpoint`)."""
+    generate_titles: bool = False
+    """Ask the model for a short title after the first reply (one extra small request)."""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
@@ -195,6 +192,17 @@ def profile_key(profile: Profile, environ: Mapping[str, str]) -> Secret:
     return Secret(environ.get(profile.api_key_env or "", ""))
 
 
+def profile_endpoint(profile: Profile, plain: Endpoint, environ: Mapping[str, str]) -> Endpoint:
+    """The endpoint a profile describes; what it leaves out comes from `plain`."""
+    return Endpoint(
+        base_url=profile.base_url.rstrip("/") if profile.base_url else plain.base_url,
+        api_key=profile_key(profile, environ) if profile.api_key_env else plain.api_key,
+        model=profile.model or plain.model,
+        headers=dict(profile.headers),
+        profile=profile.name,
+    )
+
+
 def switch_profile(settings: Settings, name: str,
                    environ: Mapping[str, str] | None = None) -> Settings:
     """Settings for another endpoint profile (palette switch); raises ConfigError if unknown."""
@@ -202,15 +210,10 @@ def switch_profile(settings: Settings, name: str,
     if profile is None:
         raise ConfigError(_("No endpoint profile named {name!r}.").format(name=name))
     env = os.environ if environ is None else environ
-    return replace(
-        settings,
-        profile=profile.name,
-        base_url=profile.base_url or settings.plain_base_url,
-        api_key=profile_key(profile, env) if profile.api_key_env else settings.plain_api_key,
-        model=profile.model or settings.model,
-        headers=dict(profile.headers),
-        local_model=None,
-    )
+    plain = settings.plain_endpoint or settings.endpoint
+    # The model in use stays when the profile names none (as the palette always did).
+    plain = replace(plain, model=settings.endpoint.model)
+    return replace(settings, endpoint=profile_endpoint(profile, plain, env))
 
 
 def file_is_exposed(path: Path) -> bool:
@@ -275,6 +278,16 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             env.get("MOVIECHAT_MODEL") or _string(data, "model", path, text)
         )
     ) or (overrides.local_model.stem if overrides.local_model else DEFAULT_MODEL)
+    plain = Endpoint(base_url=plain_base_url.rstrip("/") if plain_base_url else None,
+                     api_key=plain_key, model=model)
+    endpoint = Endpoint(
+        base_url=base_url.rstrip("/") if base_url else None,
+        api_key=profile_key(profile, env) if profile and profile.api_key_env else plain_key,
+        model=model,
+        headers=dict(profile.headers) if profile else {},
+        profile=profile.name if profile else None,
+        local_model=overrides.local_model,
+    )
     persona = overrides.persona or _string(data, "persona", path, text) or DEFAULT_PERSONA_ID
     if find(personas, persona) is None:
         known = ", ".join(p.id for p in personas)
@@ -308,27 +321,25 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
 
     return Settings(
         paths=paths,
-        base_url=base_url.rstrip("/") if base_url else None,
-        api_key=profile_key(profile, env) if profile and profile.api_key_env else plain_key,
-        plain_base_url=plain_base_url.rstrip("/") if plain_base_url else None,
-        plain_api_key=plain_key,
-        model=model,
+        endpoint=endpoint,
+        plain_endpoint=plain,
         persona=persona,
         personas=personas,
-        timeout=timeout or 60.0,
-        connect_timeout=connect_timeout or 10.0,
-        max_attempts=int(attempts or 3),
-        context_window=int(context_window) if context_window else None,
-        include_usage=include_usage,
-        keymap=keymap,
+        request=RequestOptions(
+            timeout=timeout or 60.0,
+            connect_timeout=connect_timeout or 10.0,
+            max_attempts=int(attempts or 3),
+            context_window=int(context_window) if context_window else None,
+            include_usage=include_usage,
+        ),
+        interface=InterfaceOptions(
+            lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
+            theme=_string(data, "theme", path, text),
+            keymap=keymap,
+        ),
         generate_titles=generate_titles,
         profiles=profiles,
-        profile=profile.name if profile else None,
-        headers=dict(profile.headers) if profile else {},
-        lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
-        theme=_string(data, "theme", path, text),
         warnings=tuple(warnings),
-        local_model=overrides.local_model,
     )
 
 

@@ -18,6 +18,32 @@ class Paths(Record):
     def conversations_dir(self) -> Path:
         return self.data_dir / "conversations"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Disposable files, rebuilt when missing or bad (the library index, kept views)."""
+        return self.data_dir / "cache"
+
+    @property
+    def library_index(self) -> Path:
+        return self.cache_dir / "library.sqlite3"
+
+    @property
+    def views_dir(self) -> Path:
+        return self.cache_dir / "views"
+
+    @property
+    def trash_dir(self) -> Path:
+        return self.data_dir / "trash"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def films_dir(self) -> Path:
+        """The film catalogue and the dataset files it was imported from."""
+        return self.data_dir / "films"
+
     @classmethod
     def default(cls, *, data_dir: str | os.PathLike[str] | None = None,
                 config_file: str | os.PathLike[str] | None = None) -> Paths:

@@ -31,8 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from moviechat_tui.core import events as ev
-from moviechat_tui.core.conversation import Message as ChatMessage
-from moviechat_tui.core.conversation import NoticeKind
+from moviechat_tui.core.endpoint import OPENAI_BASE_URL
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
 from moviechat_tui.session.controller import (
@@ -43,7 +42,6 @@ from moviechat_tui.session.controller import (
 from moviechat_tui.settings.config import Settings
 from moviechat_tui.settings.keys import DEFAULT_KEYS, descriptions
 from moviechat_tui.settings.personas import key_for
-from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
 from moviechat_tui.tui.runtime import gc_pause
 from moviechat_tui.tui.screens.chat import ChatScreen
@@ -119,12 +117,8 @@ class MovieChatApp(App[None]):
         super().__init__()
         self.settings = settings
         self.startup = startup or StartupAction()
-        self.controller = ConversationController(
-            settings,
-            ConversationStore(settings.paths.conversations_dir),
-            self._emit,
-            backend_factory,
-        )
+        self.controller = ConversationController.for_settings(settings, self._emit,
+                                                              backend_factory)
         self._unsaved_quit_at = -1e9
         self._last_key_at = -1e9
         self._after_echo: list[Callable[[], None]] = []
@@ -136,8 +130,8 @@ class MovieChatApp(App[None]):
         self._opened_at_start: object | None = None
         """The conversation opened in `on_load`: the chat screen composes with it, so the
         ConversationOpened event that opening queued is not shown a second time."""
-        if settings.keymap:
-            self.set_keymap(settings.keymap)
+        if settings.interface.keymap:
+            self.set_keymap(settings.interface.keymap)
         for index, persona in enumerate(settings.personas):
             key = key_for(settings.personas, index)
             if key:
@@ -151,13 +145,13 @@ class MovieChatApp(App[None]):
         remembered = self.controller.load_preferences().theme
         if remembered in self.available_themes:
             self.theme = remembered
-        elif settings.theme:
-            if settings.theme in self.available_themes:
-                self.theme = settings.theme
+        elif settings.interface.theme:
+            if settings.interface.theme in self.available_themes:
+                self.theme = settings.interface.theme
             else:
                 self._theme_problem = _(
                     "Unknown theme {theme!r} in the config file; using the default. Known: "
-                    "{known}").format(theme=settings.theme,
+                    "{known}").format(theme=settings.interface.theme,
                                       known=", ".join(sorted(self.available_themes)))
 
     # ------------------------------------------------------------------ events
@@ -222,22 +216,10 @@ class MovieChatApp(App[None]):
     def get_default_screen(self) -> ChatScreen:
         self._chat = ChatScreen(
             shown_before=self._shown_before,
-            notices=self._start_notices(),
-            header_extra=_("offline") if self.settings.local_model else "",
+            notices=self.controller.start_notices(),
+            header_extra=_("offline") if self.settings.endpoint.local_model else "",
         )
         return self._chat
-
-    def _start_notices(self) -> list[ChatMessage]:
-        """Lines shown at the top of the pane from the start (never saved)."""
-        problem = self.controller.has_api_problem()
-        if problem is not None:
-            return [_notice(problem.message)]
-        if self.settings.local_model is not None and is_bundled_model(self.settings.local_model):
-            return [_notice(
-                _("Offline mode: {model} runs on this machine. It is tiny, fast and fun, but "
-                  "its film facts are unreliable; use a real model for answers you need.")
-                .format(model=self.controller.model), kind="info")]
-        return []
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._after_first_frame)
@@ -493,7 +475,7 @@ class MovieChatApp(App[None]):
     # ------------------------------------------------------------ discovery
     def key_for(self, binding_id: str) -> str:
         """The key(s) an action answers to now, after `[keys]` remapping."""
-        keys = self.settings.keymap.get(binding_id, DEFAULT_KEYS[binding_id])
+        keys = self.settings.interface.keymap.get(binding_id, DEFAULT_KEYS[binding_id])
         return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
                           for k in keys.split(","))
 
@@ -563,10 +545,10 @@ class MovieChatApp(App[None]):
         for title, binding_id, help_text, callback in actions:
             yield SystemCommand(self._titled(title, binding_id), help_text, callback)
         for profile in self.controller.settings.profiles:
-            current = " ●" if profile.name == self.controller.settings.profile else ""
+            current = " ●" if profile.name == self.controller.settings.endpoint.profile else ""
             yield SystemCommand(
                 escape(_("Endpoint: {name}").format(name=profile.name) + current),
-                escape(profile.base_url or "https://api.openai.com/v1"),
+                escape(profile.base_url or OPENAI_BASE_URL),
                 partial(self._switch_profile, profile.name))
         yield SystemCommand(self._titled(_("Export conversation to Markdown"), "export"),
                             _("Writes a .md file in the data folder's exports/"),
@@ -580,13 +562,3 @@ class MovieChatApp(App[None]):
                             _("Pick from the endpoint's model list, or type a name"),
                             self.action_choose_model)
         yield SystemCommand(self._titled(_("Keys"), "help"), _("Show every key"), self.action_help)
-
-
-def is_bundled_model(path: Path) -> bool:
-    """The tiny SmolLM2 that the [local] extra ships (its film facts are unreliable)."""
-    return path.name.startswith("SmolLM2-135M")
-
-
-def _notice(text: str, kind: NoticeKind = "error") -> ChatMessage:
-    """A line shown in the pane but not part of the conversation (never saved)."""
-    return ChatMessage(role="notice", content=text, notice=kind)

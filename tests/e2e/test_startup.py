@@ -237,7 +237,8 @@ WARM_UP_SCRIPT = textwrap.dedent(
                 await pilot.pause(0.1)
             while_typing = "openai" in sys.modules
             deadline = time.monotonic() + 30
-            while app.controller._backend is None or app.controller._backend._client is None:
+            connection = app.controller.connection
+            while connection._backend is None or connection._backend._client is None:
                 assert time.monotonic() < deadline, "never warmed up"
                 await pilot.pause(0.05)
             print(while_typing, "openai" in sys.modules, app.screen.query_one("#prompt").text,

@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
-from moviechat_tui.core.records import replace
 from moviechat_tui.tui.app import MovieChatApp
 from moviechat_tui.tui.widgets.message_view import AssistantMessage, NoticeLine
 from tests.support.apphelpers import (
@@ -37,6 +36,7 @@ from tests.support.apphelpers import (
     send,
     until,
     wait_idle,
+    with_request,
 )
 from tests.support.loopback_server import (
     DROP_MID_STREAM,
@@ -187,7 +187,7 @@ async def test_fault_is_survived_without_losing_a_word(tmp_path: Path, name: str
         else:
             server = stack.enter_context(LoopbackServer(default_reply=fault.reply))
             base_url = server.base_url
-        settings = replace(make_settings(tmp_path, base_url), **dict(fault.settings))
+        settings = with_request(make_settings(tmp_path, base_url), **dict(fault.settings))
         app = make_app(settings)
         async with app.run_test(size=(120, 40)) as pilot:
             await send(pilot, QUESTION)

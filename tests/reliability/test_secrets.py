@@ -32,7 +32,7 @@ import sys
 from moviechat_tui.tui import app as app_module
 
 def crash(self):
-    settings, backend = self.settings, self.controller._backend
+    settings, backend = self.settings, self.controller.connection._backend
     raise RuntimeError(f"crash on purpose: {settings!r} {backend!r}")
 
 app_module.MovieChatApp.action_help = crash
@@ -202,7 +202,7 @@ async def test_a_key_that_arrives_after_start_up_is_redacted_from_the_log_too(
         tmp_path, None, env={"SECOND_KEY": key},
         config='[[profiles]]\nname = "second"\nbase_url = "http://127.0.0.1:9/v1"\n'
                'api_key_env = "SECOND_KEY"\n')
-    path = logs.setup_logging(tmp_path / "log", settings.api_key)
+    path = logs.setup_logging(tmp_path / "log", settings.endpoint.api_key)
     assert path is not None
     controller = ConversationController(settings, ConversationStore(tmp_path / "c"),
                                         lambda event: None)

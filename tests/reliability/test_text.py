@@ -28,12 +28,18 @@ from hypothesis import strategies as st
 from textual.widgets import Static
 
 from moviechat_tui.core.conversation import Conversation, Message
-from moviechat_tui.core.records import replace
 from moviechat_tui.core.text import StreamSanitizer, one_line, sanitize
 from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.tui.app import MovieChatApp
 from moviechat_tui.tui.widgets.message_view import AssistantMessage
-from tests.support.apphelpers import make_app, make_settings, messages_on_screen, send, wait_idle
+from tests.support.apphelpers import (
+    make_app,
+    make_settings,
+    messages_on_screen,
+    send,
+    wait_idle,
+    with_request,
+)
 from tests.support.loopback_server import LoopbackServer, Reply
 from tests.support.terminal import Terminal
 
@@ -130,7 +136,7 @@ async def test_hostile_model_output_and_question_are_inert(tmp_path: Path, loopb
 
 async def test_hostile_server_error_message_is_inert(tmp_path: Path, loopback) -> None:
     loopback.default_reply = Reply.error(500, message=HOSTILE_TEXT)
-    settings = replace(make_settings(tmp_path, loopback.base_url), max_attempts=1)
+    settings = with_request(make_settings(tmp_path, loopback.base_url), max_attempts=1)
     app = make_app(settings)
     async with app.run_test(size=(160, 50)) as pilot:
         await send(pilot, "Anything?")

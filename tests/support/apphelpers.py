@@ -10,7 +10,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from moviechat_tui.settings.config import Overrides, Settings, load_settings
+from moviechat_tui.core.endpoint import Endpoint
+from moviechat_tui.settings.config import Overrides, RequestOptions, Settings, load_settings
 from moviechat_tui.settings.paths import Paths
 from moviechat_tui.tui.app import MovieChatApp, StartupAction
 from moviechat_tui.tui.widgets.message_view import AssistantMessage, MessageView, NoticeLine
@@ -25,17 +26,26 @@ def make_settings(tmp_path: Path, base_url: str | None, *, config: str = "",
     # Tests want fast failures: short timeouts, quick retries.
     from moviechat_tui.core.records import replace
 
-    return replace(settings, timeout=2.0, connect_timeout=2.0)
+    return replace(settings, request=replace(settings.request, timeout=2.0,
+                                             connect_timeout=2.0))
+
+
+def with_request(settings: Settings, **options: Any) -> Settings:
+    """`settings` with some `[request]` options changed (max_attempts=1, timeout=1.0, ...)."""
+    from moviechat_tui.core.records import replace
+
+    return replace(settings, request=replace(settings.request, **options))
 
 
 def make_app(settings: Settings, **startup: Any) -> MovieChatApp:
     from moviechat_tui.llm.backend import OpenAIBackend
 
-    def factory(s: Settings) -> OpenAIBackend:
-        return OpenAIBackend(s.base_url, s.api_key, timeout=s.timeout,
-                             connect_timeout=s.connect_timeout, max_attempts=s.max_attempts,
-                             backoff_base=0.05, headers=s.headers or None,
-                             include_usage=bool(s.include_usage))
+    def factory(endpoint: Endpoint, request: RequestOptions) -> OpenAIBackend:
+        return OpenAIBackend(endpoint.base_url, endpoint.api_key, timeout=request.timeout,
+                             connect_timeout=request.connect_timeout,
+                             max_attempts=request.max_attempts, backoff_base=0.05,
+                             headers=endpoint.headers or None,
+                             include_usage=bool(request.include_usage))
 
     return MovieChatApp(settings, startup=StartupAction(**startup), backend_factory=factory)
 

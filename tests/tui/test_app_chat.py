@@ -134,7 +134,7 @@ async def test_f3_switches_persona_for_the_very_next_request(tmp_path: Path, loo
     assert saved["persona"] == "critic"
     replies = [m for m in saved["messages"] if m["role"] == "assistant"]
     assert [r["persona"] for r in replies] == ["expert", "critic"]
-    assert all(r["model"] == settings.model for r in replies)
+    assert all(r["model"] == settings.endpoint.model for r in replies)
 
 
 async def test_ctrl_t_cycles_personas(tmp_path: Path, loopback) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from moviechat_tui.core.records import replace
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -16,6 +15,7 @@ from tests.support.apphelpers import (
     saved_conversations,
     send,
     wait_idle,
+    with_request,
 )
 from tests.support.loopback_server import DROP_MID_STREAM, HANG, NO_DONE, Reply, closed_port_url
 
@@ -37,7 +37,7 @@ async def test_error_is_one_line_in_the_chat_and_app_keeps_working(
         words: list[str]) -> None:
     # Retryable failures fail every attempt so the error is what the user finally sees.
     loopback.push(*([reply] * attempts))
-    settings = replace(make_settings(tmp_path, loopback.base_url), timeout=1.0)
+    settings = with_request(make_settings(tmp_path, loopback.base_url), timeout=1.0)
     app = make_app(settings)
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "Tell me about Jaws")
@@ -58,7 +58,7 @@ async def test_error_is_one_line_in_the_chat_and_app_keeps_working(
 
 
 async def test_connection_refused(tmp_path: Path) -> None:
-    settings = replace(make_settings(tmp_path, closed_port_url()), max_attempts=1)
+    settings = with_request(make_settings(tmp_path, closed_port_url()), max_attempts=1)
     app = make_app(settings)
     async with app.run_test() as pilot:
         await send(pilot, "Anyone there?")

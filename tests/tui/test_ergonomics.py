@@ -6,7 +6,6 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from moviechat_tui.core.records import replace
 from moviechat_tui.tui.widgets.message_view import AssistantMessage, UserMessage
 from tests.support.apphelpers import (
     make_app,
@@ -15,6 +14,7 @@ from tests.support.apphelpers import (
     saved_conversations,
     send,
     wait_idle,
+    with_request,
 )
 from tests.support.loopback_server import Reply
 
@@ -113,7 +113,7 @@ async def test_copy_message_and_code_block(tmp_path: Path, loopback) -> None:
 
 async def test_old_turns_are_left_out_to_fit_the_context_window(
         tmp_path: Path, loopback) -> None:
-    settings = replace(make_settings(tmp_path, loopback.base_url), context_window=2_000)
+    settings = with_request(make_settings(tmp_path, loopback.base_url), context_window=2_000)
     app = make_app(settings)
     async with app.run_test() as pilot:
         for n in range(4):
@@ -134,7 +134,7 @@ async def test_context_too_long_retries_once_with_less_history(
         tmp_path: Path, loopback) -> None:
     loopback.push(Reply(text="a " * 10), Reply(text="b " * 10),
                   Reply.error(400, code="context_length_exceeded"), Reply(text="Fits now."))
-    settings = replace(make_settings(tmp_path, loopback.base_url), context_window=100_000)
+    settings = with_request(make_settings(tmp_path, loopback.base_url), context_window=100_000)
     app = make_app(settings)
     async with app.run_test() as pilot:
         for question in ("one " * 500, "two " * 500, "three"):
@@ -149,7 +149,7 @@ async def test_context_too_long_retries_once_with_less_history(
 async def test_usage_is_recorded_and_shown(tmp_path: Path, loopback) -> None:
     loopback.push(Reply(text="Counted.", usage={"prompt_tokens": 42, "completion_tokens": 7,
                                                 "total_tokens": 49}))
-    settings = replace(make_settings(tmp_path, loopback.base_url), include_usage=True)
+    settings = with_request(make_settings(tmp_path, loopback.base_url), include_usage=True)
     app = make_app(settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "Count?")
@@ -271,7 +271,7 @@ async def test_endpoint_profiles_start_and_switch(tmp_path: Path, loopback) -> N
         config = PROFILES.format(first=loopback.base_url, second=second.base_url)
         settings = make_settings(tmp_path, None, config=config,
                                  env={"FIRST_KEY": "sk-first", "OPENAI_API_KEY": "sk-openai"})
-        assert (settings.profile, settings.model) == ("first", "model-one")
+        assert (settings.endpoint.profile, settings.endpoint.model) == ("first", "model-one")
         app = make_app(settings)
         async with app.run_test() as pilot:
             await send(pilot, "To the first")
@@ -300,7 +300,7 @@ def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
 async def test_conversation_token_total_in_the_header(tmp_path: Path, loopback) -> None:
     usage = {"prompt_tokens": 1_000, "completion_tokens": 200, "total_tokens": 1_200}
     loopback.push(Reply(text="One.", usage=usage), Reply(text="Two.", usage=usage))
-    app = make_app(replace(make_settings(tmp_path, loopback.base_url), include_usage=True))
+    app = make_app(with_request(make_settings(tmp_path, loopback.base_url), include_usage=True))
     async with app.run_test(size=(120, 30)) as pilot:
         for question in ("A?", "B?"):
             await send(pilot, question)

@@ -27,28 +27,28 @@ def _paths(tmp_path: Path, text: str | None = None) -> Paths:
 
 def test_defaults_without_a_config_file(tmp_path: Path) -> None:
     settings = load_settings(_paths(tmp_path), environ={})
-    assert settings.model == DEFAULT_MODEL
-    assert settings.base_url is None
+    assert settings.endpoint.model == DEFAULT_MODEL
+    assert settings.endpoint.base_url is None
     assert settings.persona == "expert"
-    assert not settings.api_key
+    assert not settings.endpoint.api_key
 
 
 def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
     paths = _paths(tmp_path, 'model = "file-model"\nbase_url = "http://file/v1"\n')
     env = {"MOVIECHAT_MODEL": "env-model", "OPENAI_BASE_URL": "http://env/v1"}
-    assert load_settings(paths, environ={}).model == "file-model"
-    assert load_settings(paths, environ=env).model == "env-model"
-    assert load_settings(paths, environ=env).base_url == "http://env/v1"
+    assert load_settings(paths, environ={}).endpoint.model == "file-model"
+    assert load_settings(paths, environ=env).endpoint.model == "env-model"
+    assert load_settings(paths, environ=env).endpoint.base_url == "http://env/v1"
     flags = Overrides(model="flag-model", base_url="http://flag/v1/")
     settings = load_settings(paths, flags, environ=env)
-    assert (settings.model, settings.base_url) == ("flag-model", "http://flag/v1")
+    assert (settings.endpoint.model, settings.endpoint.base_url) == ("flag-model", "http://flag/v1")
 
 
 def test_api_key_is_masked_everywhere_it_could_be_printed(tmp_path: Path) -> None:
     settings = load_settings(_paths(tmp_path), environ={"OPENAI_API_KEY": "sk-SENTINEL-123"})
-    assert settings.api_key.reveal() == "sk-SENTINEL-123"
+    assert settings.endpoint.api_key.reveal() == "sk-SENTINEL-123"
     assert "SENTINEL" not in repr(settings)
-    assert "SENTINEL" not in str(settings.api_key)
+    assert "SENTINEL" not in str(settings.endpoint.api_key)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_key_in_group_readable_config_warns(tmp_path: Path) -> None:
     paths = _paths(tmp_path, 'api_key = "sk-abc"\n')
     os.chmod(paths.config_file, 0o644)
     settings = load_settings(paths, environ={})
-    assert settings.api_key.reveal() == "sk-abc"
+    assert settings.endpoint.api_key.reveal() == "sk-abc"
     assert any("chmod 600" in w for w in settings.warnings)
     os.chmod(paths.config_file, 0o600)
     assert not load_settings(paths, environ={}).warnings
@@ -120,4 +120,4 @@ def test_sample_config_is_valid_private_and_never_overwritten(tmp_path: Path) ->
     path.unlink()
     write_sample_config(path)
     settings = load_settings(Paths(tmp_path, path, tmp_path), environ={})
-    assert settings.model == DEFAULT_MODEL
+    assert settings.endpoint.model == DEFAULT_MODEL

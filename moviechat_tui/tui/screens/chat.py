@@ -349,9 +349,7 @@ class ChatScreen(Screen[None]):
             self.query_one("#messages", VerticalScroll).anchor()
 
     def action_edit_last(self) -> None:
-        if self.controller.busy:
-            self.notify(_("A reply is still arriving: wait for it or press Esc to stop it."),
-                        markup=False)
+        if self.controller.refuse_if_busy():
             return
         text = self.controller.start_edit()
         if text is None:

@@ -1,0 +1,120 @@
+"""One chat turn's request and reply: what is sent, how the reply streams in, how it ended.
+
+The controller decides *when* a turn runs and saves; this module holds *what* a turn is: the
+request built from the conversation (persona prompt, fitted history, the parameters this model
+accepts), the reply streamed into its `Message` (sanitised chunk by chunk, with periodic saves),
+and the notice that explains an unusual ending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from moviechat_tui.core import events as ev
+from moviechat_tui.core.capabilities import capabilities_for
+from moviechat_tui.core.context import REPLY_RESERVE, Fitted, fit_history
+from moviechat_tui.core.conversation import (
+    FINISH_CANCELLED,
+    FINISH_STREAMING,
+    FINISH_TRUNCATED,
+    Conversation,
+    Message,
+)
+from moviechat_tui.core.i18n import _
+from moviechat_tui.core.persona import Persona
+from moviechat_tui.core.text import StreamSanitizer
+from moviechat_tui.llm.types import ChatRequest, Finished, Retrying, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from moviechat_tui.llm.backend import ChatBackend
+
+SAVE_INTERVAL = 0.5
+"""Seconds between saves of a streaming reply: the 'at most ~1 s lost on kill -9' promise."""
+YIELD_INTERVAL = 0.005
+"""Seconds of buffered chunks handled before letting key presses and screen updates in."""
+
+
+def build_request(conversation: Conversation, persona: Persona, model: str, *,
+                  context_window: int | None = None,
+                  prompt_budget: int | None = None) -> tuple[ChatRequest, Fitted]:
+    """The request for the next reply, and what fitting the history did.
+
+    History is fitted into the model's context window (`context_window` overrides the
+    built-in table), or into `prompt_budget` tokens when the server already said our estimate
+    was too generous. Reasoning models get `max_completion_tokens` and no temperature
+    (capabilities are data, see core/capabilities.py)."""
+    caps = capabilities_for(model, context_window=context_window)
+    history = [
+        {"role": m.role, "content": m.content}
+        for m in conversation.messages
+        if m.sent_to_model and m.finish_reason != FINISH_STREAMING
+    ]
+    reserve = persona.max_tokens or min(REPLY_RESERVE, caps.context_window // 4)
+    window = caps.context_window if prompt_budget is None else prompt_budget + reserve
+    fitted = fit_history({"role": "system", "content": persona.system_prompt},
+                         history, context_window=window, reply_reserve=reserve)
+    if caps.reasoning:
+        extra: dict[str, object] = (
+            {"max_completion_tokens": persona.max_tokens} if persona.max_tokens else {})
+        request = ChatRequest(model=model, messages=fitted.messages, extra=extra)
+    else:
+        request = ChatRequest(model=model, messages=fitted.messages,
+                              temperature=persona.temperature, max_tokens=persona.max_tokens)
+    return request, fitted
+
+
+async def stream_reply(backend: ChatBackend, request: ChatRequest, reply: Message,
+                       emit: Callable[[ev.ControllerEvent], None],
+                       save_soon: Callable[[], None]) -> None:
+    """Stream the backend's answer into `reply`, emitting `ReplyDelta`s and asking for a save
+    every SAVE_INTERVAL; on return `reply.finish_reason` says how it ended (`truncated` if the
+    server never said). Backend errors and cancellation propagate, with the text so far kept
+    in `reply`."""
+    last_save = last_yield = time.monotonic()
+    finished: str | None = None
+    clean = StreamSanitizer()
+    async for event in backend.stream(request):
+        if isinstance(event, TextDelta):
+            text = clean.feed(event.text)
+            if not text:
+                continue
+            reply.content += text
+            emit(ev.ReplyDelta(reply, text))
+            now = time.monotonic()
+            if now - last_save >= SAVE_INTERVAL:
+                last_save = now
+                save_soon()
+            if now - last_yield >= YIELD_INTERVAL:
+                # The SDK hands over chunks it has buffered without returning to the event
+                # loop: after a burst, let key presses and screen updates in.
+                await asyncio.sleep(0)
+                last_yield = time.monotonic()
+        elif isinstance(event, Finished):
+            finished = event.reason or "stop"
+        elif isinstance(event, Retrying):
+            emit(ev.RetryScheduled(event.attempt, event.max_attempts, event.delay,
+                                   event.reason))
+        elif isinstance(event, Usage):
+            reply.prompt_tokens = event.prompt_tokens
+            reply.completion_tokens = event.completion_tokens
+    tail = clean.flush()
+    if tail:
+        reply.content += tail
+        emit(ev.ReplyDelta(reply, tail))
+    reply.finish_reason = finished or FINISH_TRUNCATED
+
+
+def ending_notice(reply: Message) -> str | None:
+    """The line that explains an unusual ending (stopped early, cut off, length limit)."""
+    if reply.finish_reason == FINISH_CANCELLED and not reply.content:
+        return _("Stopped before any of the reply arrived.")
+    if reply.finish_reason == FINISH_TRUNCATED:
+        return _("The connection closed before the reply finished: it may be incomplete. "
+                 "Send your message again to retry.")
+    if reply.finish_reason == "length":
+        return _("The reply stopped at the model's length limit. Ask it to continue if you "
+                 "want more.")
+    return None
