@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.records import Record, field
 
 
@@ -64,7 +65,7 @@ class ErrorKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-class BackendError(Exception):
+class BackendError(UserFacingError):
     """A failure mapped to something the user can act on.
 
     `message` is one readable sentence (already sanitised and free of secrets) saying what
@@ -75,6 +76,5 @@ class BackendError(Exception):
                  status: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
-        self.message = message
         self.retry_after = retry_after
         self.status = status

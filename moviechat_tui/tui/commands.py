@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
-from moviechat_tui.llm.types import BackendError
 
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
@@ -59,7 +59,7 @@ class ModelCommands(Provider):
             return
         try:
             models = await self._app.controller.list_models()
-        except BackendError:
+        except UserFacingError:
             return
         matcher = self.matcher(query)
         for model in models:

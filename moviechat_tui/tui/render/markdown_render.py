@@ -26,7 +26,7 @@ from textual.color import Color
 from textual.strip import Strip
 
 from moviechat_tui.core.records import Record
-from moviechat_tui.tui.widgets.rendered_markdown import link_style
+from moviechat_tui.tui.render.links import link_style
 
 
 class Palette(Record):

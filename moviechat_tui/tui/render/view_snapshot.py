@@ -27,7 +27,7 @@ from textual.strip import Strip
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import sanitize
-from moviechat_tui.tui.widgets.rendered_markdown import link_href, link_style
+from moviechat_tui.tui.render.links import link_href, link_style
 
 VERSION = 1
 """Bump when rendering changes what a reply looks like (old snapshots are then ignored)."""

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
-from moviechat_tui.llm.types import BackendError
 
 
 class ModelsScreen(ModalScreen[str | None]):
@@ -50,7 +50,7 @@ class ModelsScreen(ModalScreen[str | None]):
         status = self.query_one("#models-status", Static)
         try:
             self._models = await self.app.controller.list_models()  # type: ignore[attr-defined]
-        except BackendError as exc:
+        except UserFacingError as exc:
             status.update(Content(exc.message + " " + _("Type a model name and press Enter.")))
             return
         if self._models:

@@ -34,26 +34,6 @@ if TYPE_CHECKING:
     from moviechat_tui.tui.render.view_snapshot import Rendered
 
 
-def link_style(href: str) -> Style:
-    """The style of a link in a rendered reply: a click runs `open_link`, which asks before
-    opening — never a terminal hyperlink (OSC 8)."""
-    return Style.from_meta({"@click": f"open_link({href!r})"})
-
-
-def link_href(style: Style) -> str | None:
-    """The address a `link_style` style opens, else None."""
-    click = (style.meta or {}).get("@click")
-    if isinstance(click, str) and click.startswith("open_link(") and click.endswith(")"):
-        import ast  # rarely needed (saving a view at quit): not at import time
-
-        try:
-            value = ast.literal_eval(click[len("open_link("):-1])
-        except (ValueError, SyntaxError):
-            return None
-        return value if isinstance(value, str) else None
-    return None
-
-
 def load_renderer() -> None:
     """Import the Markdown renderer: ~30 ms that the app spends in a worker thread once the
     user is idle, so that the first reply of a session does not wait for it."""
