@@ -19,9 +19,12 @@ class ModelCapabilities(Record):
     """Reasoning models reject `temperature` and want `max_completion_tokens`."""
     reports_usage: bool = False
     """The endpoint sends a usage chunk when asked (`stream_options.include_usage`)."""
+    window_known: bool = True
+    """False for the default guess given to a model we do not know: a message is then never
+    refused as too long before the server has had its say."""
 
 
-DEFAULT = ModelCapabilities(context_window=8_192)
+DEFAULT = ModelCapabilities(context_window=8_192, window_known=False)
 
 KNOWN: tuple[tuple[str, ModelCapabilities], ...] = (
     ("o1*", ModelCapabilities(200_000, reasoning=True, reports_usage=True)),
@@ -49,3 +52,10 @@ def capabilities_for(model: str, *, context_window: int | None = None) -> ModelC
     if context_window:
         found = ModelCapabilities(context_window, found.reasoning, found.reports_usage)
     return found
+
+
+def reply_reserve(caps: ModelCapabilities, max_tokens: int | None) -> int:
+    """Tokens of the window kept for the reply: the persona's limit, else a share of it."""
+    from moviechat_tui.core.context import REPLY_RESERVE
+
+    return max_tokens or min(REPLY_RESERVE, caps.context_window // 4)

@@ -40,7 +40,12 @@ from moviechat_tui.session.connection import (
     Emit,
     default_backend_factory,
 )
-from moviechat_tui.session.turn import build_request, ending_notice, stream_reply
+from moviechat_tui.session.turn import (
+    build_request,
+    ending_notice,
+    stream_reply,
+    too_long_notice,
+)
 from moviechat_tui.settings.config import Settings
 from moviechat_tui.storage.errors import StoreError
 from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
@@ -299,6 +304,11 @@ class ConversationController:
         if not text:
             return False
         if self.refuse_if_busy_or_read_only():
+            return False
+        too_long = too_long_notice(text, self.persona, self.model,
+                                   context_window=self.settings.request.context_window)
+        if too_long is not None:
+            self._emit(ev.Notify(too_long, ev.Severity.ERROR))
             return False
         if self._editing is not None:
             hidden = versions.hide_turn_from(self.conversation, self._editing)

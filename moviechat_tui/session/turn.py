@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from moviechat_tui.core import events as ev
-from moviechat_tui.core.capabilities import capabilities_for
-from moviechat_tui.core.context import REPLY_RESERVE, Fitted, fit_history
+from moviechat_tui.core.capabilities import capabilities_for, reply_reserve
+from moviechat_tui.core.context import Fitted, estimate_tokens, fit_history
 from moviechat_tui.core.conversation import (
     FINISH_CANCELLED,
     FINISH_STREAMING,
@@ -52,7 +52,7 @@ def build_request(conversation: Conversation, persona: Persona, model: str, *,
         for m in conversation.messages
         if m.sent_to_model and m.finish_reason != FINISH_STREAMING
     ]
-    reserve = persona.max_tokens or min(REPLY_RESERVE, caps.context_window // 4)
+    reserve = reply_reserve(caps, persona.max_tokens)
     window = caps.context_window if prompt_budget is None else prompt_budget + reserve
     fitted = fit_history({"role": "system", "content": persona.system_prompt},
                          history, context_window=window, reply_reserve=reserve)
@@ -64,6 +64,29 @@ def build_request(conversation: Conversation, persona: Persona, model: str, *,
         request = ChatRequest(model=model, messages=fitted.messages,
                               temperature=persona.temperature, max_tokens=persona.max_tokens)
     return request, fitted
+
+
+def too_long_notice(text: str, persona: Persona, model: str, *,
+                    context_window: int | None = None) -> str | None:
+    """Why `text` cannot be sent to `model` at all, when even alone (with the persona's
+    prompt and room for a reply) it exceeds a context window we know; else None.
+
+    Said before anything is sent, so the draft stays in the prompt: a server answers such a
+    request with an error at best, and llama.cpp's with an empty reply."""
+    caps = capabilities_for(model, context_window=context_window)
+    if not caps.window_known:
+        return None
+    needed = (estimate_tokens(persona.system_prompt) + estimate_tokens(text)
+              + reply_reserve(caps, persona.max_tokens))
+    if needed <= caps.context_window:
+        return None
+    message_tokens = estimate_tokens(text)
+    room = max(0, caps.context_window - needed + message_tokens)
+    return _("This message is too long for {model}: about {tokens:,} tokens, and the model "
+             "reads {window:,} in all, its reply included. Shorten it to about {room:,} "
+             "tokens (roughly {chars:,} characters), or use a model with a larger context "
+             "window.").format(model=model, tokens=message_tokens, window=caps.context_window,
+                               room=room, chars=room * 4)
 
 
 async def stream_reply(backend: ChatBackend, request: ChatRequest, reply: Message,
