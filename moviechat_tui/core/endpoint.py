@@ -63,6 +63,11 @@ class Endpoint(Record):
     local_model: Path | None = None
     """`--local`: this GGUF file runs in llama.cpp's server on this machine; `base_url` and
     `api_key` are filled in once that server has started."""
+    url_source: str = "--base-url"
+    """Where the address came from, as an error message tells the user to check it:
+    `--base-url`, `OPENAI_BASE_URL`, "base_url in FILE", a profile's base_url."""
+    key_source: str | None = None
+    """Where the key came from, for the same purpose (None: OPENAI_API_KEY or the config)."""
 
     @property
     def url(self) -> str:

@@ -90,8 +90,15 @@ class OpenAIBackend:
     def __init__(self, base_url: str | None, api_key: Secret, *, timeout: float = 60.0,
                  connect_timeout: float = 10.0, max_attempts: int = 3,
                  headers: dict[str, str] | None = None, include_usage: bool = False,
-                 backoff_base: float = 1.0, max_retry_delay: float = MAX_RETRY_DELAY) -> None:
+                 backoff_base: float = 1.0, max_retry_delay: float = MAX_RETRY_DELAY,
+                 url_source: str = "--base-url",
+                 key_source: str | None = None) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
+        self._url_source = url_source
+        """Where the address came from, as error messages name it (`--base-url`, the
+        profile's base_url, the local server ...)."""
+        self._key_source = key_source
+        """Where the key came from, as the 401 message names it (None: the usual places)."""
         self._api_key = api_key
         self._timeout = timeout
         self._connect_timeout = connect_timeout
@@ -294,9 +301,9 @@ class OpenAIBackend:
         log.debug("unreadable stream data: %s", self._redact(repr(exc)))
         return BackendError(ErrorKind.PROTOCOL, _(
             "The server at {url} sent something this app cannot read (not an OpenAI-style "
-            "reply). Check that --base-url points at an OpenAI-compatible server, usually "
+            "reply). Check that {source} points at an OpenAI-compatible server, usually "
             "ending in /v1."
-        ).format(url=self.endpoint))
+        ).format(url=self.endpoint, source=self._url_source))
 
     def _map_error(self, exc: openai.APIError, *, model: str | None, started: bool,
                    attempts: int) -> BackendError:
@@ -328,8 +335,8 @@ class OpenAIBackend:
                 ).format(url=url, seconds=self._timeout))
             return BackendError(ErrorKind.CONNECTION, _(
                 "Could not connect to {url}. Check that the server is running and that "
-                "--base-url is right."
-            ).format(url=url))
+                "{source} is right."
+            ).format(url=url, source=self._url_source))
         # A plain APIError: the server reported an error inside the stream (SSE error event).
         return BackendError(ErrorKind.PROTOCOL, self._with_detail(
             _("The server reported an error in the middle of the reply. Try again."), exc))
@@ -345,8 +352,12 @@ class OpenAIBackend:
         retry_after: float | None = None
         if status == 401:
             kind = ErrorKind.AUTH
-            sentence = _("The server rejected the API key (401). Check OPENAI_API_KEY or the "
-                         "api_key in your config.")
+            if self._key_source is None:
+                sentence = _("The server rejected the API key (401). Check OPENAI_API_KEY or "
+                             "the api_key in your config.")
+            else:
+                sentence = _("The server rejected the API key (401). Check {source}.").format(
+                    source=self._key_source)
         elif status == 403:
             kind = ErrorKind.FORBIDDEN
             sentence = _("The server refused access (403): this key may not be allowed to use "
@@ -360,8 +371,9 @@ class OpenAIBackend:
                          ).format(model=model_text, url=url)
         elif status == 404:
             kind = ErrorKind.NOT_FOUND
-            sentence = _("Nothing answered at {url} (404). Check --base-url: "
-                         "OpenAI-compatible servers usually end in /v1.").format(url=url)
+            sentence = _("Nothing answered at {url} (404). Check {source}: "
+                         "OpenAI-compatible servers usually end in /v1.").format(
+                             url=url, source=self._url_source)
         elif status == 429 and code == "insufficient_quota":
             kind = ErrorKind.RATE_LIMIT
             sentence = _("The account has run out of quota (429). Check the plan and billing "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from moviechat_tui.core import events as ev
 from moviechat_tui.core.capabilities import capabilities_for
 from moviechat_tui.core.endpoint import Endpoint
+from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import replace
 from moviechat_tui.core.secret import redact_everywhere
 from moviechat_tui.llm.types import BackendError, ErrorKind
@@ -46,6 +47,8 @@ def default_backend_factory(endpoint: Endpoint, request: RequestOptions) -> Chat
         max_attempts=request.max_attempts,
         include_usage=include_usage,
         headers=endpoint.headers or None,
+        url_source=endpoint.url_source,
+        key_source=endpoint.key_source,
     )
 
 
@@ -108,6 +111,19 @@ class Connection:
         redact_everywhere(settings.endpoint.api_key)
         self._models = None
 
+    def explain(self, error: BackendError) -> BackendError:
+        """`error` as the user should read it: with `--local`, a server that is no longer
+        running is said to have stopped (with where its log is), instead of "could not
+        connect … check the address"."""
+        local = self._local
+        if local is None or local.running or error.kind not in (
+                ErrorKind.CONNECTION, ErrorKind.PROTOCOL, ErrorKind.STREAM_CUT):
+            return error
+        return BackendError(error.kind, _(
+            "The local model server has stopped (it may have crashed); its log is {log}. "
+            "Quit and start moviechat --local again; if it happens again, see "
+            "docs/offline.md.").format(log=local.log_path))
+
     def api_problem(self) -> BackendError | None:
         """A first-run problem we can report before the first request (no key for OpenAI)."""
         endpoint = self.settings.endpoint
@@ -154,7 +170,8 @@ class Connection:
             return
         redact_everywhere(server.api_key)
         self.settings = replace(self.settings, endpoint=replace(
-            self.settings.endpoint, base_url=url, api_key=server.api_key))
+            self.settings.endpoint, base_url=url, api_key=server.api_key,
+            url_source=_("the local model server (moviechat --local)")))
         self._ready.set_result(None)
 
     @property

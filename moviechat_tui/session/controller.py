@@ -429,11 +429,12 @@ class ConversationController:
             await self._end_reply(reply)
             self._emit(ev.BusyChanged(False))
             raise
-        except BackendError as exc:
-            log.warning("reply failed: %s: %s", exc.kind, exc.message)
+        except BackendError as error:
+            failure = self.connection.explain(error)
+            log.warning("reply failed: %s: %s", failure.kind, failure.message)
             if reply is not None:
                 reply.finish_reason = FINISH_ERROR
-            await self._end_reply(reply, error=exc.message)
+            await self._end_reply(reply, error=failure.message)
         except Exception as exc:  # a bug must not take the conversation with it
             log.exception("reply failed")
             if reply is not None:

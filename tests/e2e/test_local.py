@@ -311,3 +311,25 @@ def test_kill_9_while_streaming_leaves_no_server_and_keeps_the_question(home: Ho
         assert shown and same_start(shown, partial["content"]), (shown, partial)
         term.press("ctrl+q")
         assert term.wait_exit(10) == 0
+
+
+def test_a_crashed_model_server_is_named_as_such(home: Home) -> None:
+    """The llama.cpp server dying (a crash like the one a CPU-tuned build has on some CPUs)
+    is reported as the local server having stopped, with its log — not as "could not
+    connect … check that --base-url is right" when the user gave no --base-url."""
+    with home.terminal("--local") as term:
+        term.wait_for("Lights down", timeout=30)
+        ask(term, QUESTION_1, EXPERT)
+        server, watchdog = local_server_processes(home, term.pid)
+        os.kill(server, signal.SIGSEGV)
+        assert_gone((server,), within=5.0)
+        term.send(QUESTION_2)
+        term.press("enter")
+        screen = term.wait_for("has stopped", timeout=REPLY_TIMEOUT)
+        flat = " ".join(screen.split())
+        assert "local model server has stopped" in flat
+        assert f"llama-server-{term.pid}.log" in flat.replace(" ", "")
+        assert "--base-url" not in flat
+        term.press("ctrl+q")
+        assert term.wait_exit(20) == 0
+        assert_gone((watchdog,), within=5.0)
