@@ -449,6 +449,15 @@ SAMPLE_CONFIG = '''\
 '''
 
 
+def sample_config_line(key: str) -> int:
+    """The line of the sample where the commented-out `key` is first given (`# key = …`), for
+    `config init` to say where to edit."""
+    for number, line in enumerate(SAMPLE_CONFIG.splitlines(), 1):
+        if line.startswith(f"# {key} = "):
+            return number
+    raise KeyError(key)
+
+
 def write_sample_config(path: Path) -> bool:
     """Write the commented sample; never overwrite. Returns False if the file existed."""
     path.parent.mkdir(parents=True, exist_ok=True)
