@@ -61,14 +61,21 @@ def build_parser(*, with_commands: bool = True
 
 def parse(words: list[str]) -> tuple[argparse.Namespace, CommandLineParser,
                                       list[argparse.Action]]:
-    """The bare command (flags only, the common case) with the small parser; anything else
-    (a command, help, a stray word or flag) with the whole one, which also gives the errors."""
+    """The arguments, the parser that reports usage errors (the command's, if one was given)
+    and the chat's flags. The bare command (flags only, the common case) is parsed with the
+    small parser; anything else (a command, help, a stray word or flag) with the whole one,
+    which also gives the errors."""
     parser, chat_flags = build_parser(with_commands=False)
     args, rest = parser.parse_known_args(words)
     if not rest:
         return args, parser, chat_flags
     parser, chat_flags = build_parser()
-    return parser.parse_args(words), parser, chat_flags
+    args, rest = parser.parse_known_args(words)
+    # Usage errors after the command name belong to that command: its usage, its name.
+    parser = getattr(args, "command_parser", parser)
+    if rest:
+        parser.error(_("unrecognized arguments: {words}").format(words=" ".join(rest)))
+    return args, parser, chat_flags
 
 
 def _early_lang(argv: Sequence[str]) -> str | None:
@@ -94,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     flag = chat.misplaced_flag(args, chat_flags)
     if flag:
         parser.error(_("{flag} is for the chat; `moviechat {command}` does not take it").format(
-            flag=flag, command=args.command))
+            flag=flag, command=parser.prog.removeprefix("moviechat ")))
     try:
         code: int = handler(args)
         sys.stdout.flush()  # here, where a reader that left can still be handled

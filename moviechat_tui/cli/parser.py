@@ -179,6 +179,8 @@ class Commands:
         parser: CommandLineParser = self._subparsers.add_parser(
             name, help=summary, description=description, epilog=examples_text(examples),
             parents=[self._flags_after])
+        # The innermost command given reports its own usage errors (see dispatch.parse).
+        parser.set_defaults(command_parser=parser)
         if handler is not None:
             parser.set_defaults(handler=handler)
         return parser

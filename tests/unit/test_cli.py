@@ -113,9 +113,11 @@ def test_the_chats_flags_do_not_go_with_a_command(capsys: pytest.CaptureFixture[
                                                   data: Path) -> None:
     code, out, err = run(capsys, "--data-dir", str(data), "--model", "x", "list")
     assert code == 2 and out == ""
-    assert "--model is for the chat; `moviechat list` does not take it" in err
+    assert ("moviechat list: error: --model is for the chat; `moviechat list` does not take "
+            "it") in err
     code, _out, err = run(capsys, "--data-dir", str(data), "list", "--continue")
-    assert code == 2 and "unrecognized arguments: --continue" in err
+    assert code == 2 and "moviechat list: error: unrecognized arguments: --continue" in err
+    assert err.startswith("usage: moviechat list ")  # the command's usage, not the app's
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
