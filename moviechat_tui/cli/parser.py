@@ -159,8 +159,6 @@ class Commands:
     """The sub-commands of one parser: what a command group's `register` adds to."""
 
     def __init__(self, parser: CommandLineParser, *, dest: str, title: str) -> None:
-        self._parser = parser
-        self._dest = dest
         self._flags_after = CommandLineParser(add_help=False)
         add_global_flags(self._flags_after, after_command=True)
         # prog given, or argparse would build sub-commands' names from a custom usage text.

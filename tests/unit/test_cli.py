@@ -233,3 +233,38 @@ def test_a_malformed_base_url_stops_before_the_app_starts(
     err = out.stderr.decode()
     assert err.startswith(message) and err.count("\n") == 1, err
     assert out.stdout == b""
+
+
+def test_a_command_group_two_levels_deep_works_like_the_others(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """What the next command groups (`films letterboxd import`) are built with: help, global
+    flags after the command, typo suggestions and usage errors at every level."""
+    from moviechat_tui.cli.parser import CommandLineParser, Commands, add_global_flags
+
+    parser = CommandLineParser(prog="moviechat")
+    add_global_flags(parser, after_command=False)
+    films = Commands(parser, dest="command", title="commands")
+    letterboxd = films.group(films.add("films", summary="s", description="d"), title="c")
+    inner = letterboxd.group(letterboxd.add("letterboxd", summary="s", description="d"),
+                             title="c")
+    importer = inner.add("import", summary="s", description="d",
+                         examples=[("moviechat films letterboxd import ZIP", "what it does")],
+                         handler=lambda args: 0)
+    importer.add_argument("zip", metavar="ZIP")
+    args = parser.parse_args(["--data-dir", "/a", "films", "letterboxd", "import", "x.zip",
+                              "--lang", "ko"])
+    assert (args.handler(args), args.zip, args.data_dir, args.lang) == (0, "x.zip", "/a", "ko")
+    for argv, message in [(["films", "letterboxd", "imprt"], "did you mean 'import'?"),
+                          (["films", "letterbox"], "did you mean 'letterboxd'?")]:
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["films", "letterboxd", "import", "--help"])
+    out = capsys.readouterr().out
+    assert "usage: moviechat films letterboxd import" in out
+    assert "moviechat films letterboxd import ZIP" in out and "--data-dir DIR" in out
+    args = parser.parse_args(["films", "letterboxd"])
+    with pytest.raises(SystemExit):
+        args.handler(args)
+    assert "say which: import" in capsys.readouterr().err
