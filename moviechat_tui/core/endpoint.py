@@ -7,9 +7,11 @@ and the UI never disagree about whether a key is needed or what the user is talk
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record, field
 from moviechat_tui.core.secret import Secret
 from moviechat_tui.core.text import one_line
@@ -47,6 +49,36 @@ def display_url(url: str) -> str:
         return urlunsplit((parts.scheme, host, parts.path, "", ""))
     except ValueError:
         return one_line(url.split("?")[0].split("@")[-1], 80)
+
+
+def base_url_problem(url: str) -> str | None:
+    """What is wrong with the form of a base URL, as the end of a sentence that starts with
+    where it came from ("--base-url: …"), or None when it is usable.
+
+    Checked where a URL is read (flag, environment, config file, profile): without it
+    `not a url` is retried three times as "could not connect" and a port out of range ends
+    in "unhandled errors in a TaskGroup", long after the user could have fixed the typo."""
+    # repr: quoted, and a control character or a trailing space shows as what it is.
+    shown = repr(re.sub(r"//[^/@]*@", "//", url)[:100])  # without user:password@
+    example = "http://127.0.0.1:8080/v1"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        parts = None
+    if (parts is None or any(c.isspace() or not c.isprintable() for c in url)
+            or parts.scheme not in ("http", "https")
+            or url[:len(parts.scheme) + 3].lower() != f"{parts.scheme}://"):
+        return _("{url} is not an http(s) URL, e.g. {example}").format(
+            url=shown, example=example)
+    if not parts.hostname:
+        return _("{url} has no host name, e.g. {example}").format(url=shown, example=example)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port is not None and not 1 <= port <= 65535:
+        return _("{url}: the port must be a number from 1 to 65535").format(url=shown)
+    return None
 
 
 class Endpoint(Record):

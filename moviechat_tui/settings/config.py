@@ -7,6 +7,7 @@ the key, so the CLI can print one line and exit with status 2 instead of a trace
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from moviechat_tui.core.endpoint import Endpoint
+from moviechat_tui.core.endpoint import Endpoint, base_url_problem
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona, find
@@ -86,6 +87,16 @@ class Settings(Record):
     """Ask the model for a short title after the first reply (one extra small request)."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
+
+REQUEST_LIMITS: dict[str, tuple[int, int]] = {
+    "timeout": (1, 3600),
+    "connect_timeout": (1, 3600),
+    "max_attempts": (1, 10),
+    "context_window": (256, 10_000_000),
+}
+"""The smallest and largest value each number in `[request]` accepts (docs/configuration.md):
+seconds for the timeouts (an hour between two pieces of a reply is already a hung server),
+attempts, tokens (above the largest context any model offers)."""
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
              "keys", "profile", "profiles", "generate_titles"}
@@ -172,20 +183,34 @@ def _string(data: dict[str, Any], key: str, path: Path, text: str) -> str | None
     return value
 
 
-def _number(data: dict[str, Any], key: str, path: Path, text: str, *, minimum: float,
+def _number(data: dict[str, Any], key: str, path: Path, text: str, *,
             integer: bool = False) -> float | None:
+    """A `[request]` number within REQUEST_LIMITS: nan, inf and out-of-range values would only
+    fail later, at every send, with a message about something else."""
     value = data.get(key)
     if value is None:
         return None
+    low, high = REQUEST_LIMITS[key]
     ok_type = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, ok_type) or value < minimum:
+    if (isinstance(value, bool) or not isinstance(value, ok_type) or not math.isfinite(value)
+            or not low <= value <= high):
         kind = _("a whole number") if integer else _("a number")
         raise ConfigError(
-            _("{where}: request.{key} must be {kind} of at least {minimum}").format(
-                where=_where(path, text, key), key=key, kind=kind, minimum=minimum
-            )
+            _("{where}: request.{key} must be {kind} from {low} to {high}").format(
+                where=_where(path, text, key), key=key, kind=kind, low=f"{low:,}",
+                high=f"{high:,}")
         )
     return float(value)
+
+
+def _checked_url(url: str | None, source: str) -> str | None:
+    """The base URL if its form is usable; a ConfigError naming `source` otherwise."""
+    if url is None:
+        return None
+    problem = base_url_problem(url)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
+    return url
 
 
 def profile_key(profile: Profile, environ: Mapping[str, str]) -> Secret:
@@ -270,8 +295,12 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             .format(path=path)
         )
 
-    plain_base_url = env.get("OPENAI_BASE_URL") or _string(data, "base_url", path, text)
-    base_url = overrides.base_url or (profile.base_url if profile else None) or plain_base_url
+    file_base_url = _checked_url(_string(data, "base_url", path, text),
+                                 f"{_where(path, text, 'base_url')}: base_url")
+    env_base_url = _checked_url(env.get("OPENAI_BASE_URL") or None, "OPENAI_BASE_URL")
+    plain_base_url = env_base_url or file_base_url
+    flag_base_url = _checked_url(overrides.base_url, "--base-url")
+    base_url = flag_base_url or (profile.base_url if profile else None) or plain_base_url
     plain_key = Secret(env.get("OPENAI_API_KEY") or file_key)
     model = overrides.model or (profile.model if profile else None) or (
         None if overrides.local_model else (
@@ -303,10 +332,10 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             )
         )
 
-    timeout = _number(request, "timeout", path, text, minimum=1)
-    connect_timeout = _number(request, "connect_timeout", path, text, minimum=1)
-    attempts = _number(request, "max_attempts", path, text, minimum=1, integer=True)
-    context_window = _number(request, "context_window", path, text, minimum=256, integer=True)
+    timeout = _number(request, "timeout", path, text)
+    connect_timeout = _number(request, "connect_timeout", path, text)
+    attempts = _number(request, "max_attempts", path, text, integer=True)
+    context_window = _number(request, "context_window", path, text, integer=True)
     generate_titles = data.get("generate_titles", False)
     if not isinstance(generate_titles, bool):
         raise ConfigError(_("{where}: generate_titles must be true or false").format(
@@ -418,6 +447,15 @@ SAMPLE_CONFIG = '''\
 # key = "f10"
 # temperature = 0.7
 '''
+
+
+def sample_config_line(key: str) -> int:
+    """The line of the sample where the commented-out `key` is first given (`# key = …`), for
+    `config init` to say where to edit."""
+    for number, line in enumerate(SAMPLE_CONFIG.splitlines(), 1):
+        if line.startswith(f"# {key} = "):
+            return number
+    raise KeyError(key)
 
 
 def write_sample_config(path: Path) -> bool:

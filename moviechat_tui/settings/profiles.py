@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from moviechat_tui.core.endpoint import base_url_problem
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record, field
@@ -56,9 +57,11 @@ def parse_profiles(entries: Any, source: str) -> tuple[Profile, ...]:
         if any(p.name == name for p in profiles):
             raise bad("name", _("another profile already has this name"))
         base_url = raw.get("base_url")
-        if base_url is not None and (not isinstance(base_url, str)
-                                     or not base_url.startswith(("http://", "https://"))):
+        if base_url is not None and not isinstance(base_url, str):
             raise bad("base_url", _("must be an http:// or https:// URL"))
+        problem = base_url_problem(base_url) if base_url is not None else None
+        if problem:
+            raise bad("base_url", problem)
         key_env = raw.get("api_key_env")
         if key_env is not None and (not isinstance(key_env, str) or not _ENV.match(key_env)):
             raise bad("api_key_env", _("must be the name of an environment variable"))

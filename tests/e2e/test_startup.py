@@ -51,16 +51,21 @@ def test_openai_is_not_imported_by_the_first_frame(tmp_path: Path) -> None:
     assert out.stdout.split() == ["False", "True"]
 
 
-def test_cli_version_and_config_path_are_instant_and_light(tmp_path: Path) -> None:
-    code = ("import sys; from moviechat_tui.cli import main; rc = main(sys.argv[1:]); "
-            "print('textual' in sys.modules, 'openai' in sys.modules); raise SystemExit(rc)")
+@pytest.mark.parametrize("argv", [["config", "path"], ["--version"], ["--help"],
+                                  ["search", "--help"]])
+def test_cli_version_help_and_config_path_are_instant_and_light(
+        tmp_path: Path, argv: list[str]) -> None:
+    code = ("import sys\nfrom moviechat_tui.cli import main\ntry:\n"
+            "    rc = main(sys.argv[1:])\nexcept SystemExit as e:\n    rc = e.code\n"
+            "print('textual' in sys.modules, 'openai' in sys.modules)\nraise SystemExit(rc)")
     out = subprocess.run(
-        [sys.executable, "-c", code, "--data-dir", str(tmp_path), "config", "path"],
+        [sys.executable, "-c", code, "--data-dir", str(tmp_path), *argv],
         capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert str(tmp_path / "conversations") in out.stdout
-    assert lines[-1] == "False False"
+    if argv == ["config", "path"]:
+        assert str(tmp_path / "conversations") in out.stdout
+    assert len(lines) > 1 and lines[-1] == "False False"
 
 
 def test_broken_config_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
@@ -91,7 +96,8 @@ FIRST_FRAME_SCRIPT = textwrap.dedent(
 
     DEFERRED = ["openai", "markdown_it", "rich.markdown", "pygments",
                 "textual.widgets._markdown", "moviechat_tui.tui.screens.help",
-                "moviechat_tui.session.library_actions", "moviechat_tui.tui.screens.conversations"]
+                "moviechat_tui.session.library_actions", "moviechat_tui.tui.screens.conversations",
+                "moviechat_tui.cli.config", "moviechat_tui.cli.conversations"]
     seen = {}
     after_first_frame = MovieChatApp._after_first_frame
 

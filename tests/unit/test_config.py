@@ -9,6 +9,7 @@ import pytest
 
 from moviechat_tui.settings.config import (
     DEFAULT_MODEL,
+    REQUEST_LIMITS,
     ConfigError,
     Overrides,
     load_settings,
@@ -121,3 +122,75 @@ def test_sample_config_is_valid_private_and_never_overwritten(tmp_path: Path) ->
     write_sample_config(path)
     settings = load_settings(Paths(tmp_path, path, tmp_path), environ={})
     assert settings.endpoint.model == DEFAULT_MODEL
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("timeout", "nan"), ("timeout", "inf"), ("timeout", "-inf"), ("timeout", "-1"),
+    ("timeout", "0.5"), ("timeout", "3601"), ("timeout", "1e300"),
+    ("connect_timeout", "nan"), ("connect_timeout", "86400"),
+    ("max_attempts", "0"), ("max_attempts", "11"), ("max_attempts", "2.5"),
+    ("context_window", "255"), ("context_window", "10_000_001"), ("context_window", "inf"),
+])
+def test_request_numbers_must_be_finite_and_in_range(tmp_path: Path, key: str,
+                                                     value: str) -> None:
+    """nan, inf or a huge timeout used to be accepted, and every send then failed before a
+    request was made, with a message about something else."""
+    text = f'model = "m"\n[request]\n{key} = {value}\n'
+    with pytest.raises(ConfigError) as info:
+        load_settings(_paths(tmp_path, text), environ={})
+    low, high = REQUEST_LIMITS[key]
+    assert info.value.message == (
+        f"{tmp_path / 'config.toml'}:3: request.{key} must be "
+        f"{'a whole number' if key in ('max_attempts', 'context_window') else 'a number'} "
+        f"from {low:,} to {high:,}")
+
+
+def test_request_numbers_at_the_limits_are_accepted(tmp_path: Path) -> None:
+    text = ("[request]\ntimeout = 3600\nconnect_timeout = 1\nmax_attempts = 10\n"
+            "context_window = 10_000_000\n")
+    request = load_settings(_paths(tmp_path, text), environ={}).request
+    assert (request.timeout, request.connect_timeout, request.max_attempts,
+            request.context_window) == (3600.0, 1.0, 10, 10_000_000)
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("not a url", "'not a url' is not an http(s) URL, e.g. http://127.0.0.1:8080/v1"),
+    ("localhost:8080/v1", "'localhost:8080/v1' is not an http(s) URL"),
+    ("ftp://example.com/v1", "'ftp://example.com/v1' is not an http(s) URL"),
+    ("http://127.0.0.1:8080/v1 ", "'http://127.0.0.1:8080/v1 ' is not an http(s) URL"),
+    ("http://[::1/v1", "'http://[::1/v1' is not an http(s) URL"),
+    ("http://127.0.0.1:99999/v1", "'http://127.0.0.1:99999/v1': the port must be a number "
+                                  "from 1 to 65535"),
+    ("http://127.0.0.1:0/v1", "the port must be a number from 1 to 65535"),
+    ("http://localhost:http/v1", "the port must be a number from 1 to 65535"),
+    ("http:///v1", "'http:///v1' has no host name, e.g. http://127.0.0.1:8080/v1"),
+    ("http://:8080/v1", "has no host name"),
+    ("http://me:s3cret@:8080/v1", "'http://:8080/v1' has no host name"),  # no password shown
+])
+def test_a_malformed_base_url_is_named_with_where_it_came_from(tmp_path: Path, url: str,
+                                                               problem: str) -> None:
+    def problem_with(text: str | None, overrides: Overrides, environ: dict[str, str]) -> str:
+        with pytest.raises(ConfigError) as info:
+            load_settings(_paths(tmp_path, text), overrides, environ=environ)
+        assert "s3cret" not in info.value.message
+        return info.value.message
+
+    where = tmp_path / "config.toml"
+    for message, source in [
+        (problem_with(None, Overrides(base_url=url), {}), "--base-url: "),
+        (problem_with(None, Overrides(), {"OPENAI_BASE_URL": url}), "OPENAI_BASE_URL: "),
+        (problem_with(f'model = "m"\nbase_url = "{url}"\n', Overrides(), {}),
+         f"{where}:2: base_url: "),
+        (problem_with(f'model = "m"\n[[profiles]]\nname = "p"\nbase_url = "{url}"\n',
+                      Overrides(), {}), f"{where}:4: profiles[0].base_url: "),
+    ]:
+        assert message.startswith(source) and problem in message, message
+        (tmp_path / "config.toml").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/v1", "https://api.openai.com/v1",
+                                 "http://[::1]:11434/v1", "HTTPS://openrouter.ai/api/v1",
+                                 "http://localhost/v1/", "http://user:pw@host:65535"])
+def test_well_formed_base_urls_are_accepted(tmp_path: Path, url: str) -> None:
+    settings = load_settings(_paths(tmp_path), Overrides(base_url=url), environ={})
+    assert settings.endpoint.base_url == url.rstrip("/")
