@@ -9,7 +9,7 @@ nothing here does I/O. Titles and model names are untrusted text: highlighted wi
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -20,12 +20,17 @@ if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
 
 
-class ConversationCommands(Provider):
-    """"Open: <title>" for each saved conversation (newest first)."""
-
+class _MovieChatProvider(Provider):
     @property
     def _app(self) -> MovieChatApp:
-        return self.app  # type: ignore[return-value]
+        """The app, typed. A provider is not a widget (`getters.app` does not apply) and its
+        `app` is typed `App[object]`, which `MovieChatApp` (an `App[None]`) is not a subtype
+        of; app.py imports this module, so the class can't be imported here to check."""
+        return cast("MovieChatApp", self.app)
+
+
+class ConversationCommands(_MovieChatProvider):
+    """"Open: <title>" for each saved conversation (newest first)."""
 
     async def _entries(self) -> list[tuple[str, str]]:
         summaries = await self._app.controller.list_conversations()
@@ -47,12 +52,8 @@ class ConversationCommands(Provider):
                           help=_("Saved conversation"))
 
 
-class ModelCommands(Provider):
+class ModelCommands(_MovieChatProvider):
     """"Model: <name>" for each model the endpoint lists (fetched once, when first asked)."""
-
-    @property
-    def _app(self) -> MovieChatApp:
-        return self.app  # type: ignore[return-value]
 
     async def search(self, query: str) -> Hits:
         if not query.strip():

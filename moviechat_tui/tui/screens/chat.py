@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -47,6 +47,8 @@ from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 if TYPE_CHECKING:
     from textual.strip import Strip
 
+    from moviechat_tui.session.controller import ConversationController
+    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.render.view_snapshot import Rendered
 
 MAX_MOUNTED_MESSAGES = 60
@@ -64,6 +66,8 @@ was on screen is still there after one press."""
 class ChatScreen(Screen[None]):
     # chat.tcss is read by MovieChatApp.CSS_PATH: a default screen's CSS_PATH is not loaded.
     AUTO_FOCUS = "#prompt"
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["stop"], "stop_reply", _("Stop"), id="stop"),
@@ -113,8 +117,8 @@ class ChatScreen(Screen[None]):
         yield Static(id="footer-slot")
 
     @property
-    def controller(self):  # type: ignore[no-untyped-def]
-        return self.app.controller  # type: ignore[attr-defined]
+    def controller(self) -> ConversationController:
+        return self.app.controller
 
     def on_mount(self) -> None:
         self.query_one("#messages", VerticalScroll).anchor()
@@ -333,7 +337,7 @@ class ChatScreen(Screen[None]):
     def ask_to_open_link(self, event: RenderedMarkdown.LinkClicked) -> None:
         # A click on a link in a reply only asks (the dialog shows the real address).
         event.stop()
-        self.app.open_link(event.href)  # type: ignore[attr-defined]
+        self.app.open_link(event.href)
 
     def action_stop_reply(self) -> None:
         if self.controller.cancel():
@@ -374,16 +378,16 @@ class ChatScreen(Screen[None]):
 
     @on(MessageView.BranchRequested)
     async def branch(self, event: MessageView.BranchRequested) -> None:
-        await self.app.library.branch_from(event.view.message)  # type: ignore[attr-defined]
+        await self.app.library.branch_from(event.view.message)
 
     async def action_export(self) -> None:
-        await self.app.library.export_current()  # type: ignore[attr-defined]
+        await self.app.library.export_current()
 
     @on(AssistantMessage.VersionRequested)
     def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
         if not self.controller.show_version(event.view.message, event.step):
             self.notify(_("No other version that way. {key} makes a new one.").format(
-                key=self.app.key_for("regenerate")), markup=False)  # type: ignore[attr-defined]
+                key=self.app.key_for("regenerate")), markup=False)
 
     @on(MessageView.CopyRequested)
     def copy_message(self, event: MessageView.CopyRequested) -> None:
@@ -483,7 +487,7 @@ class ChatScreen(Screen[None]):
                 # The full collection held back during the stream runs once the user is
                 # idle (see gc_pause).
                 release_full_collections()
-                self.app.collect_garbage_when_idle()  # type: ignore[attr-defined]
+                self.app.collect_garbage_when_idle()
                 header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessage):

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -30,6 +31,10 @@ from moviechat_tui.core.persona import find
 from moviechat_tui.library.search import SearchHit
 from moviechat_tui.library.trash import TrashedConversation
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
+
+if TYPE_CHECKING:
+    from moviechat_tui.session.library_actions import LibraryController
+    from moviechat_tui.tui.app import MovieChatApp
 
 BUSY_HINT_AFTER = 0.25
 """Seconds a listing or search may take before the screen says it is still working."""
@@ -56,6 +61,8 @@ def _when(moment: datetime) -> str:
 class ConversationsScreen(ModalScreen[Opened | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "#filter"
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close"),
         Binding("down", "focus_table", _("List"), show=False),
@@ -76,8 +83,8 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         self._search_timer: Timer | None = None
 
     @property
-    def library(self):  # type: ignore[no-untyped-def]
-        return self.app.library  # type: ignore[attr-defined]
+    def library(self) -> LibraryController:
+        return self.app.library
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-dialog"):
@@ -145,7 +152,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
     async def load(self) -> None:
         with self._busy_hint(_("Reading the conversation list…")):
             if self.mode == Mode.TITLES:
-                self._summaries = await self.app.controller.list_conversations()  # type: ignore[attr-defined]
+                self._summaries = await self.app.controller.list_conversations()
             elif self.mode == Mode.TRASH:
                 self._trash = await self.library.trash_entries()
         self._fill(self.query_one("#filter", Input).value)
@@ -175,7 +182,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             timer.stop()
 
     def _persona_name(self, persona_id: str) -> str:
-        persona = find(self.app.controller.personas, persona_id)  # type: ignore[attr-defined]
+        persona = find(self.app.controller.personas, persona_id)
         return persona.display_name if persona else persona_id
 
     def _fill(self, needle: str) -> None:

@@ -5,8 +5,9 @@ list or models it does not advertise (when the filter matches nothing)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,10 +19,15 @@ from textual.widgets.option_list import Option
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 
+if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
+
 
 class ModelsScreen(ModalScreen[str | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "#model-input"
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close_models"),
         Binding("down", "focus_list", _("List"), show=False),
@@ -49,7 +55,7 @@ class ModelsScreen(ModalScreen[str | None]):
     async def load(self) -> None:
         status = self.query_one("#models-status", Static)
         try:
-            self._models = await self.app.controller.list_models()  # type: ignore[attr-defined]
+            self._models = await self.app.controller.list_models()
         except UserFacingError as exc:
             status.update(Content(exc.message + " " + _("Type a model name and press Enter.")))
             return

@@ -20,6 +20,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -43,6 +44,7 @@ from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
 if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.render.view_snapshot import Rendered
 
 TYPING_PAUSE = 0.12
@@ -81,6 +83,9 @@ class MessageView(Vertical, can_focus=True):
 
     Keys act on the focused message; the chat screen does the work (copying goes through the
     app, versions and edits through the controller), the view only says what was asked."""
+
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["copy_message"], "copy", _("Copy"), id="copy_message"),
@@ -209,13 +214,8 @@ class AssistantMessage(MessageView):
             self.mount(tail, after=self.query_one(RenderedMarkdown))
         return tail
 
-    def _seconds_since_key(self) -> float:
-        """How long ago the user pressed a key (MovieChatApp.seconds_since_key; an app
-        without it counts as nobody typing)."""
-        return float(getattr(self.app, "seconds_since_key", TYPING_PAUSE))
-
     def _typing(self) -> bool:
-        return self._seconds_since_key() < TYPING_PAUSE
+        return self.app.seconds_since_key < TYPING_PAUSE
 
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
@@ -247,10 +247,9 @@ class AssistantMessage(MessageView):
         TYPING_PAUSE, if the user stopped): the repaint it causes (~15 ms as the pane
         scrolls) then falls in the gap between two keys instead of on one."""
         self._refresh_timer = None
-        after_next_echo = getattr(self.app, "after_next_echo", None)
-        if self._typing() and after_next_echo is not None:
+        if self._typing():
             self._waiting_for_echo = True
-            after_next_echo(self._take_after_echo)
+            self.app.after_next_echo(self._take_after_echo)
             self._refresh_timer = self.set_timer(TYPING_PAUSE, self._take_after_echo)
             return
         self._take_text()
@@ -268,9 +267,7 @@ class AssistantMessage(MessageView):
             self._refresh_timer = None
         if self._waiting_for_echo:
             self._waiting_for_echo = False
-            forget = getattr(self.app, "forget_echo_wait", None)
-            if forget is not None:
-                forget(self._take_after_echo)
+            self.app.forget_echo_wait(self._take_after_echo)
 
     def on_unmount(self) -> None:
         self._cancel_pending_refresh()
@@ -336,7 +333,7 @@ class AssistantMessage(MessageView):
         body = self.query_one(RenderedMarkdown)
         if not body.has_plain_blocks:
             return
-        since_key = self._seconds_since_key()
+        since_key = self.app.seconds_since_key
         if since_key < TYPING_PAUSE:
             # The user is typing: a block render (tens of ms for a table) would delay the
             # echo of the next key. The block stays plain text meanwhile.

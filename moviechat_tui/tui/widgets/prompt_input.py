@@ -6,12 +6,20 @@ every terminal sends distinctly) is the documented newline key.
 
 from __future__ import annotations
 
-from textual import events
+from typing import TYPE_CHECKING
+
+from textual import events, getters
 from textual.message import Message
 from textual.widgets import TextArea
 
+if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
+
 
 class PromptInput(TextArea):
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
+
     class Submitted(Message):
         def __init__(self, input: PromptInput, text: str) -> None:
             super().__init__()
@@ -67,5 +75,5 @@ class PromptInput(TextArea):
         """A key changed the text or moved the cursor (typed letters, and also backspace or
         the arrows, which are bindings applied after the key's own handler): once that is
         painted, tell the app (see MovieChatApp.after_next_echo)."""
-        if getattr(self.app, "waiting_for_echo", False):
-            self.call_after_refresh(self.app.key_echoed)  # type: ignore[attr-defined]
+        if self.app.waiting_for_echo:
+            self.call_after_refresh(self.app.key_echoed)
