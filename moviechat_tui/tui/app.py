@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
-import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property, partial
@@ -43,9 +39,10 @@ from moviechat_tui.settings.config import Settings
 from moviechat_tui.settings.keys import DEFAULT_KEYS, descriptions
 from moviechat_tui.settings.personas import key_for
 from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
-from moviechat_tui.tui.runtime import gc_pause
+from moviechat_tui.tui.render.renderers import load_renderer
+from moviechat_tui.tui.runtime import quit_signals
+from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 from moviechat_tui.tui.screens.chat import ChatScreen
-from moviechat_tui.tui.widgets.rendered_markdown import load_renderer
 
 if TYPE_CHECKING:
     from moviechat_tui.session.library_actions import LibraryController
@@ -56,29 +53,6 @@ WARM_UP_DELAY: float | None = 1.0
 (`openai` imported in a thread, ~1 s); None: only on the first request. The import competes
 with the interface for the GIL (measured: key echo p95 14 → 34 ms while it runs), so it waits
 for a pause in the typing."""
-IDLE_BEFORE_COLLECTING = 1.0
-"""Seconds without a key press before the full garbage collection held back while a reply
-streamed runs (see `collect_garbage_when_idle`)..."""
-LONGEST_COLLECTION_HOLD = 5.0
-"""... but it waits at most this long after it was first held back, even if the user keeps
-typing: memory would otherwise grow for as long as the user chats without a pause."""
-QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
-"""Signals that quit like ctrl+q (reply saved, terminal restored); the exit code is 128 + the
-signal's number, as a shell reports a program ended by it."""
-
-SIGNAL_EXIT_GRACE = 10.0
-"""Seconds after such a signal before the process ends even if quitting has not finished
-(stopping a --local server alone may take 5)."""
-
-log = logging.getLogger(__name__)
-
-
-def _exit_now(code: int) -> None:
-    """End the process at once (everything is saved): logs flushed, no terminal teardown."""
-    logging.shutdown()
-    os._exit(code)
-
 
 class ControllerMessage(Message):
     def __init__(self, event: ev.ControllerEvent) -> None:
@@ -119,11 +93,11 @@ class MovieChatApp(App[None]):
         self.startup = startup or StartupAction()
         self.controller = ConversationController.for_settings(settings, self._emit,
                                                               backend_factory)
+        self.keystrokes = Keystrokes()
+        """When the user last pressed a key; work waiting for the next key's echo."""
         self._unsaved_quit_at = -1e9
-        self._last_key_at = -1e9
-        self._after_echo: list[Callable[[], None]] = []
         self._quitting = False
-        """A quit is under way (ctrl+q or a signal, see _quit_on_signals): others wait."""
+        """A quit is under way (ctrl+q or a signal, see _signalled): others wait."""
         self._freeze_after_warm_up = False
         self._chat: ChatScreen | None = None
         self._shown_before: dict[str, Rendered] = {}
@@ -223,53 +197,28 @@ class MovieChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._after_first_frame)
-        self._quit_on_signals()
+        quit_signals.install(self._signalled)
         self.controller.start_local_endpoint()
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning", markup=False, timeout=10)
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
 
-    def _quit_on_signals(self) -> None:
-        """`kill`, a closed terminal window, a system shutdown (SIGTERM, SIGHUP): quit the way
-        ctrl+q does — the reply stopped and saved, the terminal given back in a usable
-        state — instead of dying mid-reply with the screen still in the app's modes. A
-        signal the app was started ignoring (`nohup`) stays ignored."""
-        loop = asyncio.get_running_loop()
-        for signum in QUIT_SIGNALS:
-            if signal.getsignal(signum) is signal.SIG_IGN:
-                continue
-            try:
-                loop.add_signal_handler(signum, self._signalled, signum)
-            except (NotImplementedError, RuntimeError, ValueError):  # no signals here
-                return
-
     def _signalled(self, signum: int) -> None:
+        """SIGTERM or SIGHUP: quit as ctrl+q does (see quit_signals)."""
         # Once: a closed terminal often sends SIGHUP twice (the shell passes it on to its
         # jobs), and a second quit must not cut the first one's save short. A save that
-        # hangs is ended by the watchdog in _quit_for_signal.
+        # hangs is ended by quit_signals' watchdog.
         if self._quitting:
             return
         self._quitting = True
-        self.run_worker(self._quit_for_signal(signum), group="quit-on-signal",
-                        exit_on_error=False)
 
-    async def _quit_for_signal(self, signum: int) -> None:
-        log.info("quitting on signal %d", signum)
-        code = 128 + signum
-        # Textual's teardown writes to the terminal; with the terminal gone that write waits
-        # forever (seen after SIGHUP). Whatever happens below, the process ends.
-        watchdog = threading.Timer(SIGNAL_EXIT_GRACE, _exit_now, args=(code,))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            await self._shut_down(force=True)
-        except Exception:  # the conversation is saved before the view, and the log says
-            log.exception("quitting on signal %d", signum)
-        finally:
-            if signum == getattr(signal, "SIGHUP", None):
-                _exit_now(code)  # the terminal is gone: there is nothing to restore
+        def exit_app(code: int) -> None:
             self.exit(return_code=code)
+
+        self.run_worker(quit_signals.quit_for_signal(
+            signum, partial(self._shut_down, force=True), exit_app),
+            group="quit-on-signal", exit_on_error=False)
 
     def _after_first_frame(self) -> None:
         """The first frame is on screen: what start-up put off can happen now."""
@@ -288,7 +237,7 @@ class MovieChatApp(App[None]):
         """Prepare the backend while the user reads, instead of after their first Enter —
         once no key has been pressed for WARM_UP_DELAY seconds."""
         assert WARM_UP_DELAY is not None
-        quiet_for = self.seconds_since_key
+        quiet_for = self.keystrokes.seconds_since_key
         if quiet_for < WARM_UP_DELAY:
             self.set_timer(WARM_UP_DELAY - quiet_for, self._warm_up_backend,
                            name="backend warm-up")
@@ -305,51 +254,9 @@ class MovieChatApp(App[None]):
             # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
             gc.freeze()
 
-    def collect_garbage_when_idle(self) -> None:
-        """A reply ended: run the full garbage collection held back while it streamed once
-        no key has been pressed for IDLE_BEFORE_COLLECTING seconds, where its stall (30–150
-        ms) is not felt, or LONGEST_COLLECTION_HOLD seconds after it was first held back
-        (see gc_pause). If another reply starts first, its end asks again."""
-        if not gc_pause.collection_waiting():
-            return
-        quiet_for = self.seconds_since_key
-        held_since = gc_pause.held_since()
-        held_for = 0.0 if held_since is None else time.monotonic() - held_since
-        if quiet_for < IDLE_BEFORE_COLLECTING and held_for < LONGEST_COLLECTION_HOLD:
-            wait = min(IDLE_BEFORE_COLLECTING - quiet_for, LONGEST_COLLECTION_HOLD - held_for)
-            self.set_timer(wait, self.collect_garbage_when_idle, name="idle garbage collection")
-            return
-        gc_pause.collect_held_garbage()
-
-    @property
-    def seconds_since_key(self) -> float:
-        """How long ago the last key was pressed: work that can wait (rendering finished
-        reply blocks, warming up the backend) waits while the user types."""
-        return time.monotonic() - self._last_key_at
-
-    def after_next_echo(self, callback: Callable[[], None]) -> None:
-        """Call `callback` right after the prompt has painted the next key typed into it:
-        work that costs a repaint (a streaming reply's refresh) goes between two keys, where
-        it delays neither."""
-        self._after_echo.append(callback)
-
-    def forget_echo_wait(self, callback: Callable[[], None]) -> None:
-        """Drop `callback` from after_next_echo (its widget finished or went away)."""
-        self._after_echo = [waiting for waiting in self._after_echo if waiting != callback]
-
-    @property
-    def waiting_for_echo(self) -> bool:
-        return bool(self._after_echo)
-
-    def key_echoed(self) -> None:
-        """The prompt painted a key (PromptInput calls this after the repaint)."""
-        waiting, self._after_echo = self._after_echo, []
-        for callback in waiting:
-            callback()
-
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
-            self._last_key_at = time.monotonic()
+            self.keystrokes.pressed()
         await super().on_event(event)
 
     # ----------------------------------------------------------------- actions

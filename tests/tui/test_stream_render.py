@@ -150,11 +150,11 @@ async def test_the_held_collection_waits_until_the_user_stops_typing(
         tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full collection takes 30–150 ms: after a reply it runs when no key has been pressed
     for a moment, not while the user is still typing."""
-    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.runtime import gc_pause
+    from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 
     typing = [True]
-    monkeypatch.setattr(MovieChatApp, "seconds_since_key",
+    monkeypatch.setattr(Keystrokes, "seconds_since_key",
                         property(lambda self: 0.0 if typing[0] else 60.0))
     collections: list[int] = []
     real_collect = gc_pause.gc.collect
@@ -178,12 +178,11 @@ async def test_the_held_collection_runs_after_a_while_even_if_typing_never_stops
         tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     """Chatting without a pause must not hold back collections for ever (memory grew by
     ~0.5 MB a turn): after LONGEST_COLLECTION_HOLD seconds the collection runs anyway."""
-    from moviechat_tui.tui import app as app_module
-    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.runtime import gc_pause
+    from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 
-    monkeypatch.setattr(MovieChatApp, "seconds_since_key", property(lambda self: 0.0))
-    monkeypatch.setattr(app_module, "LONGEST_COLLECTION_HOLD", 0.5)
+    monkeypatch.setattr(Keystrokes, "seconds_since_key", property(lambda self: 0.0))
+    monkeypatch.setattr(gc_pause, "LONGEST_COLLECTION_HOLD", 0.5)
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         loopback.push(Reply(text="Short."))
@@ -288,10 +287,10 @@ async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
     """A block render (tens of ms for a table) would delay the echo of the next key: while
     keys keep coming, finished blocks stay plain text, and are rendered once typing pauses —
     also the ones still waiting when the reply ends."""
-    from moviechat_tui.tui.app import MovieChatApp
+    from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 
     typing = [True]  # the user types without a pause until we say otherwise
-    monkeypatch.setattr(MovieChatApp, "seconds_since_key",
+    monkeypatch.setattr(Keystrokes, "seconds_since_key",
                         property(lambda self: 0.0 if typing[0] else 60.0))
     text = "First block.\n\nSecond block.\n\n" + " ".join(f"w{i}" for i in range(3000))
     loopback.push(Reply(text=text, delay=0.01))
@@ -357,7 +356,7 @@ async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_sho
         await until(pilot, lambda: not app.controller.busy, what="the reply stopped")
         await pilot.pause(0.1)
         assert view.shown_text == view.message.content  # what came last is shown at the end
-        assert not app.waiting_for_echo
+        assert not app.keystrokes.waiting_for_echo
 
 
 async def test_resizing_rewraps_the_rendered_reply(tmp_path: Path, loopback) -> None:

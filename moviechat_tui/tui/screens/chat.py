@@ -30,7 +30,11 @@ from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.settings.keys import DEFAULT_KEYS
-from moviechat_tui.tui.runtime.gc_pause import hold_full_collections, release_full_collections
+from moviechat_tui.tui.runtime.gc_pause import (
+    collect_when_idle,
+    hold_full_collections,
+    release_full_collections,
+)
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
 from moviechat_tui.tui.widgets.loader import Loader
@@ -487,7 +491,7 @@ class ChatScreen(Screen[None]):
                 # The full collection held back during the stream runs once the user is
                 # idle (see gc_pause).
                 release_full_collections()
-                self.app.collect_garbage_when_idle()
+                collect_when_idle(self.app.keystrokes, self.app.set_timer)
                 header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessage):

@@ -215,7 +215,7 @@ class AssistantMessage(MessageView):
         return tail
 
     def _typing(self) -> bool:
-        return self.app.seconds_since_key < TYPING_PAUSE
+        return self.app.keystrokes.seconds_since_key < TYPING_PAUSE
 
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
@@ -249,7 +249,7 @@ class AssistantMessage(MessageView):
         self._refresh_timer = None
         if self._typing():
             self._waiting_for_echo = True
-            self.app.after_next_echo(self._take_after_echo)
+            self.app.keystrokes.after_next_echo(self._take_after_echo)
             self._refresh_timer = self.set_timer(TYPING_PAUSE, self._take_after_echo)
             return
         self._take_text()
@@ -267,7 +267,7 @@ class AssistantMessage(MessageView):
             self._refresh_timer = None
         if self._waiting_for_echo:
             self._waiting_for_echo = False
-            self.app.forget_echo_wait(self._take_after_echo)
+            self.app.keystrokes.forget_echo_wait(self._take_after_echo)
 
     def on_unmount(self) -> None:
         self._cancel_pending_refresh()
@@ -333,7 +333,7 @@ class AssistantMessage(MessageView):
         body = self.query_one(RenderedMarkdown)
         if not body.has_plain_blocks:
             return
-        since_key = self.app.seconds_since_key
+        since_key = self.app.keystrokes.seconds_since_key
         if since_key < TYPING_PAUSE:
             # The user is typing: a block render (tens of ms for a table) would delay the
             # echo of the next key. The block stays plain text meanwhile.

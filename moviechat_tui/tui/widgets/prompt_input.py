@@ -74,6 +74,7 @@ class PromptInput(TextArea):
     def _edited(self) -> None:
         """A key changed the text or moved the cursor (typed letters, and also backspace or
         the arrows, which are bindings applied after the key's own handler): once that is
-        painted, tell the app (see MovieChatApp.after_next_echo)."""
-        if self.app.waiting_for_echo:
-            self.call_after_refresh(self.app.key_echoed)
+        painted, say so (see Keystrokes.after_next_echo)."""
+        keystrokes = self.app.keystrokes
+        if keystrokes.waiting_for_echo:
+            self.call_after_refresh(keystrokes.key_echoed)
