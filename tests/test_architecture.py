@@ -5,7 +5,8 @@ The rules (docs/architecture.md, "Layers"):
 - `core` imports nothing else of the package; `settings`, `storage` and `llm` import only
   `core`; `library` and `films` only `core` and `storage`; `session` anything but `tui`.
 - `tui` reaches storage and the backend only through `session` (and the library's and the
-  film catalogue's plain types): it never imports `storage` or `llm`.
+  film catalogue's plain types): it never imports `storage` or `llm`. Inside it, `render/`
+  and `runtime/` import no widgets or screens, and widgets no screens.
 - Nothing outside `tui/` imports `textual`; only `llm/backend.py` imports `openai`.
 - No import cycles between modules, and a package's `__init__` imports none of its modules
   (importing one module of a layer must not load the whole layer at start-up).
@@ -117,6 +118,34 @@ def test_layers_import_only_the_layers_below() -> None:
             other = layer_of(target)
             if other != layer and other not in ALLOWED[layer]:
                 problems.add(f"{module} imports {target} ({layer} -> {other})")
+    assert not problems, "\n".join(sorted(problems))
+
+
+UI_PARTS: dict[str, set[str]] = {
+    "render": set(),
+    "runtime": set(),
+    "widgets": {"render", "runtime"},
+    "screens": {"render", "runtime", "widgets"},
+}
+"""Inside tui/: which parts each part may import (besides itself); app.py and commands.py sit
+on top. render/ (Markdown to lines) and runtime/ (process behaviour) know no widgets."""
+
+
+def test_ui_parts_import_only_the_parts_below() -> None:
+    modules = all_modules()
+    problems = set()
+    for module, path in modules.items():
+        parts = module.split(".")
+        if layer_of(module) != "tui" or len(parts) < 4 or parts[2] not in UI_PARTS:
+            continue
+        part = parts[2]
+        for imported in set(imports_of(path)):
+            target = resolve(imported, modules) or ""
+            other = target.split(".")
+            if layer_of(target) != "tui" or len(other) < 3 or other[2] == part:
+                continue
+            if other[2] not in UI_PARTS[part]:
+                problems.add(f"{module} imports {target} (tui/{part} -> tui/{other[2]})")
     assert not problems, "\n".join(sorted(problems))
 
 
