@@ -111,6 +111,34 @@ async def test_copy_message_and_code_block(tmp_path: Path, loopback) -> None:
         assert app.clipboard == "print('Casablanca')\n"
 
 
+async def test_copy_code_block_counts_the_blocks_as_the_screen_shows_them(
+        tmp_path: Path, loopback) -> None:
+    """A code block inside a list item is shown as block 1: key 1 copies it, not the block
+    after the list (the copy once only counted fences at the start of a line)."""
+    reply = ("Two steps:\n\n"
+             "1. Install it:\n\n"
+             "   ```sh\n"
+             "   pip install moviechat\n"
+             "   ```\n\n"
+             "2. Then ask away.\n\n"
+             "```python\n"
+             "print('Casablanca')\n"
+             "```\n")
+    loopback.push(Reply(text=reply))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "How do I start?")
+        await wait_idle(pilot)
+        await pilot.press("up")
+        assert isinstance(app.focused, AssistantMessage)
+        await pilot.press("1")
+        assert app.clipboard == "pip install moviechat\n"
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("code block 1 of 2 (sh, 1 lines)" in t for t in toasts), toasts
+        await pilot.press("2")
+        assert app.clipboard == "print('Casablanca')\n"
+
+
 async def test_old_turns_are_left_out_to_fit_the_context_window(
         tmp_path: Path, loopback) -> None:
     settings = with_request(make_settings(tmp_path, loopback.base_url), context_window=2_000)
