@@ -178,20 +178,25 @@ class ChatScreen(Screen[None]):
         view = self._view_for(message)
         self._views[message.id] = view
         await pane.mount(view)
-        await self._prune()
+        if await self._prune():
+            await self._refresh_loaders()
         return view
 
-    async def _prune(self) -> None:
-        """Keep at most MAX_MOUNTED_MESSAGES views: the oldest go (the file keeps them)."""
+    async def _prune(self, *, newest: bool = False) -> bool:
+        """Keep at most MAX_MOUNTED_MESSAGES views: the excess goes at the oldest end (or the
+        `newest`, after loading earlier messages); the file keeps them. True if any went."""
         pane = self.query_one("#messages", VerticalScroll)
         views = list(pane.query_children(MessageView))
         excess = len(views) - MAX_MOUNTED_MESSAGES
-        if excess > 0:
-            for view in views[:excess]:
-                self._views.pop(view.message.id, None)
-            await pane.remove_children(views[:excess])
-            self._window = (self._window[0] + excess, self._window[1])
-            await self._refresh_loaders()
+        if excess <= 0:
+            return False
+        drop = views[-excess:] if newest else views[:excess]
+        for view in drop:
+            self._views.pop(view.message.id, None)
+        await pane.remove_children(drop)
+        start, end = self._window
+        self._window = (start, end - excess) if newest else (start + excess, end)
+        return True
 
     def _visible(self) -> list[Message]:
         return [m for m in self.controller.conversation.messages if not m.hidden]
@@ -305,16 +310,7 @@ class ChatScreen(Screen[None]):
         for view in views:
             self._views[view.message.id] = view
         # Stay bounded however far the user scrolls: drop views at the far end.
-        mounted = list(pane.query_children(MessageView))
-        excess = len(mounted) - MAX_MOUNTED_MESSAGES
-        if excess > 0:
-            start, end = self._window
-            drop = mounted[-excess:] if event.direction < 0 else mounted[:excess]
-            for view in drop:
-                self._views.pop(view.message.id, None)
-            await pane.remove_children(drop)
-            self._window = (start, end - excess) if event.direction < 0 else (
-                start + excess, end)
+        await self._prune(newest=event.direction < 0)
         await self._refresh_loaders()
 
     # ------------------------------------------------------------- user input
@@ -324,12 +320,16 @@ class ChatScreen(Screen[None]):
             event.input.clear()
             self.query_one("#messages", VerticalScroll).anchor()
 
-    @on(Greeting.ExampleChosen)
-    def use_example(self, event: Greeting.ExampleChosen) -> None:
+    def _fill_prompt(self, text: str) -> None:
+        """Put `text` in the prompt, ready to change and send (the cursor at its end)."""
         prompt = self.query_one(PromptInput)
-        prompt.text = event.text
+        prompt.text = text
         prompt.focus()
         prompt.move_cursor(prompt.document.end)
+
+    @on(Greeting.ExampleChosen)
+    def use_example(self, event: Greeting.ExampleChosen) -> None:
+        self._fill_prompt(event.text)
 
     @on(PromptInput.HistoryRequested)
     def focus_last_message(self) -> None:
@@ -363,10 +363,7 @@ class ChatScreen(Screen[None]):
         if text is None:
             self.notify(_("There is no question to edit yet."), markup=False)
             return
-        prompt = self.query_one(PromptInput)
-        prompt.text = text
-        prompt.focus()
-        prompt.move_cursor(prompt.document.end)
+        self._fill_prompt(text)
         self.notify(_("Editing your last question: Enter resends it (the old turn is kept "
                       "in the file), Esc cancels."), markup=False)
 
