@@ -1,7 +1,9 @@
 """MovieChatApp: wiring between Textual and the controller.
 
-Controller events arrive through `emit` as `ControllerMessage`s on the app's queue (so they
-are handled in order, on the UI's own schedule) and are forwarded to the chat screen.
+Controller events arrive through `emit`, each posted as a `ControllerEventArrived` (a Textual
+message) to the app's queue, so they are handled in order, on the UI's own schedule, and are
+forwarded to the chat screen. (In the UI, `Message` is the conversation's; Textual's is
+imported as `TextualMessage`, and message widgets are `…View`s.)
 
 Start-up is one pass: with --continue/--open the conversation is opened while the app loads
 (`on_load`, before the terminal is taken over), then the chat screen — the app's default
@@ -23,7 +25,7 @@ from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.screen import Screen
 
 from moviechat_tui.core import events as ev
@@ -54,7 +56,9 @@ WARM_UP_DELAY: float | None = 1.0
 with the interface for the GIL (measured: key echo p95 14 → 34 ms while it runs), so it waits
 for a pause in the typing."""
 
-class ControllerMessage(Message):
+class ControllerEventArrived(TextualMessage):
+    """A controller event, on its way through the app's queue to the chat screen."""
+
     def __init__(self, event: ev.ControllerEvent) -> None:
         super().__init__()
         self.event = event
@@ -141,10 +145,10 @@ class MovieChatApp(App[None]):
             if self._chat is not None:
                 self._chat.reply_text_arrived(event.message)
             return
-        self.post_message(ControllerMessage(event))
+        self.post_message(ControllerEventArrived(event))
 
-    async def on_controller_message(self, message: ControllerMessage) -> None:
-        event = message.event
+    async def on_controller_event_arrived(self, arrived: ControllerEventArrived) -> None:
+        event = arrived.event
         if (isinstance(event, ev.ConversationOpened)
                 and event.conversation is self._opened_at_start):
             self._opened_at_start = None  # the screen was composed with it

@@ -14,7 +14,7 @@ from textual.widgets import TextArea
 
 from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.screens.link import LinkScreen
-from moviechat_tui.tui.widgets.message_view import AssistantMessage
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 from tests.support.apphelpers import make_app, make_settings, send, until, wait_idle
 from tests.support.loopback_server import Reply
@@ -223,16 +223,16 @@ echo done
 봉준호 감독은 이 영화에서 장르의 규칙을 비틀어 관객의 기대를 배반합니다."""
 
 
-def body(view: AssistantMessage) -> RenderedMarkdown:
+def body(view: AssistantMessageView) -> RenderedMarkdown:
     return view.query_one(RenderedMarkdown)
 
 
-def last_reply(app: object) -> AssistantMessage:
-    return list(app.chat_screen.query(AssistantMessage))[-1]  # type: ignore[attr-defined]
+def last_reply(app: object) -> AssistantMessageView:
+    return list(app.chat_screen.query(AssistantMessageView))[-1]  # type: ignore[attr-defined]
 
 
 async def stream_reply(pilot: object, loopback: object, text: str = REPLY,
-                       delay: float = 0.002) -> AssistantMessage:
+                       delay: float = 0.002) -> AssistantMessageView:
     loopback.push(Reply(text=text, delay=delay))  # type: ignore[attr-defined]
     await send(pilot, "Tell me about it")  # type: ignore[arg-type]
     await wait_idle(pilot)  # type: ignore[arg-type]
@@ -270,9 +270,9 @@ async def test_while_streaming_only_the_open_block_is_plain_text(tmp_path: Path,
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")
         await until(pilot, lambda: "w20" in app.chat_screen.query_one(
-            AssistantMessage).shown_text, what="the third block under way")
+            AssistantMessageView).shown_text, what="the third block under way")
         await pilot.pause(0.15)
-        view = app.chat_screen.query_one(AssistantMessage)
+        view = app.chat_screen.query_one(AssistantMessageView)
         assert body(view).rendered_blocks == ("First block.", "Second block.")
         tail = view.query_one(".message-tail")
         assert tail.display and str(tail.content).startswith("w0 w1")  # type: ignore[attr-defined]
@@ -297,7 +297,7 @@ async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")
-        view = app.chat_screen.query_one(AssistantMessage)
+        view = app.chat_screen.query_one(AssistantMessageView)
         await until(pilot, lambda: "w20" in view.shown_text, what="the third block under way")
         await pilot.pause(0.3)
         assert body(view).rendered_blocks == ()  # nothing rendered while typing ...
@@ -329,7 +329,7 @@ async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_sho
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")  # keys were just pressed: the user counts as typing
-        await until(pilot, lambda: bool(app.chat_screen.query(AssistantMessage)),
+        await until(pilot, lambda: bool(app.chat_screen.query(AssistantMessageView)),
                     what="the reply's view")
         view = last_reply(app)
         await until(pilot, lambda: len(view.message.content) > 200, what="the reply under way")

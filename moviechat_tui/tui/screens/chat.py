@@ -40,10 +40,10 @@ from moviechat_tui.tui.widgets.greeting import Greeting
 from moviechat_tui.tui.widgets.loader import Loader
 from moviechat_tui.tui.widgets.message_pane import MessagePane
 from moviechat_tui.tui.widgets.message_view import (
-    AssistantMessage,
+    AssistantMessageView,
     MessageView,
-    NoticeLine,
-    UserMessage,
+    NoticeView,
+    UserMessageView,
 )
 from moviechat_tui.tui.widgets.prompt_input import PromptInput
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
@@ -109,7 +109,7 @@ class ChatScreen(Screen[None]):
                          model=self.controller.model, extra=self._header_extra)
         yield header
         with MessagePane(id="messages"):
-            yield from (NoticeLine(notice) for notice in self._notices)
+            yield from (NoticeView(notice) for notice in self._notices)
             yield from self._window_widgets(conversation, None)
         with Horizontal(id="prompt-row"):
             yield PromptInput(
@@ -149,14 +149,14 @@ class ChatScreen(Screen[None]):
 
     def _view_for(self, message: Message) -> MessageView:
         if message.role == "user":
-            return UserMessage(message)
+            return UserMessageView(message)
         if message.role == "assistant":
-            return AssistantMessage(message, self._persona_name(message.persona),
+            return AssistantMessageView(message, self._persona_name(message.persona),
                                     self.controller.version_position(message),
                                     self._shown_before.pop(message.id, None))
         if message.notice == "persona":
-            return NoticeLine(message, self._persona_name(message.persona))
-        return NoticeLine(message)
+            return NoticeView(message, self._persona_name(message.persona))
+        return NoticeView(message)
 
     async def _add(self, message: Message) -> MessageView:
         existing = self._views.get(message.id)
@@ -250,7 +250,7 @@ class ChatScreen(Screen[None]):
     def rendered_replies(self) -> list[tuple[Message, int, list[Strip]]]:
         """(message, width, lines) of the finished replies on screen (for view_snapshot)."""
         replies = []
-        for view in self.query_one("#messages").query_children(AssistantMessage):
+        for view in self.query_one("#messages").query_children(AssistantMessageView):
             rendered = view.rendered_lines()
             if rendered is not None:
                 replies.append((view.message, *rendered))
@@ -367,8 +367,8 @@ class ChatScreen(Screen[None]):
         self.notify(_("Editing your last question: Enter resends it (the old turn is kept "
                       "in the file), Esc cancels."), markup=False)
 
-    @on(UserMessage.EditRequested)
-    def edit_message(self, event: UserMessage.EditRequested) -> None:
+    @on(UserMessageView.EditRequested)
+    def edit_message(self, event: UserMessageView.EditRequested) -> None:
         last = self.controller.start_edit()
         if last is None or event.view.message is not versions.last_user(
                 self.controller.conversation):
@@ -384,8 +384,8 @@ class ChatScreen(Screen[None]):
     async def action_export(self) -> None:
         await self.app.library.export_current()
 
-    @on(AssistantMessage.VersionRequested)
-    def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
+    @on(AssistantMessageView.VersionRequested)
+    def flip_version(self, event: AssistantMessageView.VersionRequested) -> None:
         if not self.controller.show_version(event.view.message, event.step):
             self.notify(_("No other version that way. {key} makes a new one.").format(
                 key=self.app.key_for("regenerate")), markup=False)
@@ -437,7 +437,7 @@ class ChatScreen(Screen[None]):
         Called for every chunk straight from the controller, not through the App's message
         queue (which carries key presses too), so typing never waits behind reply text."""
         view = self._views.get(message.id)
-        if isinstance(view, AssistantMessage) and view.is_mounted:
+        if isinstance(view, AssistantMessageView) and view.is_mounted:
             view.text_arrived()
 
     async def handle_event(self, event: ev.ControllerEvent) -> None:
@@ -467,7 +467,7 @@ class ChatScreen(Screen[None]):
                 self._window = (start, end - removed)
             case ev.VersionShown(replaced=old, shown=new, index=index, count=count):
                 previous = self._views.pop(old.id, None)
-                flipped = AssistantMessage(new, self._persona_name(new.persona),
+                flipped = AssistantMessageView(new, self._persona_name(new.persona),
                                            (index, count))
                 self._views[new.id] = flipped
                 pane = self.query_one("#messages", VerticalScroll)
@@ -480,7 +480,7 @@ class ChatScreen(Screen[None]):
             case ev.ReplyStarted(message=message):
                 hold_full_collections()
                 started = await self._add(message)
-                if isinstance(started, AssistantMessage):
+                if isinstance(started, AssistantMessageView):
                     started.mark_live()
             case ev.ReplyDelta(message=message):
                 self.reply_text_arrived(message)
@@ -491,7 +491,7 @@ class ChatScreen(Screen[None]):
                 collect_when_idle(self.app.keystrokes, self.app.set_timer)
                 header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
-                if isinstance(view, AssistantMessage):
+                if isinstance(view, AssistantMessageView):
                     if message in self.controller.conversation.messages:
                         await view.finish()
                     else:

@@ -119,12 +119,12 @@ class MessageView(Vertical, can_focus=True):
         self.post_message(self.CopyRequested(self, number))
 
 
-class UserMessage(MessageView):
+class UserMessageView(MessageView):
     BINDINGS = [Binding(DEFAULT_KEYS["edit_message"], "edit", _("Edit and resend"),
                         id="edit_message")]
 
     class EditRequested(TextualMessage):
-        def __init__(self, view: UserMessage) -> None:
+        def __init__(self, view: UserMessageView) -> None:
             super().__init__()
             self.view = view
 
@@ -138,7 +138,7 @@ class UserMessage(MessageView):
         yield Static(Content(self.message.content), classes="message-body")
 
 
-class AssistantMessage(MessageView):
+class AssistantMessageView(MessageView):
     BINDINGS = [
         Binding(DEFAULT_KEYS["older_version"], "version(-1)", _("Older version"),
                 id="older_version"),
@@ -147,7 +147,7 @@ class AssistantMessage(MessageView):
     ]
 
     class VersionRequested(TextualMessage):
-        def __init__(self, view: AssistantMessage, step: int) -> None:
+        def __init__(self, view: AssistantMessageView, step: int) -> None:
             super().__init__()
             self.view = view
             self.step = step
@@ -408,7 +408,7 @@ class AssistantMessage(MessageView):
         status.display = bool(label)
 
 
-class NoticeLine(MessageView):
+class NoticeView(MessageView):
     """A persona divider or an error/notice line."""
 
     def __init__(self, message: Message, label: str | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import events, getters
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.widgets import TextArea
 
 if TYPE_CHECKING:
@@ -20,13 +20,13 @@ class PromptInput(TextArea):
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
 
-    class Submitted(Message):
+    class Submitted(TextualMessage):
         def __init__(self, input: PromptInput, text: str) -> None:
             super().__init__()
             self.input = input
             self.text = text
 
-    class HistoryRequested(Message):
+    class HistoryRequested(TextualMessage):
         """Up on an empty prompt: the chat screen moves focus to the messages."""
 
         def __init__(self, input: PromptInput) -> None:

@@ -21,7 +21,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
 from textual.geometry import Region, Size
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
@@ -41,7 +41,7 @@ class RenderedMarkdown(Widget):
     }
     """
 
-    class LinkClicked(Message):
+    class LinkClicked(TextualMessage):
         """A link was clicked: nothing is opened until the user confirms."""
 
         def __init__(self, href: str) -> None:
