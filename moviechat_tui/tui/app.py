@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,12 +24,10 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.markup import escape
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
 
 from moviechat_tui.core import events as ev
-from moviechat_tui.core.endpoint import OPENAI_BASE_URL
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
 from moviechat_tui.session.controller import (
@@ -38,9 +36,14 @@ from moviechat_tui.session.controller import (
     default_backend_factory,
 )
 from moviechat_tui.settings.config import Settings
-from moviechat_tui.settings.keys import DEFAULT_KEYS, descriptions
+from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.settings.personas import key_for
-from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
+from moviechat_tui.tui.commands import (
+    ConversationCommands,
+    ModelCommands,
+    help_sections,
+    system_commands,
+)
 from moviechat_tui.tui.render.renderers import load_renderer
 from moviechat_tui.tui.runtime import quit_signals
 from moviechat_tui.tui.runtime.keystrokes import Keystrokes
@@ -308,7 +311,7 @@ class MovieChatApp(App[None]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.help_sections()))
+        self.push_screen(HelpScreen(help_sections(self)))
 
     async def action_new_conversation(self) -> None:
         await self.controller.new_conversation()
@@ -350,9 +353,6 @@ class MovieChatApp(App[None]):
         if await self.push_screen_wait(ConfirmDialog(question, _("Delete"))):
             await self.library.delete(conv.id)
 
-    async def _switch_profile(self, name: str) -> None:
-        await self.controller.switch_profile(name)
-
     def action_choose_model(self) -> None:
         from moviechat_tui.tui.screens.model_picker import ModelsScreen
 
@@ -390,86 +390,6 @@ class MovieChatApp(App[None]):
         return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
                           for k in keys.split(","))
 
-    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        describe = descriptions()
-
-        def row(binding_id: str) -> tuple[str, str]:
-            return self.key_for(binding_id), describe[binding_id]
-
-        general = [
-            ("enter", _("Send the message")),
-            ("ctrl+j", _("New line (shift+enter too, where the terminal sends it)")),
-            row("stop"),
-            row("regenerate"),
-            row("edit_last"),
-            ("up", _("From an empty prompt: move through messages (up/down)")),
-            row("new_conversation"),
-            row("open_conversations"),
-            row("export"),
-            ("ctrl+p", _("Command palette: personas and every action")),
-            row("help"),
-            row("quit"),
-        ]
-        message = [
-            row("copy_message"),
-            row("branch_message"),
-            ("1…9", _("Copy code block 1…9 of the focused message")),
-            row("older_version"),
-            row("newer_version"),
-            row("edit_message"),
-        ]
-        personas = [row("next_persona")]
-        for index, persona in enumerate(self.settings.personas):
-            key = key_for(self.settings.personas, index)
-            personas.append(
-                (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
-            )
-        return [(_("Chat"), general), (_("Focused message"), message),
-                (_("Personas"), personas)]
-
-    def _titled(self, title: str, binding_id: str) -> str:
-        return escape(f"{title} ({self.key_for(binding_id)})")
-
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for index, persona in enumerate(self.settings.personas):
-            key = key_for(self.settings.personas, index)
-            title = _("Persona: {name}").format(name=persona.display_name)
-            if key:
-                title += f" ({key.upper()})"
-            yield SystemCommand(escape(title), escape(_(persona.description)),
-                                partial(self.action_persona, persona.id))
-        chat = self.chat_screen
-        actions: list[tuple[str, str, str, Callable[[], object]]] = [
-            (_("New conversation"), "new_conversation", _("Start an empty conversation"),
-             self.action_new_conversation),
-            (_("Open conversation"), "open_conversations", _("Resume a saved conversation"),
-             self.action_open_conversations),
-            (_("Stop reply"), "stop", _("Stop the reply that is streaming"),
-             self.controller.cancel),
-            (_("Regenerate reply"), "regenerate",
-             _("Ask again; the current version stays reachable"), chat.action_regenerate),
-            (_("Edit last question"), "edit_last",
-             _("Put your last question back in the prompt to change and resend"),
-             chat.action_edit_last),
-        ]
-        for title, binding_id, help_text, callback in actions:
-            yield SystemCommand(self._titled(title, binding_id), help_text, callback)
-        for profile in self.controller.settings.profiles:
-            current = " ●" if profile.name == self.controller.settings.endpoint.profile else ""
-            yield SystemCommand(
-                escape(_("Endpoint: {name}").format(name=profile.name) + current),
-                escape(profile.base_url or OPENAI_BASE_URL),
-                partial(self._switch_profile, profile.name))
-        yield SystemCommand(self._titled(_("Export conversation to Markdown"), "export"),
-                            _("Writes a .md file in the data folder's exports/"),
-                            self.chat_screen.action_export)
-        yield SystemCommand(_("Rename conversation…"), _("Give this conversation a new title"),
-                            self.action_rename_current)
-        yield SystemCommand(_("Delete conversation…"),
-                            _("Move this conversation to the trash (30 days)"),
-                            self.action_delete_current)
-        yield SystemCommand(_("Choose model…"),
-                            _("Pick from the endpoint's model list, or type a name"),
-                            self.action_choose_model)
-        yield SystemCommand(self._titled(_("Keys"), "help"), _("Show every key"), self.action_help)
+        yield from system_commands(self)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from moviechat_tui.tui.commands import help_sections
 from moviechat_tui.tui.widgets.message_view import AssistantMessageView, UserMessageView
 from tests.support.apphelpers import (
     make_app,
@@ -217,7 +218,7 @@ async def test_keys_can_be_remapped_in_the_config(tmp_path: Path, loopback) -> N
         await pilot.press("ctrl+r")  # the old key no longer regenerates
         await pilot.pause()
         assert not app.controller.busy
-        rows = dict(row for _, rows in app.help_sections() for row in rows)
+        rows = dict(row for _, rows in help_sections(app) for row in rows)
         assert "f12" in rows and "ctrl+b" in rows and "ctrl+r" not in rows
         await pilot.press("ctrl+b")
         await pilot.pause()
