@@ -315,7 +315,7 @@ class MovieChatApp(App[None]):
 
     async def action_new_conversation(self) -> None:
         await self.controller.new_conversation()
-        self.chat_screen.query_one("#prompt").focus()
+        self.chat_screen.prompt.focus()
 
     def action_open_conversations(self) -> None:
         from moviechat_tui.tui.screens.conversations import ConversationsScreen

@@ -18,7 +18,7 @@ from rich.cells import cell_len
 from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -72,6 +72,9 @@ class ChatScreen(Screen[None]):
     AUTO_FOCUS = "#prompt"
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
+    message_pane = getters.query_one("#messages", MessagePane)
+    prompt = getters.query_one(PromptInput)
+    header = getters.query_one(ChatHeader)
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["stop"], "stop_reply", _("Stop"), id="stop"),
@@ -125,7 +128,7 @@ class ChatScreen(Screen[None]):
         return self.app.controller
 
     def on_mount(self) -> None:
-        self.query_one("#messages", VerticalScroll).anchor()
+        self.message_pane.anchor()
         self.call_after_refresh(self._mount_footer)
         # A long conversation opened from its newest messages: the rest after the first frame.
         self.call_after_refresh(self.controller.load_history)
@@ -164,7 +167,7 @@ class ChatScreen(Screen[None]):
             # Already shown: a re-render (another window's messages merged in) ran between
             # the controller appending this message and this event being handled.
             return existing
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         for greeting in pane.query_children(Greeting):  # direct children: no DOM-wide scan
             await greeting.remove()
         start, end = self._window
@@ -185,7 +188,7 @@ class ChatScreen(Screen[None]):
     async def _prune(self, *, newest: bool = False) -> bool:
         """Keep at most MAX_MOUNTED_MESSAGES views: the excess goes at the oldest end (or the
         `newest`, after loading earlier messages); the file keeps them. True if any went."""
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         views = list(pane.query_children(MessageView))
         excess = len(views) - MAX_MOUNTED_MESSAGES
         if excess <= 0:
@@ -250,7 +253,7 @@ class ChatScreen(Screen[None]):
     def rendered_replies(self) -> list[tuple[Message, int, list[Strip]]]:
         """(message, width, lines) of the finished replies on screen (for view_snapshot)."""
         replies = []
-        for view in self.query_one("#messages").query_children(AssistantMessageView):
+        for view in self.message_pane.query_children(AssistantMessageView):
             rendered = view.rendered_lines()
             if rendered is not None:
                 replies.append((view.message, *rendered))
@@ -260,11 +263,10 @@ class ChatScreen(Screen[None]):
                                 scroll_to: str | None = None) -> None:
         """Replace the pane's content with `conversation` (see `_window_widgets`); loaders
         at the ends bring in more on demand."""
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         await pane.remove_children()
         self._shown_before.clear()  # only for the conversation opened at start
-        header = self.query_one(ChatHeader)
-        header.set_state(title=conversation.title, tokens=conversation.tokens_used)
+        self.header.set_state(title=conversation.title, tokens=conversation.tokens_used)
         widgets = self._window_widgets(conversation, scroll_to)
         await pane.mount_all(widgets)
         if not self._views:
@@ -278,7 +280,7 @@ class ChatScreen(Screen[None]):
             pane.anchor()
 
     async def _refresh_loaders(self) -> None:
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         start, end = self._window
         total = len(self._visible())
         for loader in list(pane.query_children(Loader)):
@@ -290,7 +292,7 @@ class ChatScreen(Screen[None]):
 
     @on(Loader.Activated)
     async def load_more(self, event: Loader.Activated) -> None:
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         visible = self._visible()
         start, end = self._window
         if event.direction < 0:
@@ -318,11 +320,11 @@ class ChatScreen(Screen[None]):
     def submit(self, event: PromptInput.Submitted) -> None:
         if self.controller.send(event.text):
             event.input.clear()
-            self.query_one("#messages", VerticalScroll).anchor()
+            self.message_pane.anchor()
 
     def _fill_prompt(self, text: str) -> None:
         """Put `text` in the prompt, ready to change and send (the cursor at its end)."""
-        prompt = self.query_one(PromptInput)
+        prompt = self.prompt
         prompt.text = text
         prompt.focus()
         prompt.move_cursor(prompt.document.end)
@@ -346,7 +348,7 @@ class ChatScreen(Screen[None]):
     def action_stop_reply(self) -> None:
         if self.controller.cancel():
             return
-        prompt = self.query_one(PromptInput)
+        prompt = self.prompt
         if self.controller.cancel_edit():
             prompt.clear()
             self.notify(_("Edit cancelled."), markup=False)
@@ -354,7 +356,7 @@ class ChatScreen(Screen[None]):
 
     def action_regenerate(self) -> None:
         if self.controller.regenerate():
-            self.query_one("#messages", VerticalScroll).anchor()
+            self.message_pane.anchor()
 
     def action_edit_last(self) -> None:
         if self.controller.refuse_if_busy():
@@ -410,7 +412,7 @@ class ChatScreen(Screen[None]):
             lines=block.line_count), markup=False)
 
     def action_focus_prompt(self) -> None:
-        self.query_one(PromptInput).focus()
+        self.prompt.focus()
 
     def key_up(self) -> None:
         self._step_through_messages(-1)
@@ -425,7 +427,7 @@ class ChatScreen(Screen[None]):
         views = list(self.query(MessageView))
         index = views.index(focused) + step
         if index >= len(views):
-            self.query_one(PromptInput).focus()
+            self.prompt.focus()
         elif index >= 0:
             views[index].focus()
             views[index].scroll_visible(animate=False)
@@ -441,7 +443,7 @@ class ChatScreen(Screen[None]):
             view.text_arrived()
 
     async def handle_event(self, event: ev.ControllerEvent) -> None:
-        header = self.query_one(ChatHeader)
+        header = self.header
         match event:
             case ev.ConversationOpened(conversation=conversation, scroll_to=scroll_to):
                 await self.show_conversation(conversation, scroll_to)
@@ -470,7 +472,7 @@ class ChatScreen(Screen[None]):
                 flipped = AssistantMessageView(new, self._persona_name(new.persona),
                                            (index, count))
                 self._views[new.id] = flipped
-                pane = self.query_one("#messages", VerticalScroll)
+                pane = self.message_pane
                 if previous is not None:
                     await pane.mount(flipped, after=previous)
                     await previous.remove()

@@ -63,6 +63,9 @@ class ConversationsScreen(ModalScreen[Opened | None]):
     AUTO_FOCUS = "#filter"
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
+    filter_input = getters.query_one("#filter", Input)
+    table = getters.query_one("#conversation-table", DataTable)
+    empty_hint = getters.query_one("#conversations-empty", Static)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close"),
         Binding("down", "focus_table", _("List"), show=False),
@@ -114,7 +117,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             Mode.TRASH: _("Filter the trash by title…"),
         }
         self.query_one("#conversations-title", Static).update(Content(titles[mode]))
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         field.placeholder = placeholders[mode]
         field.value = ""
         field.focus()
@@ -122,7 +125,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         self.load()
 
     def _columns(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         table.clear(columns=True)
         # Fixed widths (the first column takes the rest) so the layout does not jump while
         # filtering; a narrow terminal drops the model column rather than squeezing titles.
@@ -155,7 +158,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
                 self._summaries = await self.app.controller.list_conversations()
             elif self.mode == Mode.TRASH:
                 self._trash = await self.library.trash_entries()
-        self._fill(self.query_one("#filter", Input).value)
+        self._fill(self.filter_input.value)
 
     @work(exclusive=True, group="search")
     async def search(self, query: str) -> None:
@@ -171,7 +174,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         "No message contains that text." while results are still coming would be wrong."""
 
         def show() -> None:
-            empty = self.query_one("#conversations-empty", Static)
+            empty = self.empty_hint
             empty.update(Content(text))
             empty.display = True
 
@@ -186,7 +189,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         return persona.display_name if persona else persona_id
 
     def _fill(self, needle: str) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         table.clear()
         folded = needle.casefold().strip()
         if self.mode == Mode.TEXT:
@@ -216,7 +219,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         self._show_empty_hint(needle, table.row_count)
 
     def _show_empty_hint(self, needle: str, shown: int) -> None:
-        empty = self.query_one("#conversations-empty", Static)
+        empty = self.empty_hint
         if shown:
             empty.display = False
             return
@@ -244,7 +247,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
 
     # ----------------------------------------------------------------- actions
     def _current_key(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self.table
         if not table.row_count:
             return None
         return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
@@ -304,4 +307,4 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             self.load()
 
     def action_focus_table(self) -> None:
-        self.query_one(DataTable).focus()
+        self.table.focus()

@@ -28,6 +28,8 @@ class ModelsScreen(ModalScreen[str | None]):
     AUTO_FOCUS = "#model-input"
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
+    model_input = getters.query_one("#model-input", Input)
+    model_list = getters.query_one("#model-list", OptionList)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close_models"),
         Binding("down", "focus_list", _("List"), show=False),
@@ -66,10 +68,10 @@ class ModelsScreen(ModalScreen[str | None]):
         else:
             status.update(Content(
                 _("The endpoint lists no models: type a name and press Enter.")))
-        self._fill(self.query_one("#model-input", Input).value)
+        self._fill(self.model_input.value)
 
     def _fill(self, needle: str) -> None:
-        options = self.query_one("#model-list", OptionList)
+        options = self.model_list
         options.clear_options()
         needle = needle.casefold().strip()
         options.add_options([
@@ -87,7 +89,7 @@ class ModelsScreen(ModalScreen[str | None]):
     def submit_typed(self, event: Input.Submitted) -> None:
         """The highlighted match if the filter matches any model, else the name as typed."""
         typed = event.value.strip()
-        options = self.query_one("#model-list", OptionList)
+        options = self.model_list
         highlighted = options.highlighted
         if highlighted is not None and options.option_count:
             self.dismiss(options.get_option_at_index(highlighted).id)
@@ -99,4 +101,4 @@ class ModelsScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
     def action_focus_list(self) -> None:
-        self.query_one("#model-list", OptionList).focus()
+        self.model_list.focus()

@@ -146,6 +146,9 @@ class AssistantMessageView(MessageView):
                 id="newer_version"),
     ]
 
+    body = getters.query_one(RenderedMarkdown)
+    """The reply's rendered Markdown."""
+
     class VersionRequested(TextualMessage):
         def __init__(self, view: AssistantMessageView, step: int) -> None:
             super().__init__()
@@ -211,7 +214,7 @@ class AssistantMessageView(MessageView):
         if tail is None:
             tail = self._tail_widget = Static(classes="message-tail")
             tail.display = False
-            self.mount(tail, after=self.query_one(RenderedMarkdown))
+            self.mount(tail, after=self.body)
         return tail
 
     def _typing(self) -> bool:
@@ -222,7 +225,7 @@ class AssistantMessageView(MessageView):
         if self._splitter is None:
             self._splitter = BlockSplitter()
             self._fed = ""
-            self.query_one(RenderedMarkdown).set_blocks(())
+            self.body.set_blocks(())
         self.add_class("-streaming")
         self._refresh_status()
         if self.message.content:  # text came before the view did
@@ -279,7 +282,7 @@ class AssistantMessageView(MessageView):
         if splitter is None:
             return
         content = self.message.content
-        body = self.query_one(RenderedMarkdown)
+        body = self.body
         if not content.startswith(self._fed):
             # Not a continuation (cannot happen while a reply streams): start over.
             splitter = self._splitter = BlockSplitter()
@@ -310,12 +313,12 @@ class AssistantMessageView(MessageView):
         """(width, lines) of a finished, fully rendered reply (for the view snapshot)."""
         if self.has_class("-streaming"):
             return None
-        return self.query_one(RenderedMarkdown).rendered_lines()
+        return self.body.rendered_lines()
 
     @property
     def rendering(self) -> bool:
         """True while finished blocks are still waiting to be rendered."""
-        return self.query_one(RenderedMarkdown).has_plain_blocks
+        return self.body.has_plain_blocks
 
     def _may_render_now(self, block: str) -> bool:
         """Rendering `block` now delays nothing: no key was just pressed, and no lexer has
@@ -330,7 +333,7 @@ class AssistantMessageView(MessageView):
         self._render_scheduled = False
         if not self.is_attached:
             return
-        body = self.query_one(RenderedMarkdown)
+        body = self.body
         if not body.has_plain_blocks:
             return
         since_key = self.app.keystrokes.seconds_since_key
@@ -370,7 +373,7 @@ class AssistantMessageView(MessageView):
 
     async def finish(self) -> None:
         self._cancel_pending_refresh()
-        body = self.query_one(RenderedMarkdown)
+        body = self.body
         splitter = self._splitter
         if splitter is not None:
             self._take_text()
