@@ -1,20 +1,17 @@
-"""Fenced code blocks in a Markdown reply, for "copy code block N"."""
+"""The fenced code blocks of a Markdown reply, for "copy code block N": wherever they are (in
+a list item, a quote), in the order the screen shows them — read with the same parser the
+reply is rendered with (core.markdown). Indented code (no fence) is not counted."""
 
 from __future__ import annotations
 
-import re
-
 from moviechat_tui.core.records import Record
-
-_FENCE = re.compile(
-    r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
 
 
 class CodeBlock(Record):
     language: str
+    """The fence's language word ("" if none)."""
     code: str
+    """The code as written, without the fences and the indentation of what holds it."""
 
     @property
     def line_count(self) -> int:
@@ -22,5 +19,7 @@ class CodeBlock(Record):
 
 
 def code_blocks(markdown: str) -> list[CodeBlock]:
-    return [CodeBlock(m.group("lang").strip(), m.group("body"))
-            for m in _FENCE.finditer(markdown)]
+    from moviechat_tui.core.markdown import parser
+
+    return [CodeBlock((token.info.split() or [""])[0], token.content)
+            for token in parser().parse(markdown) if token.type == "fence"]

@@ -1,7 +1,9 @@
 """MovieChatApp: wiring between Textual and the controller.
 
-Controller events arrive through `emit` as `ControllerMessage`s on the app's queue (so they
-are handled in order, on the UI's own schedule) and are forwarded to the chat screen.
+Controller events arrive through `emit`, each posted as a `ControllerEventArrived` (a Textual
+message) to the app's queue, so they are handled in order, on the UI's own schedule, and are
+forwarded to the chat screen. (In the UI, `Message` is the conversation's; Textual's is
+imported as `TextualMessage`, and message widgets are `…View`s.)
 
 Start-up is one pass: with --continue/--open the conversation is opened while the app loads
 (`on_load`, before the terminal is taken over), then the chat screen — the app's default
@@ -13,12 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
-import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,12 +24,10 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.markup import escape
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.screen import Screen
 
 from moviechat_tui.core import events as ev
-from moviechat_tui.core.endpoint import OPENAI_BASE_URL
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
 from moviechat_tui.session.controller import (
@@ -40,12 +36,18 @@ from moviechat_tui.session.controller import (
     default_backend_factory,
 )
 from moviechat_tui.settings.config import Settings
-from moviechat_tui.settings.keys import DEFAULT_KEYS, descriptions
+from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.settings.personas import key_for
-from moviechat_tui.tui.commands import ConversationCommands, ModelCommands
-from moviechat_tui.tui.runtime import gc_pause
+from moviechat_tui.tui.commands import (
+    ConversationCommands,
+    ModelCommands,
+    help_sections,
+    system_commands,
+)
+from moviechat_tui.tui.render.renderers import load_renderer
+from moviechat_tui.tui.runtime import quit_signals
+from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 from moviechat_tui.tui.screens.chat import ChatScreen
-from moviechat_tui.tui.widgets.rendered_markdown import load_renderer
 
 if TYPE_CHECKING:
     from moviechat_tui.session.library_actions import LibraryController
@@ -56,31 +58,10 @@ WARM_UP_DELAY: float | None = 1.0
 (`openai` imported in a thread, ~1 s); None: only on the first request. The import competes
 with the interface for the GIL (measured: key echo p95 14 → 34 ms while it runs), so it waits
 for a pause in the typing."""
-IDLE_BEFORE_COLLECTING = 1.0
-"""Seconds without a key press before the full garbage collection held back while a reply
-streamed runs (see `collect_garbage_when_idle`)..."""
-LONGEST_COLLECTION_HOLD = 5.0
-"""... but it waits at most this long after it was first held back, even if the user keeps
-typing: memory would otherwise grow for as long as the user chats without a pause."""
-QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
-"""Signals that quit like ctrl+q (reply saved, terminal restored); the exit code is 128 + the
-signal's number, as a shell reports a program ended by it."""
 
-SIGNAL_EXIT_GRACE = 10.0
-"""Seconds after such a signal before the process ends even if quitting has not finished
-(stopping a --local server alone may take 5)."""
+class ControllerEventArrived(TextualMessage):
+    """A controller event, on its way through the app's queue to the chat screen."""
 
-log = logging.getLogger(__name__)
-
-
-def _exit_now(code: int) -> None:
-    """End the process at once (everything is saved): logs flushed, no terminal teardown."""
-    logging.shutdown()
-    os._exit(code)
-
-
-class ControllerMessage(Message):
     def __init__(self, event: ev.ControllerEvent) -> None:
         super().__init__()
         self.event = event
@@ -119,11 +100,11 @@ class MovieChatApp(App[None]):
         self.startup = startup or StartupAction()
         self.controller = ConversationController.for_settings(settings, self._emit,
                                                               backend_factory)
+        self.keystrokes = Keystrokes()
+        """When the user last pressed a key; work waiting for the next key's echo."""
         self._unsaved_quit_at = -1e9
-        self._last_key_at = -1e9
-        self._after_echo: list[Callable[[], None]] = []
         self._quitting = False
-        """A quit is under way (ctrl+q or a signal, see _quit_on_signals): others wait."""
+        """A quit is under way (ctrl+q or a signal, see _signalled): others wait."""
         self._freeze_after_warm_up = False
         self._chat: ChatScreen | None = None
         self._shown_before: dict[str, Rendered] = {}
@@ -167,10 +148,10 @@ class MovieChatApp(App[None]):
             if self._chat is not None:
                 self._chat.reply_text_arrived(event.message)
             return
-        self.post_message(ControllerMessage(event))
+        self.post_message(ControllerEventArrived(event))
 
-    async def on_controller_message(self, message: ControllerMessage) -> None:
-        event = message.event
+    async def on_controller_event_arrived(self, arrived: ControllerEventArrived) -> None:
+        event = arrived.event
         if (isinstance(event, ev.ConversationOpened)
                 and event.conversation is self._opened_at_start):
             self._opened_at_start = None  # the screen was composed with it
@@ -223,53 +204,28 @@ class MovieChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._after_first_frame)
-        self._quit_on_signals()
+        quit_signals.install(self._signalled)
         self.controller.start_local_endpoint()
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning", markup=False, timeout=10)
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
 
-    def _quit_on_signals(self) -> None:
-        """`kill`, a closed terminal window, a system shutdown (SIGTERM, SIGHUP): quit the way
-        ctrl+q does — the reply stopped and saved, the terminal given back in a usable
-        state — instead of dying mid-reply with the screen still in the app's modes. A
-        signal the app was started ignoring (`nohup`) stays ignored."""
-        loop = asyncio.get_running_loop()
-        for signum in QUIT_SIGNALS:
-            if signal.getsignal(signum) is signal.SIG_IGN:
-                continue
-            try:
-                loop.add_signal_handler(signum, self._signalled, signum)
-            except (NotImplementedError, RuntimeError, ValueError):  # no signals here
-                return
-
     def _signalled(self, signum: int) -> None:
+        """SIGTERM or SIGHUP: quit as ctrl+q does (see quit_signals)."""
         # Once: a closed terminal often sends SIGHUP twice (the shell passes it on to its
         # jobs), and a second quit must not cut the first one's save short. A save that
-        # hangs is ended by the watchdog in _quit_for_signal.
+        # hangs is ended by quit_signals' watchdog.
         if self._quitting:
             return
         self._quitting = True
-        self.run_worker(self._quit_for_signal(signum), group="quit-on-signal",
-                        exit_on_error=False)
 
-    async def _quit_for_signal(self, signum: int) -> None:
-        log.info("quitting on signal %d", signum)
-        code = 128 + signum
-        # Textual's teardown writes to the terminal; with the terminal gone that write waits
-        # forever (seen after SIGHUP). Whatever happens below, the process ends.
-        watchdog = threading.Timer(SIGNAL_EXIT_GRACE, _exit_now, args=(code,))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            await self._shut_down(force=True)
-        except Exception:  # the conversation is saved before the view, and the log says
-            log.exception("quitting on signal %d", signum)
-        finally:
-            if signum == getattr(signal, "SIGHUP", None):
-                _exit_now(code)  # the terminal is gone: there is nothing to restore
+        def exit_app(code: int) -> None:
             self.exit(return_code=code)
+
+        self.run_worker(quit_signals.quit_for_signal(
+            signum, partial(self._shut_down, force=True), exit_app),
+            group="quit-on-signal", exit_on_error=False)
 
     def _after_first_frame(self) -> None:
         """The first frame is on screen: what start-up put off can happen now."""
@@ -288,7 +244,7 @@ class MovieChatApp(App[None]):
         """Prepare the backend while the user reads, instead of after their first Enter —
         once no key has been pressed for WARM_UP_DELAY seconds."""
         assert WARM_UP_DELAY is not None
-        quiet_for = self.seconds_since_key
+        quiet_for = self.keystrokes.seconds_since_key
         if quiet_for < WARM_UP_DELAY:
             self.set_timer(WARM_UP_DELAY - quiet_for, self._warm_up_backend,
                            name="backend warm-up")
@@ -305,51 +261,9 @@ class MovieChatApp(App[None]):
             # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
             gc.freeze()
 
-    def collect_garbage_when_idle(self) -> None:
-        """A reply ended: run the full garbage collection held back while it streamed once
-        no key has been pressed for IDLE_BEFORE_COLLECTING seconds, where its stall (30–150
-        ms) is not felt, or LONGEST_COLLECTION_HOLD seconds after it was first held back
-        (see gc_pause). If another reply starts first, its end asks again."""
-        if not gc_pause.collection_waiting():
-            return
-        quiet_for = self.seconds_since_key
-        held_since = gc_pause.held_since()
-        held_for = 0.0 if held_since is None else time.monotonic() - held_since
-        if quiet_for < IDLE_BEFORE_COLLECTING and held_for < LONGEST_COLLECTION_HOLD:
-            wait = min(IDLE_BEFORE_COLLECTING - quiet_for, LONGEST_COLLECTION_HOLD - held_for)
-            self.set_timer(wait, self.collect_garbage_when_idle, name="idle garbage collection")
-            return
-        gc_pause.collect_held_garbage()
-
-    @property
-    def seconds_since_key(self) -> float:
-        """How long ago the last key was pressed: work that can wait (rendering finished
-        reply blocks, warming up the backend) waits while the user types."""
-        return time.monotonic() - self._last_key_at
-
-    def after_next_echo(self, callback: Callable[[], None]) -> None:
-        """Call `callback` right after the prompt has painted the next key typed into it:
-        work that costs a repaint (a streaming reply's refresh) goes between two keys, where
-        it delays neither."""
-        self._after_echo.append(callback)
-
-    def forget_echo_wait(self, callback: Callable[[], None]) -> None:
-        """Drop `callback` from after_next_echo (its widget finished or went away)."""
-        self._after_echo = [waiting for waiting in self._after_echo if waiting != callback]
-
-    @property
-    def waiting_for_echo(self) -> bool:
-        return bool(self._after_echo)
-
-    def key_echoed(self) -> None:
-        """The prompt painted a key (PromptInput calls this after the repaint)."""
-        waiting, self._after_echo = self._after_echo, []
-        for callback in waiting:
-            callback()
-
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
-            self._last_key_at = time.monotonic()
+            self.keystrokes.pressed()
         await super().on_event(event)
 
     # ----------------------------------------------------------------- actions
@@ -397,11 +311,11 @@ class MovieChatApp(App[None]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.help_sections()))
+        self.push_screen(HelpScreen(help_sections(self)))
 
     async def action_new_conversation(self) -> None:
         await self.controller.new_conversation()
-        self.chat_screen.query_one("#prompt").focus()
+        self.chat_screen.prompt.focus()
 
     def action_open_conversations(self) -> None:
         from moviechat_tui.tui.screens.conversations import ConversationsScreen
@@ -438,9 +352,6 @@ class MovieChatApp(App[None]):
             title=conv.title or _("(untitled)"))
         if await self.push_screen_wait(ConfirmDialog(question, _("Delete"))):
             await self.library.delete(conv.id)
-
-    async def _switch_profile(self, name: str) -> None:
-        await self.controller.switch_profile(name)
 
     def action_choose_model(self) -> None:
         from moviechat_tui.tui.screens.model_picker import ModelsScreen
@@ -479,86 +390,6 @@ class MovieChatApp(App[None]):
         return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
                           for k in keys.split(","))
 
-    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        describe = descriptions()
-
-        def row(binding_id: str) -> tuple[str, str]:
-            return self.key_for(binding_id), describe[binding_id]
-
-        general = [
-            ("enter", _("Send the message")),
-            ("ctrl+j", _("New line (shift+enter too, where the terminal sends it)")),
-            row("stop"),
-            row("regenerate"),
-            row("edit_last"),
-            ("up", _("From an empty prompt: move through messages (up/down)")),
-            row("new_conversation"),
-            row("open_conversations"),
-            row("export"),
-            ("ctrl+p", _("Command palette: personas and every action")),
-            row("help"),
-            row("quit"),
-        ]
-        message = [
-            row("copy_message"),
-            row("branch_message"),
-            ("1…9", _("Copy code block 1…9 of the focused message")),
-            row("older_version"),
-            row("newer_version"),
-            row("edit_message"),
-        ]
-        personas = [row("next_persona")]
-        for index, persona in enumerate(self.settings.personas):
-            key = key_for(self.settings.personas, index)
-            personas.append(
-                (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
-            )
-        return [(_("Chat"), general), (_("Focused message"), message),
-                (_("Personas"), personas)]
-
-    def _titled(self, title: str, binding_id: str) -> str:
-        return escape(f"{title} ({self.key_for(binding_id)})")
-
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for index, persona in enumerate(self.settings.personas):
-            key = key_for(self.settings.personas, index)
-            title = _("Persona: {name}").format(name=persona.display_name)
-            if key:
-                title += f" ({key.upper()})"
-            yield SystemCommand(escape(title), escape(_(persona.description)),
-                                partial(self.action_persona, persona.id))
-        chat = self.chat_screen
-        actions: list[tuple[str, str, str, Callable[[], object]]] = [
-            (_("New conversation"), "new_conversation", _("Start an empty conversation"),
-             self.action_new_conversation),
-            (_("Open conversation"), "open_conversations", _("Resume a saved conversation"),
-             self.action_open_conversations),
-            (_("Stop reply"), "stop", _("Stop the reply that is streaming"),
-             self.controller.cancel),
-            (_("Regenerate reply"), "regenerate",
-             _("Ask again; the current version stays reachable"), chat.action_regenerate),
-            (_("Edit last question"), "edit_last",
-             _("Put your last question back in the prompt to change and resend"),
-             chat.action_edit_last),
-        ]
-        for title, binding_id, help_text, callback in actions:
-            yield SystemCommand(self._titled(title, binding_id), help_text, callback)
-        for profile in self.controller.settings.profiles:
-            current = " ●" if profile.name == self.controller.settings.endpoint.profile else ""
-            yield SystemCommand(
-                escape(_("Endpoint: {name}").format(name=profile.name) + current),
-                escape(profile.base_url or OPENAI_BASE_URL),
-                partial(self._switch_profile, profile.name))
-        yield SystemCommand(self._titled(_("Export conversation to Markdown"), "export"),
-                            _("Writes a .md file in the data folder's exports/"),
-                            self.chat_screen.action_export)
-        yield SystemCommand(_("Rename conversation…"), _("Give this conversation a new title"),
-                            self.action_rename_current)
-        yield SystemCommand(_("Delete conversation…"),
-                            _("Move this conversation to the trash (30 days)"),
-                            self.action_delete_current)
-        yield SystemCommand(_("Choose model…"),
-                            _("Pick from the endpoint's model list, or type a name"),
-                            self.action_choose_model)
-        yield SystemCommand(self._titled(_("Keys"), "help"), _("Show every key"), self.action_help)
+        yield from system_commands(self)

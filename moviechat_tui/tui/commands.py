@@ -1,31 +1,136 @@
-"""Command-palette providers beyond the app's actions: saved conversations and the
-endpoint's models, searchable by name from ctrl+p.
+"""How the user finds what the app can do: the command palette (ctrl+p) — the app's own
+commands and searchable providers of saved conversations and the endpoint's models — and the
+F1 screen's sections, both with the keys as `[keys]` remapped them.
 
-Both ask the controller (which reads headers / fetches /v1/models in threads and caches);
-nothing here does I/O. Titles and model names are untrusted text: highlighted with
-`matcher.highlight`, which builds Content without parsing markup.
+The providers ask the controller (which reads headers / fetches /v1/models in threads and
+caches); nothing here does I/O. Titles and model names are untrusted text: highlighted with
+`matcher.highlight`, which builds Content without parsing markup, or escaped.
+
+app.py imports this module, so this one knows the app's class only for type checking.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
+from moviechat_tui.core.endpoint import OPENAI_BASE_URL
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
+from moviechat_tui.settings.keys import descriptions
+from moviechat_tui.settings.personas import key_for
 
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
 
+HelpSections = list[tuple[str, list[tuple[str, str]]]]
+"""(section title, [(keys, what they do)]) for the F1 screen."""
 
-class ConversationCommands(Provider):
-    """"Open: <title>" for each saved conversation (newest first)."""
 
+def help_sections(app: MovieChatApp) -> HelpSections:
+    describe = descriptions()
+
+    def row(binding_id: str) -> tuple[str, str]:
+        return app.key_for(binding_id), describe[binding_id]
+
+    general = [
+        ("enter", _("Send the message")),
+        ("ctrl+j", _("New line (shift+enter too, where the terminal sends it)")),
+        row("stop"),
+        row("regenerate"),
+        row("edit_last"),
+        ("up", _("From an empty prompt: move through messages (up/down)")),
+        row("new_conversation"),
+        row("open_conversations"),
+        row("export"),
+        ("ctrl+p", _("Command palette: personas and every action")),
+        row("help"),
+        row("quit"),
+    ]
+    message = [
+        row("copy_message"),
+        row("branch_message"),
+        ("1…9", _("Copy code block 1…9 of the focused message")),
+        row("older_version"),
+        row("newer_version"),
+        row("edit_message"),
+    ]
+    personas = [row("next_persona")]
+    for index, persona in enumerate(app.settings.personas):
+        key = key_for(app.settings.personas, index)
+        personas.append(
+            (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
+        )
+    return [(_("Chat"), general), (_("Focused message"), message),
+            (_("Personas"), personas)]
+
+
+def system_commands(app: MovieChatApp) -> Iterator[SystemCommand]:
+    """The app's own palette commands, after Textual's: personas, chat actions, endpoint
+    profiles, export, rename, delete, the model picker and the keys."""
+
+    def titled(title: str, binding_id: str) -> str:
+        return escape(f"{title} ({app.key_for(binding_id)})")
+
+    for index, persona in enumerate(app.settings.personas):
+        key = key_for(app.settings.personas, index)
+        title = _("Persona: {name}").format(name=persona.display_name)
+        if key:
+            title += f" ({key.upper()})"
+        yield SystemCommand(escape(title), escape(_(persona.description)),
+                            partial(app.action_persona, persona.id))
+    chat = app.chat_screen
+    controller = app.controller
+    actions: list[tuple[str, str, str, Callable[[], object]]] = [
+        (_("New conversation"), "new_conversation", _("Start an empty conversation"),
+         app.action_new_conversation),
+        (_("Open conversation"), "open_conversations", _("Resume a saved conversation"),
+         app.action_open_conversations),
+        (_("Stop reply"), "stop", _("Stop the reply that is streaming"), controller.cancel),
+        (_("Regenerate reply"), "regenerate",
+         _("Ask again; the current version stays reachable"), chat.action_regenerate),
+        (_("Edit last question"), "edit_last",
+         _("Put your last question back in the prompt to change and resend"),
+         chat.action_edit_last),
+    ]
+    for title, binding_id, help_text, callback in actions:
+        yield SystemCommand(titled(title, binding_id), help_text, callback)
+    for profile in controller.settings.profiles:
+        current = " ●" if profile.name == controller.settings.endpoint.profile else ""
+        yield SystemCommand(
+            escape(_("Endpoint: {name}").format(name=profile.name) + current),
+            escape(profile.base_url or OPENAI_BASE_URL),
+            partial(controller.switch_profile, profile.name))
+    yield SystemCommand(titled(_("Export conversation to Markdown"), "export"),
+                        _("Writes a .md file in the data folder's exports/"),
+                        chat.action_export)
+    yield SystemCommand(_("Rename conversation…"), _("Give this conversation a new title"),
+                        app.action_rename_current)
+    yield SystemCommand(_("Delete conversation…"),
+                        _("Move this conversation to the trash (30 days)"),
+                        app.action_delete_current)
+    yield SystemCommand(_("Choose model…"),
+                        _("Pick from the endpoint's model list, or type a name"),
+                        app.action_choose_model)
+    yield SystemCommand(titled(_("Keys"), "help"), _("Show every key"), app.action_help)
+
+
+class _MovieChatProvider(Provider):
     @property
     def _app(self) -> MovieChatApp:
-        return self.app  # type: ignore[return-value]
+        """The app, typed. A provider is not a widget (`getters.app` does not apply) and its
+        `app` is typed `App[object]`, which `MovieChatApp` (an `App[None]`) is not a subtype
+        of; app.py imports this module, so the class can't be imported here to check."""
+        return cast("MovieChatApp", self.app)
+
+
+class ConversationCommands(_MovieChatProvider):
+    """"Open: <title>" for each saved conversation (newest first)."""
 
     async def _entries(self) -> list[tuple[str, str]]:
         summaries = await self._app.controller.list_conversations()
@@ -47,12 +152,8 @@ class ConversationCommands(Provider):
                           help=_("Saved conversation"))
 
 
-class ModelCommands(Provider):
+class ModelCommands(_MovieChatProvider):
     """"Model: <name>" for each model the endpoint lists (fetched once, when first asked)."""
-
-    @property
-    def _app(self) -> MovieChatApp:
-        return self.app  # type: ignore[return-value]
 
     async def search(self, query: str) -> Hits:
         if not query.strip():

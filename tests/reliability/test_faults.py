@@ -28,7 +28,7 @@ import pytest
 from textual.widgets import Static
 
 from moviechat_tui.tui.app import MovieChatApp
-from moviechat_tui.tui.widgets.message_view import AssistantMessage, NoticeLine
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView, NoticeView
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -143,14 +143,14 @@ def prompt_text(app: MovieChatApp) -> str:
 
 def notices(app: MovieChatApp) -> list[str]:
     return ["\n".join(str(s.content) for s in v.query(Static))
-            for v in app.chat_screen.query(NoticeLine)]
+            for v in app.chat_screen.query(NoticeView)]
 
 
-def replies(app: MovieChatApp) -> list[AssistantMessage]:
-    return list(app.chat_screen.query(AssistantMessage))
+def replies(app: MovieChatApp) -> list[AssistantMessageView]:
+    return list(app.chat_screen.query(AssistantMessageView))
 
 
-def reply_label(view: AssistantMessage) -> str:
+def reply_label(view: AssistantMessageView) -> str:
     status = view.query_one(".message-status", Static)
     return str(status.content) if status.display else ""
 

@@ -31,7 +31,7 @@ from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.text import StreamSanitizer, one_line, sanitize
 from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.tui.app import MovieChatApp
-from moviechat_tui.tui.widgets.message_view import AssistantMessage
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -124,7 +124,7 @@ async def test_hostile_model_output_and_question_are_inert(tmp_path: Path, loopb
         for literal in LITERAL:
             assert literal in answer and literal in question
         assert "[@click=app.quit]" in header(app)  # the title is the question, literally
-        await pilot.click(AssistantMessage, offset=(4, 2))  # click the would-be action
+        await pilot.click(AssistantMessageView, offset=(4, 2))  # click the would-be action
         await pilot.pause()
         assert app.is_running
     saved = ConversationStore(settings.paths.conversations_dir).load(
@@ -144,7 +144,7 @@ async def test_hostile_server_error_message_is_inert(tmp_path: Path, loopback) -
         notice = messages_on_screen(app)[-1][1]
         assert "500" in notice and "[@click=app.quit]quit[/]" in notice
         assert_inert(notice)
-        await pilot.click("NoticeLine", offset=(4, 0))
+        await pilot.click("NoticeView", offset=(4, 0))
         await pilot.pause()
         assert app.is_running
 

@@ -14,7 +14,7 @@ from moviechat_tui.core.endpoint import Endpoint
 from moviechat_tui.settings.config import Overrides, RequestOptions, Settings, load_settings
 from moviechat_tui.settings.paths import Paths
 from moviechat_tui.tui.app import MovieChatApp, StartupAction
-from moviechat_tui.tui.widgets.message_view import AssistantMessage, MessageView, NoticeLine
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView, MessageView, NoticeView
 
 
 def make_settings(tmp_path: Path, base_url: str | None, *, config: str = "",
@@ -59,7 +59,7 @@ async def wait_idle(pilot: Pilot[Any], timeout: float = 10.0) -> None:
     await pilot.pause()
 
     def rendering() -> bool:
-        return any(view.rendering for view in app.screen.query(AssistantMessage))
+        return any(view.rendering for view in app.screen.query(AssistantMessageView))
 
     while app.controller.busy or rendering():  # type: ignore[attr-defined]
         if loop.time() > deadline:
@@ -89,7 +89,7 @@ async def send(pilot: Pilot[Any], text: str) -> None:
 
 def visible_text(view: MessageView) -> str:
     """The text a message shows (Markdown source for replies, the literal text otherwise)."""
-    if isinstance(view, AssistantMessage):
+    if isinstance(view, AssistantMessageView):
         return view.shown_text
     return "\n".join(str(s.content) for s in view.query(Static))
 
@@ -99,7 +99,7 @@ def messages_on_screen(app: MovieChatApp) -> list[tuple[str, str]]:
 
 
 def notices_on_screen(app: MovieChatApp) -> list[str]:
-    return [visible_text(v) for v in app.chat_screen.query(NoticeLine)]
+    return [visible_text(v) for v in app.chat_screen.query(NoticeView)]
 
 
 def saved_conversations(settings: Settings) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from moviechat_tui.settings.personas import BUILTIN_PERSONAS
 from moviechat_tui.tui.widgets.greeting import Greeting
-from moviechat_tui.tui.widgets.message_view import AssistantMessage
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -96,7 +96,7 @@ async def test_escape_stops_and_keeps_the_partial_reply(tmp_path: Path, loopback
         await pilot.pause(1.0)
         await pilot.press("escape")
         await wait_idle(pilot)
-        view = app.chat_screen.query_one(AssistantMessage)
+        view = app.chat_screen.query_one(AssistantMessageView)
         shown = view.shown_text
         assert shown.startswith("one")
         assert "ten" not in shown
@@ -251,7 +251,7 @@ async def test_hostile_model_output_is_shown_literally(tmp_path: Path, loopback)
         assert shown == "[@click=app.quit]x[/] and [/ and [b]bold?  done"
         assert "[/ also in my question [@click=app.quit]" in messages_on_screen(app)[0][1]
         # Click on the reply text: nothing must run.
-        await pilot.click(AssistantMessage, offset=(3, 2))
+        await pilot.click(AssistantMessageView, offset=(3, 2))
         await pilot.pause()
         assert app.is_running
     [saved] = saved_conversations(settings)

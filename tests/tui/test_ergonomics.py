@@ -6,7 +6,8 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from moviechat_tui.tui.widgets.message_view import AssistantMessage, UserMessage
+from moviechat_tui.tui.commands import help_sections
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView, UserMessageView
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -19,7 +20,7 @@ from tests.support.apphelpers import (
 from tests.support.loopback_server import Reply
 
 
-def _meta(view: AssistantMessage) -> str:
+def _meta(view: AssistantMessageView) -> str:
     return str(view.query_one(".message-meta", Static).content)
 
 
@@ -35,7 +36,7 @@ async def test_regenerate_keeps_every_version_and_flips_between_them(
         await wait_idle(pilot)
         assert messages_on_screen(app) == [messages_on_screen(app)[0],
                                            ("assistant", "Second take.")]
-        view = app.chat_screen.query_one(AssistantMessage)
+        view = app.chat_screen.query_one(AssistantMessageView)
         assert "‹ 2/2 ›" in _meta(view)
         # The regenerate request carried the question once, and no old reply.
         assert [m["role"] for m in loopback.last_request["messages"]] == ["system", "user"]
@@ -43,7 +44,7 @@ async def test_regenerate_keeps_every_version_and_flips_between_them(
         await pilot.press("left")
         await pilot.pause()
         assert messages_on_screen(app)[-1] == ("assistant", "First take.")
-        assert "‹ 1/2 ›" in _meta(app.chat_screen.query_one(AssistantMessage))
+        assert "‹ 1/2 ›" in _meta(app.chat_screen.query_one(AssistantMessageView))
         await wait_idle(pilot)
         # The next question continues from the version on screen.
         loopback.push(Reply(text="Noted."))
@@ -73,7 +74,7 @@ async def test_edit_and_resend_replaces_the_turn_but_keeps_it_on_disk(
         await wait_idle(pilot)
         assert [t.splitlines()[-1] for _, t in messages_on_screen(app)] == [
             "Tell me about Aliens", "About Aliens."]
-        assert len(app.chat_screen.query(UserMessage)) == 1
+        assert len(app.chat_screen.query(UserMessageView)) == 1
     assert [m["content"] for m in loopback.last_request["messages"][1:]] == [
         "Tell me about Aliens"]
     [saved] = saved_conversations(settings)
@@ -100,7 +101,7 @@ async def test_copy_message_and_code_block(tmp_path: Path, loopback) -> None:
         await send(pilot, "Code?")
         await wait_idle(pilot)
         await pilot.press("up")  # from the empty prompt to the last message
-        assert isinstance(app.focused, AssistantMessage)
+        assert isinstance(app.focused, AssistantMessageView)
         await pilot.press("c")
         assert app.clipboard == reply.rstrip("\n") or app.clipboard == reply
         await pilot.press("1")
@@ -108,6 +109,34 @@ async def test_copy_message_and_code_block(tmp_path: Path, loopback) -> None:
         toasts = [str(n.message) for n in app._notifications]
         assert any("code block 1 of 2 (python, 1 lines)" in t for t in toasts), toasts
         await pilot.press("3")
+        assert app.clipboard == "print('Casablanca')\n"
+
+
+async def test_copy_code_block_counts_the_blocks_as_the_screen_shows_them(
+        tmp_path: Path, loopback) -> None:
+    """A code block inside a list item is shown as block 1: key 1 copies it, not the block
+    after the list (the copy once only counted fences at the start of a line)."""
+    reply = ("Two steps:\n\n"
+             "1. Install it:\n\n"
+             "   ```sh\n"
+             "   pip install moviechat\n"
+             "   ```\n\n"
+             "2. Then ask away.\n\n"
+             "```python\n"
+             "print('Casablanca')\n"
+             "```\n")
+    loopback.push(Reply(text=reply))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "How do I start?")
+        await wait_idle(pilot)
+        await pilot.press("up")
+        assert isinstance(app.focused, AssistantMessageView)
+        await pilot.press("1")
+        assert app.clipboard == "pip install moviechat\n"
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("code block 1 of 2 (sh, 1 lines)" in t for t in toasts), toasts
+        await pilot.press("2")
         assert app.clipboard == "print('Casablanca')\n"
 
 
@@ -154,7 +183,7 @@ async def test_usage_is_recorded_and_shown(tmp_path: Path, loopback) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "Count?")
         await wait_idle(pilot)
-        assert "7 tokens" in _meta(app.chat_screen.query_one(AssistantMessage))
+        assert "7 tokens" in _meta(app.chat_screen.query_one(AssistantMessageView))
     [saved] = saved_conversations(settings)
     assert (saved["messages"][1]["prompt_tokens"], saved["messages"][1]["completion_tokens"]) \
         == (42, 7)
@@ -189,7 +218,7 @@ async def test_keys_can_be_remapped_in_the_config(tmp_path: Path, loopback) -> N
         await pilot.press("ctrl+r")  # the old key no longer regenerates
         await pilot.pause()
         assert not app.controller.busy
-        rows = dict(row for _, rows in app.help_sections() for row in rows)
+        rows = dict(row for _, rows in help_sections(app) for row in rows)
         assert "f12" in rows and "ctrl+b" in rows and "ctrl+r" not in rows
         await pilot.press("ctrl+b")
         await pilot.pause()

@@ -53,7 +53,7 @@ async def test_a_failing_preparation_still_renders_the_block(
     def broken_import() -> None:
         raise ImportError("pygments is broken")
 
-    monkeypatch.setattr("moviechat_tui.tui.widgets.rendered_markdown.load_renderer",
+    monkeypatch.setattr("moviechat_tui.tui.render.renderers.load_renderer",
                         broken_import)
     loopback.push(Reply(text="```python\nprint('Mother')\n```", delay=0.005))
     app = make_app(make_settings(tmp_path, loopback.base_url))

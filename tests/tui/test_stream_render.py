@@ -14,7 +14,7 @@ from textual.widgets import TextArea
 
 from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.screens.link import LinkScreen
-from moviechat_tui.tui.widgets.message_view import AssistantMessage
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 from tests.support.apphelpers import make_app, make_settings, send, until, wait_idle
 from tests.support.loopback_server import Reply
@@ -150,11 +150,11 @@ async def test_the_held_collection_waits_until_the_user_stops_typing(
         tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full collection takes 30–150 ms: after a reply it runs when no key has been pressed
     for a moment, not while the user is still typing."""
-    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.runtime import gc_pause
+    from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 
     typing = [True]
-    monkeypatch.setattr(MovieChatApp, "seconds_since_key",
+    monkeypatch.setattr(Keystrokes, "seconds_since_key",
                         property(lambda self: 0.0 if typing[0] else 60.0))
     collections: list[int] = []
     real_collect = gc_pause.gc.collect
@@ -178,12 +178,11 @@ async def test_the_held_collection_runs_after_a_while_even_if_typing_never_stops
         tmp_path: Path, loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     """Chatting without a pause must not hold back collections for ever (memory grew by
     ~0.5 MB a turn): after LONGEST_COLLECTION_HOLD seconds the collection runs anyway."""
-    from moviechat_tui.tui import app as app_module
-    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.runtime import gc_pause
+    from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 
-    monkeypatch.setattr(MovieChatApp, "seconds_since_key", property(lambda self: 0.0))
-    monkeypatch.setattr(app_module, "LONGEST_COLLECTION_HOLD", 0.5)
+    monkeypatch.setattr(Keystrokes, "seconds_since_key", property(lambda self: 0.0))
+    monkeypatch.setattr(gc_pause, "LONGEST_COLLECTION_HOLD", 0.5)
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         loopback.push(Reply(text="Short."))
@@ -224,16 +223,16 @@ echo done
 봉준호 감독은 이 영화에서 장르의 규칙을 비틀어 관객의 기대를 배반합니다."""
 
 
-def body(view: AssistantMessage) -> RenderedMarkdown:
+def body(view: AssistantMessageView) -> RenderedMarkdown:
     return view.query_one(RenderedMarkdown)
 
 
-def last_reply(app: object) -> AssistantMessage:
-    return list(app.chat_screen.query(AssistantMessage))[-1]  # type: ignore[attr-defined]
+def last_reply(app: object) -> AssistantMessageView:
+    return list(app.chat_screen.query(AssistantMessageView))[-1]  # type: ignore[attr-defined]
 
 
 async def stream_reply(pilot: object, loopback: object, text: str = REPLY,
-                       delay: float = 0.002) -> AssistantMessage:
+                       delay: float = 0.002) -> AssistantMessageView:
     loopback.push(Reply(text=text, delay=delay))  # type: ignore[attr-defined]
     await send(pilot, "Tell me about it")  # type: ignore[arg-type]
     await wait_idle(pilot)  # type: ignore[arg-type]
@@ -271,9 +270,9 @@ async def test_while_streaming_only_the_open_block_is_plain_text(tmp_path: Path,
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")
         await until(pilot, lambda: "w20" in app.chat_screen.query_one(
-            AssistantMessage).shown_text, what="the third block under way")
+            AssistantMessageView).shown_text, what="the third block under way")
         await pilot.pause(0.15)
-        view = app.chat_screen.query_one(AssistantMessage)
+        view = app.chat_screen.query_one(AssistantMessageView)
         assert body(view).rendered_blocks == ("First block.", "Second block.")
         tail = view.query_one(".message-tail")
         assert tail.display and str(tail.content).startswith("w0 w1")  # type: ignore[attr-defined]
@@ -288,17 +287,17 @@ async def test_while_the_user_types_finished_blocks_wait_in_the_plain_tail(
     """A block render (tens of ms for a table) would delay the echo of the next key: while
     keys keep coming, finished blocks stay plain text, and are rendered once typing pauses —
     also the ones still waiting when the reply ends."""
-    from moviechat_tui.tui.app import MovieChatApp
+    from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 
     typing = [True]  # the user types without a pause until we say otherwise
-    monkeypatch.setattr(MovieChatApp, "seconds_since_key",
+    monkeypatch.setattr(Keystrokes, "seconds_since_key",
                         property(lambda self: 0.0 if typing[0] else 60.0))
     text = "First block.\n\nSecond block.\n\n" + " ".join(f"w{i}" for i in range(3000))
     loopback.push(Reply(text=text, delay=0.01))
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")
-        view = app.chat_screen.query_one(AssistantMessage)
+        view = app.chat_screen.query_one(AssistantMessageView)
         await until(pilot, lambda: "w20" in view.shown_text, what="the third block under way")
         await pilot.pause(0.3)
         assert body(view).rendered_blocks == ()  # nothing rendered while typing ...
@@ -330,7 +329,7 @@ async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_sho
     app = make_app(make_settings(tmp_path, loopback.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Go")  # keys were just pressed: the user counts as typing
-        await until(pilot, lambda: bool(app.chat_screen.query(AssistantMessage)),
+        await until(pilot, lambda: bool(app.chat_screen.query(AssistantMessageView)),
                     what="the reply's view")
         view = last_reply(app)
         await until(pilot, lambda: len(view.message.content) > 200, what="the reply under way")
@@ -357,7 +356,7 @@ async def test_while_the_user_types_the_reply_refreshes_right_after_a_key_is_sho
         await until(pilot, lambda: not app.controller.busy, what="the reply stopped")
         await pilot.pause(0.1)
         assert view.shown_text == view.message.content  # what came last is shown at the end
-        assert not app.waiting_for_echo
+        assert not app.keystrokes.waiting_for_echo
 
 
 async def test_resizing_rewraps_the_rendered_reply(tmp_path: Path, loopback) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from moviechat_tui.tui.render import markdown_render
-from moviechat_tui.tui.widgets.message_view import AssistantMessage
+from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 from tests.support.apphelpers import make_app, make_settings, send, wait_idle
 from tests.support.loopback_server import Reply
@@ -62,7 +62,7 @@ async def reopen(tmp_path: Path, loopback: object, size: tuple[int, int]) -> lis
     app = make_app(make_settings(tmp_path, loopback.base_url), continue_latest=True)  # type: ignore[attr-defined]
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        view = app.chat_screen.query(AssistantMessage).last()
+        view = app.chat_screen.query(AssistantMessageView).last()
         return view.query_one(RenderedMarkdown).rendered_text()
 
 
@@ -119,7 +119,7 @@ async def test_a_link_from_the_snapshot_still_asks_before_opening(tmp_path: Path
     app = make_app(make_settings(tmp_path, loopback.base_url), continue_latest=True)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        body = app.chat_screen.query(AssistantMessage).last().query_one(RenderedMarkdown)
+        body = app.chat_screen.query(AssistantMessageView).last().query_one(RenderedMarkdown)
         y = next(i for i, line in enumerate(body.rendered_text()) if "the trailer" in line)
         x = body.rendered_text()[y].index("the trailer")
         await pilot.click(body, offset=(x + 1, y))

@@ -38,7 +38,7 @@ def prepare(block: str) -> None:
         from pygments.lexers import get_lexer_by_name
         from pygments.util import ClassNotFound
 
-        from moviechat_tui.tui.widgets.rendered_markdown import load_renderer
+        from moviechat_tui.tui.render.renderers import load_renderer
 
         load_renderer()
         for language in wanted - _prepared:

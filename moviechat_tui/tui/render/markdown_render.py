@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import ClassVar
 
-from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Heading, ListItem, Markdown
 from rich.segment import Segment
@@ -25,6 +24,7 @@ from rich.theme import Theme
 from textual.color import Color
 from textual.strip import Strip
 
+from moviechat_tui.core.markdown import parser
 from moviechat_tui.core.records import Record
 from moviechat_tui.tui.render.links import link_style
 
@@ -133,23 +133,18 @@ class _NumberedItem(ListItem):
             yield Segment.line()
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    """One parser for every block: Rich builds a new `MarkdownIt` per `Markdown` (~0.3 ms,
-    as much as parsing a short block), which adds up over the dozens of blocks of a reopened
-    conversation. Parsing does not change the parser, and all rendering is on one thread."""
-    return MarkdownIt().enable("strikethrough").enable("table")
-
-
 class ChatMarkdown(Markdown):
     elements: ClassVar = {**Markdown.elements, "heading_open": _LeftHeading,
                           "list_item_open": _NumberedItem}
 
     def __init__(self, markup: str, code_theme: str = "monokai",
                  hyperlinks: bool = True) -> None:
-        # Rich's __init__ minus building a parser (see `_parser`); the same attributes.
+        # Rich's __init__ minus building a parser: Rich builds a new `MarkdownIt` per
+        # `Markdown` (~0.3 ms, as much as parsing a short block), which adds up over the
+        # dozens of blocks of a reopened conversation. The one parser replies are read with
+        # (core.markdown) instead: all rendering is on one thread. The same attributes.
         self.markup = markup
-        self.parsed = _parser().parse(markup)
+        self.parsed = parser().parse(markup)
         self.code_theme = code_theme
         self.justify = None
         self.style = "none"

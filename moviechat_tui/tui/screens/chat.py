@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -30,16 +30,20 @@ from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.settings.keys import DEFAULT_KEYS
-from moviechat_tui.tui.runtime.gc_pause import hold_full_collections, release_full_collections
+from moviechat_tui.tui.runtime.gc_pause import (
+    collect_when_idle,
+    hold_full_collections,
+    release_full_collections,
+)
 from moviechat_tui.tui.widgets.chat_header import ChatHeader
 from moviechat_tui.tui.widgets.greeting import Greeting
 from moviechat_tui.tui.widgets.loader import Loader
 from moviechat_tui.tui.widgets.message_pane import MessagePane
 from moviechat_tui.tui.widgets.message_view import (
-    AssistantMessage,
+    AssistantMessageView,
     MessageView,
-    NoticeLine,
-    UserMessage,
+    NoticeView,
+    UserMessageView,
 )
 from moviechat_tui.tui.widgets.prompt_input import PromptInput
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
@@ -47,6 +51,8 @@ from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 if TYPE_CHECKING:
     from textual.strip import Strip
 
+    from moviechat_tui.session.controller import ConversationController
+    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.render.view_snapshot import Rendered
 
 MAX_MOUNTED_MESSAGES = 60
@@ -64,6 +70,11 @@ was on screen is still there after one press."""
 class ChatScreen(Screen[None]):
     # chat.tcss is read by MovieChatApp.CSS_PATH: a default screen's CSS_PATH is not loaded.
     AUTO_FOCUS = "#prompt"
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
+    message_pane = getters.query_one("#messages", MessagePane)
+    prompt = getters.query_one(PromptInput)
+    header = getters.query_one(ChatHeader)
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["stop"], "stop_reply", _("Stop"), id="stop"),
@@ -101,7 +112,7 @@ class ChatScreen(Screen[None]):
                          model=self.controller.model, extra=self._header_extra)
         yield header
         with MessagePane(id="messages"):
-            yield from (NoticeLine(notice) for notice in self._notices)
+            yield from (NoticeView(notice) for notice in self._notices)
             yield from self._window_widgets(conversation, None)
         with Horizontal(id="prompt-row"):
             yield PromptInput(
@@ -113,11 +124,11 @@ class ChatScreen(Screen[None]):
         yield Static(id="footer-slot")
 
     @property
-    def controller(self):  # type: ignore[no-untyped-def]
-        return self.app.controller  # type: ignore[attr-defined]
+    def controller(self) -> ConversationController:
+        return self.app.controller
 
     def on_mount(self) -> None:
-        self.query_one("#messages", VerticalScroll).anchor()
+        self.message_pane.anchor()
         self.call_after_refresh(self._mount_footer)
         # A long conversation opened from its newest messages: the rest after the first frame.
         self.call_after_refresh(self.controller.load_history)
@@ -141,14 +152,14 @@ class ChatScreen(Screen[None]):
 
     def _view_for(self, message: Message) -> MessageView:
         if message.role == "user":
-            return UserMessage(message)
+            return UserMessageView(message)
         if message.role == "assistant":
-            return AssistantMessage(message, self._persona_name(message.persona),
+            return AssistantMessageView(message, self._persona_name(message.persona),
                                     self.controller.version_position(message),
                                     self._shown_before.pop(message.id, None))
         if message.notice == "persona":
-            return NoticeLine(message, self._persona_name(message.persona))
-        return NoticeLine(message)
+            return NoticeView(message, self._persona_name(message.persona))
+        return NoticeView(message)
 
     async def _add(self, message: Message) -> MessageView:
         existing = self._views.get(message.id)
@@ -156,7 +167,7 @@ class ChatScreen(Screen[None]):
             # Already shown: a re-render (another window's messages merged in) ran between
             # the controller appending this message and this event being handled.
             return existing
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         for greeting in pane.query_children(Greeting):  # direct children: no DOM-wide scan
             await greeting.remove()
         start, end = self._window
@@ -170,20 +181,25 @@ class ChatScreen(Screen[None]):
         view = self._view_for(message)
         self._views[message.id] = view
         await pane.mount(view)
-        await self._prune()
+        if await self._prune():
+            await self._refresh_loaders()
         return view
 
-    async def _prune(self) -> None:
-        """Keep at most MAX_MOUNTED_MESSAGES views: the oldest go (the file keeps them)."""
-        pane = self.query_one("#messages", VerticalScroll)
+    async def _prune(self, *, newest: bool = False) -> bool:
+        """Keep at most MAX_MOUNTED_MESSAGES views: the excess goes at the oldest end (or the
+        `newest`, after loading earlier messages); the file keeps them. True if any went."""
+        pane = self.message_pane
         views = list(pane.query_children(MessageView))
         excess = len(views) - MAX_MOUNTED_MESSAGES
-        if excess > 0:
-            for view in views[:excess]:
-                self._views.pop(view.message.id, None)
-            await pane.remove_children(views[:excess])
-            self._window = (self._window[0] + excess, self._window[1])
-            await self._refresh_loaders()
+        if excess <= 0:
+            return False
+        drop = views[-excess:] if newest else views[:excess]
+        for view in drop:
+            self._views.pop(view.message.id, None)
+        await pane.remove_children(drop)
+        start, end = self._window
+        self._window = (start, end - excess) if newest else (start + excess, end)
+        return True
 
     def _visible(self) -> list[Message]:
         return [m for m in self.controller.conversation.messages if not m.hidden]
@@ -237,7 +253,7 @@ class ChatScreen(Screen[None]):
     def rendered_replies(self) -> list[tuple[Message, int, list[Strip]]]:
         """(message, width, lines) of the finished replies on screen (for view_snapshot)."""
         replies = []
-        for view in self.query_one("#messages").query_children(AssistantMessage):
+        for view in self.message_pane.query_children(AssistantMessageView):
             rendered = view.rendered_lines()
             if rendered is not None:
                 replies.append((view.message, *rendered))
@@ -247,11 +263,10 @@ class ChatScreen(Screen[None]):
                                 scroll_to: str | None = None) -> None:
         """Replace the pane's content with `conversation` (see `_window_widgets`); loaders
         at the ends bring in more on demand."""
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         await pane.remove_children()
         self._shown_before.clear()  # only for the conversation opened at start
-        header = self.query_one(ChatHeader)
-        header.set_state(title=conversation.title, tokens=conversation.tokens_used)
+        self.header.set_state(title=conversation.title, tokens=conversation.tokens_used)
         widgets = self._window_widgets(conversation, scroll_to)
         await pane.mount_all(widgets)
         if not self._views:
@@ -265,7 +280,7 @@ class ChatScreen(Screen[None]):
             pane.anchor()
 
     async def _refresh_loaders(self) -> None:
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         start, end = self._window
         total = len(self._visible())
         for loader in list(pane.query_children(Loader)):
@@ -277,7 +292,7 @@ class ChatScreen(Screen[None]):
 
     @on(Loader.Activated)
     async def load_more(self, event: Loader.Activated) -> None:
-        pane = self.query_one("#messages", VerticalScroll)
+        pane = self.message_pane
         visible = self._visible()
         start, end = self._window
         if event.direction < 0:
@@ -297,16 +312,7 @@ class ChatScreen(Screen[None]):
         for view in views:
             self._views[view.message.id] = view
         # Stay bounded however far the user scrolls: drop views at the far end.
-        mounted = list(pane.query_children(MessageView))
-        excess = len(mounted) - MAX_MOUNTED_MESSAGES
-        if excess > 0:
-            start, end = self._window
-            drop = mounted[-excess:] if event.direction < 0 else mounted[:excess]
-            for view in drop:
-                self._views.pop(view.message.id, None)
-            await pane.remove_children(drop)
-            self._window = (start, end - excess) if event.direction < 0 else (
-                start + excess, end)
+        await self._prune(newest=event.direction < 0)
         await self._refresh_loaders()
 
     # ------------------------------------------------------------- user input
@@ -314,14 +320,18 @@ class ChatScreen(Screen[None]):
     def submit(self, event: PromptInput.Submitted) -> None:
         if self.controller.send(event.text):
             event.input.clear()
-            self.query_one("#messages", VerticalScroll).anchor()
+            self.message_pane.anchor()
+
+    def _fill_prompt(self, text: str) -> None:
+        """Put `text` in the prompt, ready to change and send (the cursor at its end)."""
+        prompt = self.prompt
+        prompt.text = text
+        prompt.focus()
+        prompt.move_cursor(prompt.document.end)
 
     @on(Greeting.ExampleChosen)
     def use_example(self, event: Greeting.ExampleChosen) -> None:
-        prompt = self.query_one(PromptInput)
-        prompt.text = event.text
-        prompt.focus()
-        prompt.move_cursor(prompt.document.end)
+        self._fill_prompt(event.text)
 
     @on(PromptInput.HistoryRequested)
     def focus_last_message(self) -> None:
@@ -333,12 +343,12 @@ class ChatScreen(Screen[None]):
     def ask_to_open_link(self, event: RenderedMarkdown.LinkClicked) -> None:
         # A click on a link in a reply only asks (the dialog shows the real address).
         event.stop()
-        self.app.open_link(event.href)  # type: ignore[attr-defined]
+        self.app.open_link(event.href)
 
     def action_stop_reply(self) -> None:
         if self.controller.cancel():
             return
-        prompt = self.query_one(PromptInput)
+        prompt = self.prompt
         if self.controller.cancel_edit():
             prompt.clear()
             self.notify(_("Edit cancelled."), markup=False)
@@ -346,7 +356,7 @@ class ChatScreen(Screen[None]):
 
     def action_regenerate(self) -> None:
         if self.controller.regenerate():
-            self.query_one("#messages", VerticalScroll).anchor()
+            self.message_pane.anchor()
 
     def action_edit_last(self) -> None:
         if self.controller.refuse_if_busy():
@@ -355,15 +365,12 @@ class ChatScreen(Screen[None]):
         if text is None:
             self.notify(_("There is no question to edit yet."), markup=False)
             return
-        prompt = self.query_one(PromptInput)
-        prompt.text = text
-        prompt.focus()
-        prompt.move_cursor(prompt.document.end)
+        self._fill_prompt(text)
         self.notify(_("Editing your last question: Enter resends it (the old turn is kept "
                       "in the file), Esc cancels."), markup=False)
 
-    @on(UserMessage.EditRequested)
-    def edit_message(self, event: UserMessage.EditRequested) -> None:
+    @on(UserMessageView.EditRequested)
+    def edit_message(self, event: UserMessageView.EditRequested) -> None:
         last = self.controller.start_edit()
         if last is None or event.view.message is not versions.last_user(
                 self.controller.conversation):
@@ -374,16 +381,16 @@ class ChatScreen(Screen[None]):
 
     @on(MessageView.BranchRequested)
     async def branch(self, event: MessageView.BranchRequested) -> None:
-        await self.app.library.branch_from(event.view.message)  # type: ignore[attr-defined]
+        await self.app.library.branch_from(event.view.message)
 
     async def action_export(self) -> None:
-        await self.app.library.export_current()  # type: ignore[attr-defined]
+        await self.app.library.export_current()
 
-    @on(AssistantMessage.VersionRequested)
-    def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
+    @on(AssistantMessageView.VersionRequested)
+    def flip_version(self, event: AssistantMessageView.VersionRequested) -> None:
         if not self.controller.show_version(event.view.message, event.step):
             self.notify(_("No other version that way. {key} makes a new one.").format(
-                key=self.app.key_for("regenerate")), markup=False)  # type: ignore[attr-defined]
+                key=self.app.key_for("regenerate")), markup=False)
 
     @on(MessageView.CopyRequested)
     def copy_message(self, event: MessageView.CopyRequested) -> None:
@@ -405,7 +412,7 @@ class ChatScreen(Screen[None]):
             lines=block.line_count), markup=False)
 
     def action_focus_prompt(self) -> None:
-        self.query_one(PromptInput).focus()
+        self.prompt.focus()
 
     def key_up(self) -> None:
         self._step_through_messages(-1)
@@ -420,7 +427,7 @@ class ChatScreen(Screen[None]):
         views = list(self.query(MessageView))
         index = views.index(focused) + step
         if index >= len(views):
-            self.query_one(PromptInput).focus()
+            self.prompt.focus()
         elif index >= 0:
             views[index].focus()
             views[index].scroll_visible(animate=False)
@@ -432,11 +439,11 @@ class ChatScreen(Screen[None]):
         Called for every chunk straight from the controller, not through the App's message
         queue (which carries key presses too), so typing never waits behind reply text."""
         view = self._views.get(message.id)
-        if isinstance(view, AssistantMessage) and view.is_mounted:
+        if isinstance(view, AssistantMessageView) and view.is_mounted:
             view.text_arrived()
 
     async def handle_event(self, event: ev.ControllerEvent) -> None:
-        header = self.query_one(ChatHeader)
+        header = self.header
         match event:
             case ev.ConversationOpened(conversation=conversation, scroll_to=scroll_to):
                 await self.show_conversation(conversation, scroll_to)
@@ -462,10 +469,10 @@ class ChatScreen(Screen[None]):
                 self._window = (start, end - removed)
             case ev.VersionShown(replaced=old, shown=new, index=index, count=count):
                 previous = self._views.pop(old.id, None)
-                flipped = AssistantMessage(new, self._persona_name(new.persona),
+                flipped = AssistantMessageView(new, self._persona_name(new.persona),
                                            (index, count))
                 self._views[new.id] = flipped
-                pane = self.query_one("#messages", VerticalScroll)
+                pane = self.message_pane
                 if previous is not None:
                     await pane.mount(flipped, after=previous)
                     await previous.remove()
@@ -475,7 +482,7 @@ class ChatScreen(Screen[None]):
             case ev.ReplyStarted(message=message):
                 hold_full_collections()
                 started = await self._add(message)
-                if isinstance(started, AssistantMessage):
+                if isinstance(started, AssistantMessageView):
                     started.mark_live()
             case ev.ReplyDelta(message=message):
                 self.reply_text_arrived(message)
@@ -483,10 +490,10 @@ class ChatScreen(Screen[None]):
                 # The full collection held back during the stream runs once the user is
                 # idle (see gc_pause).
                 release_full_collections()
-                self.app.collect_garbage_when_idle()  # type: ignore[attr-defined]
+                collect_when_idle(self.app.keystrokes, self.app.set_timer)
                 header.set_state(tokens=self.controller.conversation.tokens_used)
                 view = self._views.get(message.id)
-                if isinstance(view, AssistantMessage):
+                if isinstance(view, AssistantMessageView):
                     if message in self.controller.conversation.messages:
                         await view.finish()
                     else:

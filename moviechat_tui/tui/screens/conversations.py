@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -30,6 +31,10 @@ from moviechat_tui.core.persona import find
 from moviechat_tui.library.search import SearchHit
 from moviechat_tui.library.trash import TrashedConversation
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
+
+if TYPE_CHECKING:
+    from moviechat_tui.session.library_actions import LibraryController
+    from moviechat_tui.tui.app import MovieChatApp
 
 BUSY_HINT_AFTER = 0.25
 """Seconds a listing or search may take before the screen says it is still working."""
@@ -56,6 +61,11 @@ def _when(moment: datetime) -> str:
 class ConversationsScreen(ModalScreen[Opened | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "#filter"
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
+    filter_input = getters.query_one("#filter", Input)
+    table = getters.query_one("#conversation-table", DataTable)
+    empty_hint = getters.query_one("#conversations-empty", Static)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close"),
         Binding("down", "focus_table", _("List"), show=False),
@@ -76,8 +86,8 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         self._search_timer: Timer | None = None
 
     @property
-    def library(self):  # type: ignore[no-untyped-def]
-        return self.app.library  # type: ignore[attr-defined]
+    def library(self) -> LibraryController:
+        return self.app.library
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-dialog"):
@@ -107,7 +117,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             Mode.TRASH: _("Filter the trash by title…"),
         }
         self.query_one("#conversations-title", Static).update(Content(titles[mode]))
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         field.placeholder = placeholders[mode]
         field.value = ""
         field.focus()
@@ -115,7 +125,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         self.load()
 
     def _columns(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         table.clear(columns=True)
         # Fixed widths (the first column takes the rest) so the layout does not jump while
         # filtering; a narrow terminal drops the model column rather than squeezing titles.
@@ -145,10 +155,10 @@ class ConversationsScreen(ModalScreen[Opened | None]):
     async def load(self) -> None:
         with self._busy_hint(_("Reading the conversation list…")):
             if self.mode == Mode.TITLES:
-                self._summaries = await self.app.controller.list_conversations()  # type: ignore[attr-defined]
+                self._summaries = await self.app.controller.list_conversations()
             elif self.mode == Mode.TRASH:
                 self._trash = await self.library.trash_entries()
-        self._fill(self.query_one("#filter", Input).value)
+        self._fill(self.filter_input.value)
 
     @work(exclusive=True, group="search")
     async def search(self, query: str) -> None:
@@ -164,7 +174,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         "No message contains that text." while results are still coming would be wrong."""
 
         def show() -> None:
-            empty = self.query_one("#conversations-empty", Static)
+            empty = self.empty_hint
             empty.update(Content(text))
             empty.display = True
 
@@ -175,11 +185,11 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             timer.stop()
 
     def _persona_name(self, persona_id: str) -> str:
-        persona = find(self.app.controller.personas, persona_id)  # type: ignore[attr-defined]
+        persona = find(self.app.controller.personas, persona_id)
         return persona.display_name if persona else persona_id
 
     def _fill(self, needle: str) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         table.clear()
         folded = needle.casefold().strip()
         if self.mode == Mode.TEXT:
@@ -209,7 +219,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         self._show_empty_hint(needle, table.row_count)
 
     def _show_empty_hint(self, needle: str, shown: int) -> None:
-        empty = self.query_one("#conversations-empty", Static)
+        empty = self.empty_hint
         if shown:
             empty.display = False
             return
@@ -237,7 +247,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
 
     # ----------------------------------------------------------------- actions
     def _current_key(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self.table
         if not table.row_count:
             return None
         return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
@@ -297,4 +307,4 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             self.load()
 
     def action_focus_table(self) -> None:
-        self.query_one(DataTable).focus()
+        self.table.focus()

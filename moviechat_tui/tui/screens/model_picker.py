@@ -5,8 +5,9 @@ list or models it does not advertise (when the filter matches nothing)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,10 +19,17 @@ from textual.widgets.option_list import Option
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 
+if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
+
 
 class ModelsScreen(ModalScreen[str | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "#model-input"
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
+    model_input = getters.query_one("#model-input", Input)
+    model_list = getters.query_one("#model-list", OptionList)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close_models"),
         Binding("down", "focus_list", _("List"), show=False),
@@ -49,7 +57,7 @@ class ModelsScreen(ModalScreen[str | None]):
     async def load(self) -> None:
         status = self.query_one("#models-status", Static)
         try:
-            self._models = await self.app.controller.list_models()  # type: ignore[attr-defined]
+            self._models = await self.app.controller.list_models()
         except UserFacingError as exc:
             status.update(Content(exc.message + " " + _("Type a model name and press Enter.")))
             return
@@ -60,10 +68,10 @@ class ModelsScreen(ModalScreen[str | None]):
         else:
             status.update(Content(
                 _("The endpoint lists no models: type a name and press Enter.")))
-        self._fill(self.query_one("#model-input", Input).value)
+        self._fill(self.model_input.value)
 
     def _fill(self, needle: str) -> None:
-        options = self.query_one("#model-list", OptionList)
+        options = self.model_list
         options.clear_options()
         needle = needle.casefold().strip()
         options.add_options([
@@ -81,7 +89,7 @@ class ModelsScreen(ModalScreen[str | None]):
     def submit_typed(self, event: Input.Submitted) -> None:
         """The highlighted match if the filter matches any model, else the name as typed."""
         typed = event.value.strip()
-        options = self.query_one("#model-list", OptionList)
+        options = self.model_list
         highlighted = options.highlighted
         if highlighted is not None and options.option_count:
             self.dismiss(options.get_option_at_index(highlighted).id)
@@ -93,4 +101,4 @@ class ModelsScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
     def action_focus_list(self) -> None:
-        self.query_one("#model-list", OptionList).focus()
+        self.model_list.focus()

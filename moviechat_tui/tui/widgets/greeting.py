@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
 from moviechat_tui.core.i18n import _
@@ -31,7 +31,7 @@ class Greeting(Vertical):
     The example list (an `OptionList`) is mounted right after the first frame: the first
     frame needs only the text, and the list's widget and styles cost start-up time."""
 
-    class ExampleChosen(Message):
+    class ExampleChosen(TextualMessage):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.binding import Binding
 from textual.content import Content
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
 from moviechat_tui.core.i18n import _, ngettext
@@ -14,7 +14,7 @@ from moviechat_tui.core.i18n import _, ngettext
 class Loader(Static, can_focus=True):
     BINDINGS = [Binding("enter,space", "activate", _("Load"), show=False)]
 
-    class Activated(Message):
+    class Activated(TextualMessage):
         def __init__(self, loader: Loader, direction: int) -> None:
             super().__init__()
             self.loader = loader

@@ -20,6 +20,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -43,6 +44,7 @@ from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
 if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.render.view_snapshot import Rendered
 
 TYPING_PAUSE = 0.12
@@ -82,6 +84,9 @@ class MessageView(Vertical, can_focus=True):
     Keys act on the focused message; the chat screen does the work (copying goes through the
     app, versions and edits through the controller), the view only says what was asked."""
 
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
+
     BINDINGS = [
         Binding(DEFAULT_KEYS["copy_message"], "copy", _("Copy"), id="copy_message"),
         Binding(DEFAULT_KEYS["branch_message"], "branch", _("Branch"), id="branch_message"),
@@ -114,12 +119,12 @@ class MessageView(Vertical, can_focus=True):
         self.post_message(self.CopyRequested(self, number))
 
 
-class UserMessage(MessageView):
+class UserMessageView(MessageView):
     BINDINGS = [Binding(DEFAULT_KEYS["edit_message"], "edit", _("Edit and resend"),
                         id="edit_message")]
 
     class EditRequested(TextualMessage):
-        def __init__(self, view: UserMessage) -> None:
+        def __init__(self, view: UserMessageView) -> None:
             super().__init__()
             self.view = view
 
@@ -133,7 +138,7 @@ class UserMessage(MessageView):
         yield Static(Content(self.message.content), classes="message-body")
 
 
-class AssistantMessage(MessageView):
+class AssistantMessageView(MessageView):
     BINDINGS = [
         Binding(DEFAULT_KEYS["older_version"], "version(-1)", _("Older version"),
                 id="older_version"),
@@ -141,8 +146,11 @@ class AssistantMessage(MessageView):
                 id="newer_version"),
     ]
 
+    body = getters.query_one(RenderedMarkdown)
+    """The reply's rendered Markdown."""
+
     class VersionRequested(TextualMessage):
-        def __init__(self, view: AssistantMessage, step: int) -> None:
+        def __init__(self, view: AssistantMessageView, step: int) -> None:
             super().__init__()
             self.view = view
             self.step = step
@@ -206,23 +214,18 @@ class AssistantMessage(MessageView):
         if tail is None:
             tail = self._tail_widget = Static(classes="message-tail")
             tail.display = False
-            self.mount(tail, after=self.query_one(RenderedMarkdown))
+            self.mount(tail, after=self.body)
         return tail
 
-    def _seconds_since_key(self) -> float:
-        """How long ago the user pressed a key (MovieChatApp.seconds_since_key; an app
-        without it counts as nobody typing)."""
-        return float(getattr(self.app, "seconds_since_key", TYPING_PAUSE))
-
     def _typing(self) -> bool:
-        return self._seconds_since_key() < TYPING_PAUSE
+        return self.app.keystrokes.seconds_since_key < TYPING_PAUSE
 
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
         if self._splitter is None:
             self._splitter = BlockSplitter()
             self._fed = ""
-            self.query_one(RenderedMarkdown).set_blocks(())
+            self.body.set_blocks(())
         self.add_class("-streaming")
         self._refresh_status()
         if self.message.content:  # text came before the view did
@@ -247,10 +250,9 @@ class AssistantMessage(MessageView):
         TYPING_PAUSE, if the user stopped): the repaint it causes (~15 ms as the pane
         scrolls) then falls in the gap between two keys instead of on one."""
         self._refresh_timer = None
-        after_next_echo = getattr(self.app, "after_next_echo", None)
-        if self._typing() and after_next_echo is not None:
+        if self._typing():
             self._waiting_for_echo = True
-            after_next_echo(self._take_after_echo)
+            self.app.keystrokes.after_next_echo(self._take_after_echo)
             self._refresh_timer = self.set_timer(TYPING_PAUSE, self._take_after_echo)
             return
         self._take_text()
@@ -268,9 +270,7 @@ class AssistantMessage(MessageView):
             self._refresh_timer = None
         if self._waiting_for_echo:
             self._waiting_for_echo = False
-            forget = getattr(self.app, "forget_echo_wait", None)
-            if forget is not None:
-                forget(self._take_after_echo)
+            self.app.keystrokes.forget_echo_wait(self._take_after_echo)
 
     def on_unmount(self) -> None:
         self._cancel_pending_refresh()
@@ -282,7 +282,7 @@ class AssistantMessage(MessageView):
         if splitter is None:
             return
         content = self.message.content
-        body = self.query_one(RenderedMarkdown)
+        body = self.body
         if not content.startswith(self._fed):
             # Not a continuation (cannot happen while a reply streams): start over.
             splitter = self._splitter = BlockSplitter()
@@ -313,12 +313,12 @@ class AssistantMessage(MessageView):
         """(width, lines) of a finished, fully rendered reply (for the view snapshot)."""
         if self.has_class("-streaming"):
             return None
-        return self.query_one(RenderedMarkdown).rendered_lines()
+        return self.body.rendered_lines()
 
     @property
     def rendering(self) -> bool:
         """True while finished blocks are still waiting to be rendered."""
-        return self.query_one(RenderedMarkdown).has_plain_blocks
+        return self.body.has_plain_blocks
 
     def _may_render_now(self, block: str) -> bool:
         """Rendering `block` now delays nothing: no key was just pressed, and no lexer has
@@ -333,10 +333,10 @@ class AssistantMessage(MessageView):
         self._render_scheduled = False
         if not self.is_attached:
             return
-        body = self.query_one(RenderedMarkdown)
+        body = self.body
         if not body.has_plain_blocks:
             return
-        since_key = self._seconds_since_key()
+        since_key = self.app.keystrokes.seconds_since_key
         if since_key < TYPING_PAUSE:
             # The user is typing: a block render (tens of ms for a table) would delay the
             # echo of the next key. The block stays plain text meanwhile.
@@ -373,7 +373,7 @@ class AssistantMessage(MessageView):
 
     async def finish(self) -> None:
         self._cancel_pending_refresh()
-        body = self.query_one(RenderedMarkdown)
+        body = self.body
         splitter = self._splitter
         if splitter is not None:
             self._take_text()
@@ -411,7 +411,7 @@ class AssistantMessage(MessageView):
         status.display = bool(label)
 
 
-class NoticeLine(MessageView):
+class NoticeView(MessageView):
     """A persona divider or an error/notice line."""
 
     def __init__(self, message: Message, label: str | None = None) -> None:

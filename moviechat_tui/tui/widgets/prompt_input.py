@@ -6,19 +6,27 @@ every terminal sends distinctly) is the documented newline key.
 
 from __future__ import annotations
 
-from textual import events
-from textual.message import Message
+from typing import TYPE_CHECKING
+
+from textual import events, getters
+from textual.message import Message as TextualMessage
 from textual.widgets import TextArea
+
+if TYPE_CHECKING:
+    from moviechat_tui.tui.app import MovieChatApp
 
 
 class PromptInput(TextArea):
-    class Submitted(Message):
+    if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
+        app = getters.app(MovieChatApp)
+
+    class Submitted(TextualMessage):
         def __init__(self, input: PromptInput, text: str) -> None:
             super().__init__()
             self.input = input
             self.text = text
 
-    class HistoryRequested(Message):
+    class HistoryRequested(TextualMessage):
         """Up on an empty prompt: the chat screen moves focus to the messages."""
 
         def __init__(self, input: PromptInput) -> None:
@@ -66,6 +74,7 @@ class PromptInput(TextArea):
     def _edited(self) -> None:
         """A key changed the text or moved the cursor (typed letters, and also backspace or
         the arrows, which are bindings applied after the key's own handler): once that is
-        painted, tell the app (see MovieChatApp.after_next_echo)."""
-        if getattr(self.app, "waiting_for_echo", False):
-            self.call_after_refresh(self.app.key_echoed)  # type: ignore[attr-defined]
+        painted, say so (see Keystrokes.after_next_echo)."""
+        keystrokes = self.app.keystrokes
+        if keystrokes.waiting_for_echo:
+            self.call_after_refresh(keystrokes.key_echoed)

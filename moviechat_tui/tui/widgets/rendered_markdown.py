@@ -14,7 +14,6 @@ arrives while the user types costs each refresh the size of what arrived, not of
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -22,29 +21,17 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
 from textual.geometry import Region, Size
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
+from moviechat_tui.tui.render.renderers import renderer_for
+
 if TYPE_CHECKING:
-    # Imported when the first block is rendered: rich.markdown, markdown-it and pygments
-    # cost ~40 ms, which an empty chat's first frame should not wait for.
-    from moviechat_tui.tui.render.markdown_render import BlockRenderer, Palette
-    from moviechat_tui.tui.render.view_snapshot import Rendered
-
-
-def load_renderer() -> None:
-    """Import the Markdown renderer: ~30 ms that the app spends in a worker thread once the
-    user is idle, so that the first reply of a session does not wait for it."""
-    import moviechat_tui.tui.render.markdown_render  # noqa: F401
-
-
-@lru_cache(maxsize=4)
-def renderer_for(palette: Palette) -> BlockRenderer:
+    # Imported when the first block is rendered (see renderers).
     from moviechat_tui.tui.render.markdown_render import BlockRenderer
-
-    return BlockRenderer(palette)
+    from moviechat_tui.tui.render.view_snapshot import Rendered
 
 
 class RenderedMarkdown(Widget):
@@ -54,7 +41,7 @@ class RenderedMarkdown(Widget):
     }
     """
 
-    class LinkClicked(Message):
+    class LinkClicked(TextualMessage):
         """A link was clicked: nothing is opened until the user confirms."""
 
         def __init__(self, href: str) -> None:
@@ -178,12 +165,9 @@ class RenderedMarkdown(Widget):
     # ---------------------------------------------------------------- rendering
     def _get_renderer(self) -> BlockRenderer:
         if self._renderer is None:
-            from moviechat_tui.tui.render.markdown_render import Palette
-
             app = self.app
-            palette = Palette.from_variables(app.theme_variables or app.get_css_variables(),
-                                             app.current_theme.dark)
-            self._renderer = renderer_for(palette)
+            self._renderer = renderer_for(app.theme_variables or app.get_css_variables(),
+                                          app.current_theme.dark)
             self._theme = app.theme
         return self._renderer
 
