@@ -217,14 +217,21 @@ def profile_key(profile: Profile, environ: Mapping[str, str]) -> Secret:
     return Secret(environ.get(profile.api_key_env or "", ""))
 
 
-def profile_endpoint(profile: Profile, plain: Endpoint, environ: Mapping[str, str]) -> Endpoint:
-    """The endpoint a profile describes; what it leaves out comes from `plain`."""
+def profile_endpoint(profile: Profile, plain: Endpoint, environ: Mapping[str, str],
+                     config_file: Path) -> Endpoint:
+    """The endpoint a profile describes; what it leaves out comes from `plain`. Its sources
+    name the profile, so an error says what to fix ("the base_url of profile “ollama”")."""
     return Endpoint(
         base_url=profile.base_url.rstrip("/") if profile.base_url else plain.base_url,
         api_key=profile_key(profile, environ) if profile.api_key_env else plain.api_key,
         model=profile.model or plain.model,
         headers=dict(profile.headers),
         profile=profile.name,
+        url_source=_("the base_url of profile “{name}” in {path}").format(
+            name=profile.name, path=config_file) if profile.base_url else plain.url_source,
+        key_source=_("the {variable} environment variable (profile “{name}”)").format(
+            variable=profile.api_key_env, name=profile.name)
+        if profile.api_key_env else plain.key_source,
     )
 
 
@@ -238,7 +245,8 @@ def switch_profile(settings: Settings, name: str,
     plain = settings.plain_endpoint or settings.endpoint
     # The model in use stays when the profile names none (as the palette always did).
     plain = replace(plain, model=settings.endpoint.model)
-    return replace(settings, endpoint=profile_endpoint(profile, plain, env))
+    return replace(settings, endpoint=profile_endpoint(profile, plain, env,
+                                                       settings.paths.config_file))
 
 
 def file_is_exposed(path: Path) -> bool:
@@ -300,23 +308,25 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     env_base_url = _checked_url(env.get("OPENAI_BASE_URL") or None, "OPENAI_BASE_URL")
     plain_base_url = env_base_url or file_base_url
     flag_base_url = _checked_url(overrides.base_url, "--base-url")
-    base_url = flag_base_url or (profile.base_url if profile else None) or plain_base_url
     plain_key = Secret(env.get("OPENAI_API_KEY") or file_key)
     model = overrides.model or (profile.model if profile else None) or (
         None if overrides.local_model else (
             env.get("MOVIECHAT_MODEL") or _string(data, "model", path, text)
         )
     ) or (overrides.local_model.stem if overrides.local_model else DEFAULT_MODEL)
-    plain = Endpoint(base_url=plain_base_url.rstrip("/") if plain_base_url else None,
-                     api_key=plain_key, model=model)
-    endpoint = Endpoint(
-        base_url=base_url.rstrip("/") if base_url else None,
-        api_key=profile_key(profile, env) if profile and profile.api_key_env else plain_key,
-        model=model,
-        headers=dict(profile.headers) if profile else {},
-        profile=profile.name if profile else None,
-        local_model=overrides.local_model,
+    plain = Endpoint(
+        base_url=plain_base_url.rstrip("/") if plain_base_url else None,
+        api_key=plain_key, model=model,
+        url_source=("OPENAI_BASE_URL" if env_base_url else
+                    _("the base_url in {path}").format(path=path) if file_base_url else
+                    _("the address (--base-url, OPENAI_BASE_URL or base_url in the config)")),
+        key_source=("OPENAI_API_KEY" if env.get("OPENAI_API_KEY") else
+                    _("the api_key in {path}").format(path=path) if file_key else None),
     )
+    endpoint = profile_endpoint(profile, plain, env, path) if profile else plain
+    endpoint = replace(endpoint, model=model, local_model=overrides.local_model)
+    if flag_base_url:
+        endpoint = replace(endpoint, base_url=flag_base_url.rstrip("/"), url_source="--base-url")
     persona = overrides.persona or _string(data, "persona", path, text) or DEFAULT_PERSONA_ID
     if find(personas, persona) is None:
         known = ", ".join(p.id for p in personas)

@@ -45,7 +45,9 @@ def make_app(settings: Settings, **startup: Any) -> MovieChatApp:
                              connect_timeout=request.connect_timeout,
                              max_attempts=request.max_attempts, backoff_base=0.05,
                              headers=endpoint.headers or None,
-                             include_usage=bool(request.include_usage))
+                             include_usage=bool(request.include_usage),
+                             url_source=endpoint.url_source,
+                             key_source=endpoint.key_source)
 
     return MovieChatApp(settings, startup=StartupAction(**startup), backend_factory=factory)
 

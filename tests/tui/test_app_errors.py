@@ -155,3 +155,39 @@ async def test_quit_waits_when_the_conversation_cannot_be_saved(
         await pilot.press("ctrl+q")
     [saved] = saved_conversations(settings)
     assert saved["messages"][0]["content"] == "Remember this, edited"
+
+
+PROFILES = """
+profile = "router"
+[[profiles]]
+name = "router"
+base_url = "{url}"
+api_key_env = "ROUTER_KEY"
+"""
+
+
+async def test_errors_name_the_profile_the_user_set_up(tmp_path: Path, loopback) -> None:
+    """With a profile, a rejected key names the profile's variable (not OPENAI_API_KEY) and
+    an unreachable server names the profile's base_url (not --base-url, never given)."""
+    loopback.push(Reply.error(401))
+    settings = make_settings(tmp_path, None, config=PROFILES.format(url=loopback.base_url),
+                             env={"ROUTER_KEY": "sk-router"})
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "Tell me about Jaws")
+        await wait_idle(pilot)
+        [notice] = notices_on_screen(app)
+        assert "ROUTER_KEY environment variable (profile “router”)" in notice, notice
+        assert "OPENAI_API_KEY" not in notice
+
+    (tmp_path / "closed").mkdir()
+    closed = with_request(make_settings(
+        tmp_path / "closed", None, config=PROFILES.format(url=closed_port_url()),
+        env={"ROUTER_KEY": "sk-router"}), max_attempts=1)
+    app = make_app(closed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "Anyone there?")
+        await wait_idle(pilot)
+        [notice] = notices_on_screen(app)
+        assert "base_url of profile “router”" in notice, notice
+        assert "--base-url" not in notice
