@@ -55,16 +55,21 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
     long_label = f"--continue, {cfg.long_messages:,} messages"
     variants = [Variant("bare", "bare Textual app", lambda box: bare_app_argv(), GREETING, [])]
     not_installed = ""
+    installed_note = ""
     if startup:
         many = datasets.many_conversations(cfg.conversations)
         variants.append(Variant("fresh", "fresh data dir", moviechat_argv, GREETING, []))
         variants.append(Variant("many", many_label,
                                 lambda box: moviechat_argv(box, data_dir=many), GREETING, []))
-        if not cfg.installed:
+        if cfg.installed == "no":
             not_installed = "not asked for (--no-installed)"
         else:
             try:
-                copy = installed.installed_copy(lambda text: progress("first-frame", text))
+                copy = installed.installed_copy(lambda text: progress("first-frame", text),
+                                                build=cfg.installed == "yes")
+            except installed.NotCached:
+                not_installed = ("--quick builds no installed copy (15–20 s); it measures one "
+                                 "cached by an earlier run, or builds one with --installed")
             except installed.InstallError as exc:
                 not_installed = str(exc)
                 progress("first-frame", f"installed copy not measured: {exc}")
@@ -72,6 +77,10 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
                 progress("first-frame", f"installed copy: {copy.venv} ("
                          + ("reused" if copy.reused else f"built in {copy.seconds:.0f} s") + ")")
                 script = (str(copy.moviechat),)
+                versions = copy.versions()
+                installed_note = (f"venv {copy.venv}; " + ", ".join(
+                    f"{name} {versions[name]}" for name in ("textual", "rich", "platformdirs")
+                    if name in versions))
                 variants += [
                     Variant("inst-bare", "bare Textual app, installed",
                             lambda box: [str(copy.bare_app)], GREETING, [], as_user=True),
@@ -109,7 +118,8 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
         if kept_dir is not None:
             shutil.rmtree(kept_dir.parent, ignore_errors=True)
     return _metrics(variants, startup=startup, resume=resume, many_label=many_label,
-                    long_label=long_label, not_installed=not_installed)
+                    long_label=long_label, not_installed=not_installed,
+                    installed_note=installed_note)
 
 
 def with_kept_view(long_dir: Path) -> Path:
@@ -148,7 +158,8 @@ def _rounds(cfg: Config, variants: list[Variant]) -> None:
 
 
 def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label: str,
-             long_label: str, not_installed: str = "") -> list[Metric]:
+             long_label: str, not_installed: str = "",
+             installed_note: str = "") -> list[Metric]:
     def med(key: str, index: int) -> tuple[float, list[float]]:
         variant = next(v for v in variants if v.key == key)
         values = [s[index] for s in variant.samples]
@@ -177,7 +188,7 @@ def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label
                                   max_value=55.0, samples=ms))
             metrics.append(Metric(f"CPU to first frame: {label}", c, "cpu-s", bare_c, base,
                                   samples=cs, note=cpu_note))
-        metrics += _installed_metrics(variants, many_label, not_installed)
+        metrics += _installed_metrics(variants, many_label, not_installed, installed_note)
     if resume:
         t, ts = med("continue", 0)
         m, ms = med("continue", 1)
@@ -197,8 +208,8 @@ def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label
     return metrics
 
 
-def _installed_metrics(variants: list[Variant], many_label: str,
-                       not_installed: str) -> list[Metric]:
+def _installed_metrics(variants: list[Variant], many_label: str, not_installed: str,
+                       note: str) -> list[Metric]:
     """The start-up rows of the installed copy, against the bare app's console script in the
     same virtualenv (or one row saying why they were not measured)."""
     if not_installed:
@@ -215,7 +226,7 @@ def _installed_metrics(variants: list[Variant], many_label: str,
     bare_c, bare_cs = med("inst-bare", 2)
     label = "bare Textual app, installed console script (baseline)"
     metrics = [
-        Metric(f"first frame: {label}", bare_t, "s", samples=bare_ts),
+        Metric(f"first frame: {label}", bare_t, "s", samples=bare_ts, note=note),
         Metric(f"RSS at first frame: {label}", bare_m, "MB", samples=bare_ms),
         Metric(f"CPU to first frame: {label}", bare_c, "cpu-s", samples=bare_cs),
     ]

@@ -58,6 +58,10 @@ class InstallError(RuntimeError):
     """The installed copy could not be made (offline, no build backend…): one line why."""
 
 
+class NotCached(InstallError):
+    """`build=False` and no cached copy of this working tree exists."""
+
+
 @dataclass(frozen=True)
 class InstalledCopy:
     venv: Path
@@ -84,8 +88,10 @@ class InstalledCopy:
         return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
 
 
-def installed_copy(say: Callable[[str], None] = lambda text: None) -> InstalledCopy:
-    """Build (or reuse) the installed copy of the working tree; see the module docstring."""
+def installed_copy(say: Callable[[str], None] = lambda text: None, *,
+                   build: bool = True) -> InstalledCopy:
+    """Build (or reuse) the installed copy of the working tree; see the module docstring.
+    With `build=False` only a cached copy is used (NotCached if there is none)."""
     started = time.monotonic()
     VENVS.mkdir(parents=True, exist_ok=True)
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
@@ -98,6 +104,8 @@ def installed_copy(say: Callable[[str], None] = lambda text: None) -> InstalledC
         venv = VENVS / key
         with _locked(VENVS / f"{key}.lock"):
             reused = (venv / COMPLETE).exists()
+            if not reused and not build:
+                raise NotCached("no installed copy of this working tree is cached")
             if not reused:
                 say(f"building the wheels and a fresh virtualenv: {venv}")
                 wheels = tmp / "wheels"
