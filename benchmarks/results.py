@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 UNITS = {"s": "{:.3f} s", "ms": "{:.0f} ms", "MB": "{:.1f} MB", "tok/s": "{:.0f} tok/s",
-         "MB/turn": "{:.3f} MB/turn", "cpu-s": "{:.2f} s"}
+         "MB/turn": "{:.3f} MB/turn", "cpu-s": "{:.3f} s"}
 
 
 def median(values: Sequence[float]) -> float:
