@@ -102,10 +102,10 @@ def installed_copy(say: Callable[[str], None] = lambda text: None, *,
         constraints.write_text(_pinned_versions(), encoding="utf-8")
         key = _key(sources, constraints)
         venv = VENVS / key
+        if not build and not (venv / COMPLETE).exists():
+            raise NotCached("no installed copy of this working tree is cached")
         with _locked(VENVS / f"{key}.lock"):
             reused = (venv / COMPLETE).exists()
-            if not reused and not build:
-                raise NotCached("no installed copy of this working tree is cached")
             if not reused:
                 say(f"building the wheels and a fresh virtualenv: {venv}")
                 wheels = tmp / "wheels"
