@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this group (repeatable): " + ", ".join(GROUPS))
     parser.add_argument("--peers", action="store_true",
                         help="also measure Elia and oterm (pip-installed into /tmp/peers-*)")
+    parser.add_argument("--installed", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time start-up as a user gets it: the `moviechat` console "
+                             "script of a wheel of this working tree in a fresh virtualenv "
+                             "(built once, ~15-20 s, cached under "
+                             "$TMPDIR/moviechat-bench-cache/venvs). Default: on; with --quick "
+                             "only if a copy of this working tree is cached already")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the results here")
     parser.add_argument("--wait-quiet", metavar="SECONDS", type=float, default=0.0,
                         help="before each group, wait up to this long for a moment when other "
@@ -51,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    cfg = (Config.smoke(args.repeat or 1) if args.quick else Config.full(args.repeat or 5))
+    installed = {True: "yes", False: "no", None: "if-cached" if args.quick else "yes"}[
+        args.installed]
+    cfg = (Config.smoke(args.repeat or 1, installed=installed) if args.quick
+           else Config.full(args.repeat or 5, installed=installed))
     groups = set(args.only or [g for g in GROUPS if g != "peers" or args.peers])
     if args.peers:
         groups.add("peers")
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             "conversations": cfg.conversations, "long_messages": cfg.long_messages,
             "stream_tokens": cfg.stream_tokens, "stream_rate": cfg.stream_rate,
             "turns": cfg.turns, "checkpoints": list(cfg.checkpoints),
+            "installed": cfg.installed,
             "elapsed_seconds": elapsed, "failed": failed, "machine_load": machine,
             "git": {"start": git_at_start, "end": _git_state()},
         })

@@ -2,7 +2,9 @@
 
 Every program gets the same environment: a private HOME/XDG tree in a temporary directory (so
 no user config, data or log is read or written), `TERM=xterm-256color`, `LANG=C.UTF-8`
-(English interface) and a dummy `OPENAI_API_KEY`.
+(English interface) and a dummy `OPENAI_API_KEY`. Programs of the installed copy
+(benchmarks/installed.py) start as a user's would: no `PYTHON*` variable at all, and the
+sandbox as the working directory instead of the checkout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,13 @@ def clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+def user_env(home: Path) -> dict[str, str]:
+    """`clean_env` without any PYTHON* variable, for the installed copy: no bytecode prefix
+    (the install's own bytecode, compiled by pip, is read — as on a user's machine), no
+    PYTHONPATH (which would put a checkout ahead of the install), no PYTHONUNBUFFERED."""
+    return {k: v for k, v in clean_env(home).items() if not k.startswith("PYTHON")}
+
+
 @dataclass
 class Sandbox:
     """A throw-away HOME for one program run."""
@@ -58,6 +67,10 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         return clean_env(self.root)
 
+    @property
+    def user_env(self) -> dict[str, str]:
+        return user_env(self.root)
+
     def cleanup(self) -> None:
         import shutil
 
@@ -65,8 +78,12 @@ class Sandbox:
 
 
 def moviechat_argv(sandbox: Sandbox, *extra: str, data_dir: Path | None = None,
-                   base_url: str = "http://127.0.0.1:9/v1") -> list[str]:
-    return [sys.executable, "-m", "moviechat_tui",
+                   base_url: str = "http://127.0.0.1:9/v1",
+                   command: Sequence[str] = (sys.executable, "-m", "moviechat_tui"),
+                   ) -> list[str]:
+    """moviechat on the sandbox's files; `command` is how it is started (default: from the
+    checkout; the installed copy passes its console script)."""
+    return [*command,
             "--data-dir", str(data_dir or sandbox.root / "data"),
             "--config", str(sandbox.root / "no-config.toml"),
             "--base-url", base_url, *extra]
@@ -81,9 +98,14 @@ def bare_chat_argv(base_url: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], sandbox: Sandbox | None = None) -> Iterator[Terminal]:
+def running(argv: list[str], sandbox: Sandbox | None = None, *,
+            as_user: bool = False) -> Iterator[Terminal]:
+    """`argv` in a fresh pty; `as_user` for the installed copy (see the module docstring)."""
     box = sandbox or Sandbox()
-    term = Terminal.start(argv, env=box.env, cwd=str(REPO))
+    if as_user:
+        term = Terminal.start(argv, env=box.user_env, cwd=str(box.root))
+    else:
+        term = Terminal.start(argv, env=box.env, cwd=str(REPO))
     try:
         yield term
     finally:

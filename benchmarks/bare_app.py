@@ -2,6 +2,9 @@
 
 Started exactly like moviechat (`python -m benchmarks.bare_app`, in the same pseudo-terminal
 harness), so the ratio against it isolates what moviechat itself adds to Textual's start-up.
+For the installed copy (benchmarks/installed.py) this file becomes a one-module package whose
+console script calls `main`, as `moviechat` calls `moviechat_tui.cli:main`: it must import
+nothing but Textual.
 """
 
 from textual.app import App, ComposeResult
@@ -13,5 +16,9 @@ class HelloApp(App[None]):
         yield Static("Lights down, phones off.")
 
 
-if __name__ == "__main__":
+def main() -> None:
     HelloApp().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -22,17 +22,21 @@ class Config:
     turns: int = 200
     checkpoints: tuple[int, ...] = (10, 100, 200)
     """Turns after which the memory benchmark reads the RSS."""
+    installed: str = "yes"
+    """Also time the installed console script (benchmarks/installed.py: a wheel of the
+    working tree in a fresh virtualenv, cached between runs): "yes", "no", or "if-cached"
+    (--quick's default: building the copy takes 15–20 s, a third of the smoke pass)."""
     quick: bool = False
 
     @classmethod
-    def full(cls, repeat: int = 5) -> Config:
-        return cls(repeat=repeat)
+    def full(cls, repeat: int = 5, installed: str = "yes") -> Config:
+        return cls(repeat=repeat, installed=installed)
 
     @classmethod
-    def smoke(cls, repeat: int = 1) -> Config:
+    def smoke(cls, repeat: int = 1, installed: str = "if-cached") -> Config:
         """`--quick`: small data, for CI (the whole suite in well under a minute)."""
         return cls(repeat=repeat, conversations=1_000, long_messages=1_000, stream_tokens=1_000,
-                   turns=20, checkpoints=(5, 10, 20), quick=True)
+                   turns=20, checkpoints=(5, 10, 20), installed=installed, quick=True)
 
 
 _T0 = time.monotonic()

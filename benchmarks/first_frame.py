@@ -6,6 +6,11 @@ new chat, the newest message's last words for `--continue`. The clock starts jus
 fork/exec, so interpreter start-up and every import are included, as a user would feel them.
 The baseline (`benchmarks.bare_app`) shows the same greeting from a one-widget Textual app,
 started the same way, interleaved with the app's runs so that machine noise hits both alike.
+
+The start-up rows come twice: from the checkout (`python -m moviechat_tui`, the dev venv) and
+from the installed copy (benchmarks/installed.py: the `moviechat` console script of a wheel in
+a fresh virtualenv, started as a user's shell starts it), each against the bare app started
+the same way — `python -m benchmarks.bare_app`, or its own console script in the same venv.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import datasets
+from benchmarks import datasets, installed
 from benchmarks.apps import GREETING, Sandbox, bare_app_argv, moviechat_argv, running
 from benchmarks.config import Config, progress
 from benchmarks.results import Metric, median
+
+INSTALLED = "installed `moviechat`"
+"""Start of the installed copy's row names."""
 
 
 @dataclass
@@ -30,12 +38,14 @@ class Variant:
     argv: Callable[[Sandbox], list[str]]
     marker: str
     samples: list[tuple[float, float, float]]
+    as_user: bool = False
+    """Started as the installed copy is (see apps.running)."""
 
 
 def first_frame(argv: list[str], marker: str, sandbox: Sandbox,
-                timeout: float = 60.0) -> tuple[float, float, float]:
+                timeout: float = 60.0, *, as_user: bool = False) -> tuple[float, float, float]:
     """(seconds from exec to `marker` on screen, RSS in MB then, CPU seconds used by then)."""
-    with running(argv, sandbox) as term:
+    with running(argv, sandbox, as_user=as_user) as term:
         seen = term.wait_for_text(marker, timeout)
         return seen.at - term.started, seen.rss_mb, seen.cpu_s
 
@@ -44,11 +54,43 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
     many_label = f"{cfg.conversations:,} conversations"
     long_label = f"--continue, {cfg.long_messages:,} messages"
     variants = [Variant("bare", "bare Textual app", lambda box: bare_app_argv(), GREETING, [])]
+    not_installed = ""
+    installed_note = ""
     if startup:
         many = datasets.many_conversations(cfg.conversations)
         variants.append(Variant("fresh", "fresh data dir", moviechat_argv, GREETING, []))
         variants.append(Variant("many", many_label,
                                 lambda box: moviechat_argv(box, data_dir=many), GREETING, []))
+        if cfg.installed == "no":
+            not_installed = "not asked for (--no-installed)"
+        else:
+            try:
+                copy = installed.installed_copy(lambda text: progress("first-frame", text),
+                                                build=cfg.installed == "yes")
+            except installed.NotCached:
+                not_installed = ("--quick builds no installed copy (15–20 s); it measures one "
+                                 "cached by an earlier run, or builds one with --installed")
+            except installed.InstallError as exc:
+                not_installed = str(exc)
+                progress("first-frame", f"installed copy not measured: {exc}")
+            else:
+                progress("first-frame", f"installed copy: {copy.venv} ("
+                         + ("reused" if copy.reused else f"built in {copy.seconds:.0f} s") + ")")
+                script = (str(copy.moviechat),)
+                versions = copy.versions()
+                installed_note = (f"venv {copy.venv}; " + ", ".join(
+                    f"{name} {versions[name]}" for name in ("textual", "rich", "platformdirs")
+                    if name in versions))
+                variants += [
+                    Variant("inst-bare", "bare Textual app, installed",
+                            lambda box: [str(copy.bare_app)], GREETING, [], as_user=True),
+                    Variant("inst-fresh", f"{INSTALLED}, fresh data dir",
+                            lambda box: moviechat_argv(box, command=script), GREETING, [],
+                            as_user=True),
+                    Variant("inst-many", f"{INSTALLED}, {many_label}",
+                            lambda box: moviechat_argv(box, data_dir=many, command=script),
+                            GREETING, [], as_user=True),
+                ]
     kept_dir: Path | None = None
     if resume:
         long_dir = datasets.long_conversation(cfg.long_messages)
@@ -76,7 +118,8 @@ def run(cfg: Config, *, startup: bool = True, resume: bool = True) -> list[Metri
         if kept_dir is not None:
             shutil.rmtree(kept_dir.parent, ignore_errors=True)
     return _metrics(variants, startup=startup, resume=resume, many_label=many_label,
-                    long_label=long_label)
+                    long_label=long_label, not_installed=not_installed,
+                    installed_note=installed_note)
 
 
 def with_kept_view(long_dir: Path) -> Path:
@@ -104,7 +147,8 @@ def _rounds(cfg: Config, variants: list[Variant]) -> None:
         for variant in variants[shift:] + variants[:shift]:
             box = Sandbox()
             try:
-                sample = first_frame(variant.argv(box), variant.marker, box)
+                sample = first_frame(variant.argv(box), variant.marker, box,
+                                     as_user=variant.as_user)
             finally:
                 box.cleanup()
             if rep >= 0:
@@ -114,7 +158,8 @@ def _rounds(cfg: Config, variants: list[Variant]) -> None:
 
 
 def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label: str,
-             long_label: str) -> list[Metric]:
+             long_label: str, not_installed: str = "",
+             installed_note: str = "") -> list[Metric]:
     def med(key: str, index: int) -> tuple[float, list[float]]:
         variant = next(v for v in variants if v.key == key)
         values = [s[index] for s in variant.samples]
@@ -130,7 +175,7 @@ def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label
         Metric("CPU to first frame: bare Textual app (baseline)", bare_c, "cpu-s",
                samples=bare_cs),
     ]
-    base = "bare Textual app, same run"
+    base = "checkout (`python -m`): bare Textual app started the same way, same run"
     cpu_note = "CPU time is less sensitive than wall time to other programs' load"
     if startup:
         for key, label in (("fresh", "fresh data dir"), ("many", many_label)):
@@ -143,6 +188,7 @@ def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label
                                   max_value=55.0, samples=ms))
             metrics.append(Metric(f"CPU to first frame: {label}", c, "cpu-s", bare_c, base,
                                   samples=cs, note=cpu_note))
+        metrics += _installed_metrics(variants, many_label, not_installed, installed_note)
     if resume:
         t, ts = med("continue", 0)
         m, ms = med("continue", 1)
@@ -159,4 +205,42 @@ def _metrics(variants: list[Variant], *, startup: bool, resume: bool, many_label
         metrics.append(Metric(f"first frame: {long_label}, no view kept", t, "s", bare_t,
                               base, samples=ts,
                               note="as after a resize or a crash: replies rendered anew"))
+    return metrics
+
+
+def _installed_metrics(variants: list[Variant], many_label: str, not_installed: str,
+                       note: str) -> list[Metric]:
+    """The start-up rows of the installed copy, against the bare app's console script in the
+    same virtualenv (or one row saying why they were not measured)."""
+    if not_installed:
+        return [Metric(f"first frame: {INSTALLED}", float("nan"), "s", max_ratio=1.3,
+                       skipped=not_installed)]
+    by_key = {v.key: v for v in variants}
+
+    def med(key: str, index: int) -> tuple[float, list[float]]:
+        values = [s[index] for s in by_key[key].samples]
+        return median(values), values
+
+    bare_t, bare_ts = med("inst-bare", 0)
+    bare_m, bare_ms = med("inst-bare", 1)
+    bare_c, bare_cs = med("inst-bare", 2)
+    label = "bare Textual app, installed console script (baseline)"
+    metrics = [
+        Metric(f"first frame: {label}", bare_t, "s", samples=bare_ts, note=note),
+        Metric(f"RSS at first frame: {label}", bare_m, "MB", samples=bare_ms),
+        Metric(f"CPU to first frame: {label}", bare_c, "cpu-s", samples=bare_cs),
+    ]
+    base = "installed: bare Textual app's console script, same venv, same run"
+    for key, what in (("inst-fresh", "fresh data dir"), ("inst-many", many_label)):
+        t, ts = med(key, 0)
+        m, ms = med(key, 1)
+        c, cs = med(key, 2)
+        name = f"{INSTALLED}, {what}"
+        metrics.append(Metric(f"first frame: {name}", t, "s", bare_t, base, max_ratio=1.3,
+                              samples=ts, note="console script of a regular install in a "
+                                               "fresh virtualenv, as a user starts it"))
+        metrics.append(Metric(f"RSS at first frame: {name}", m, "MB", bare_m, base,
+                              max_value=55.0, samples=ms))
+        metrics.append(Metric(f"CPU to first frame: {name}", c, "cpu-s", bare_c, base,
+                              samples=cs))
     return metrics

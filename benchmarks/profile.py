@@ -1,12 +1,15 @@
 """Profiles behind the figures, taken on the real launch in the same pty harness.
 
     python -m benchmarks.profile imports [--continue]   # -X importtime up to the first frame
+    python -m benchmarks.profile imports --installed    # …and the installed console script's
     python -m benchmarks.profile startup [--continue]   # pyinstrument, launch → first frame
     python -m benchmarks.profile stream                 # pyinstrument over one long reply
 
 `imports` lists what moviechat imports that the bare Textual app does not (cumulative and
 self time, microseconds from `-X importtime`; the import tree is written to stderr, which is
-the pty here, so it is picked out of the raw bytes). `startup`/`stream` need pyinstrument:
+the pty here, so it is picked out of the raw bytes); with `--installed` it also compares the
+modules the installed copy's console script imports (benchmarks/installed.py) with the
+checkout's `python -m`. `startup`/`stream` need pyinstrument:
 it is put on PYTHONPATH from `--pyinstrument-dir` (default /tmp/pyinst; install it with
 `pip install --target /tmp/pyinst pyinstrument`), so the app's venv stays untouched. The
 profiled program exits right after the measured moment and pyinstrument prints a text
@@ -39,9 +42,12 @@ _IMPORT_LINE = re.compile(rb"import time:\s+(\d+) \|\s+(\d+) \| ( *)([^\r\n\x1b]
 
 
 def _launch(argv: list[str], box: Sandbox, marker: str, *, python_flags: list[str],
-            env_extra: dict[str, str] | None = None) -> tuple[float, bytes]:
+            env_extra: dict[str, str] | None = None,
+            as_user: bool = False) -> tuple[float, bytes]:
+    """`as_user`: started as the installed copy is (see apps.running)."""
     argv = [argv[0], *python_flags, *argv[1:]]
-    term = Terminal.start(argv, env={**box.env, **(env_extra or {})}, cwd=str(REPO))
+    env = {**(box.user_env if as_user else box.env), **(env_extra or {})}
+    term = Terminal.start(argv, env=env, cwd=str(box.root if as_user else REPO))
     term.raw = bytearray()
     try:
         seen = term.wait_for_text(marker, 120)
@@ -57,14 +63,16 @@ def _imports(raw: bytes) -> list[tuple[int, int, int, str]]:
             for s, c, indent, name in _IMPORT_LINE.findall(raw)]
 
 
-def _app_argv(box: Sandbox, resume: bool) -> tuple[list[str], str]:
+def _app_argv(box: Sandbox, resume: bool,
+              command: tuple[str, ...] = (sys.executable, "-m", "moviechat_tui"),
+              ) -> tuple[list[str], str]:
     if not resume:
-        return moviechat_argv(box), GREETING
+        return moviechat_argv(box, command=command), GREETING
     shutil.copytree(datasets.long_conversation(5_000), box.root / "data")
-    return moviechat_argv(box, "--continue"), datasets.NEWEST_MARKER
+    return moviechat_argv(box, "--continue", command=command), datasets.NEWEST_MARKER
 
 
-def imports(resume: bool) -> None:
+def imports(resume: bool, with_installed: bool = False) -> None:
     # The first round is untimed: bytecode compiled, files in the page cache.
     for _ in range(2):
         box, bare_box = Sandbox(), Sandbox()
@@ -91,6 +99,38 @@ def imports(resume: bool) -> None:
     for _self_us, cum_us, depth, name in app:
         if name.startswith("moviechat_tui"):
             print(f"  {cum_us / 1000:7.1f}  {'  ' * depth}{name}")
+    if with_installed:
+        _installed_imports(resume, app)
+
+
+def _installed_imports(resume: bool, checkout: list[tuple[int, int, int, str]]) -> None:
+    """The installed copy's console scripts (PYTHONPROFILEIMPORTTIME: a script takes no -X)
+    against the checkout's `python -m`."""
+    from benchmarks import installed
+
+    copy = installed.installed_copy(lambda text: print(text, file=sys.stderr))
+    importtime = {"PYTHONPROFILEIMPORTTIME": "1"}
+    for _ in range(2):  # the first round untimed, as above
+        box, bare_box = Sandbox(), Sandbox()
+        try:
+            bare_t, bare_raw = _launch([str(copy.bare_app)], bare_box, GREETING,
+                                       python_flags=[], env_extra=importtime, as_user=True)
+            argv, marker = _app_argv(box, resume, command=(str(copy.moviechat),))
+            app_t, app_raw = _launch(argv, box, marker, python_flags=[], env_extra=importtime,
+                                     as_user=True)
+        finally:
+            box.cleanup()
+            bare_box.cleanup()
+    bare, app = _imports(bare_raw), _imports(app_raw)
+    names = {row[3] for row in app}
+    checkout_names = {row[3] for row in checkout}
+    print(f"\ninstalled copy ({copy.venv}), console scripts, with importtime: moviechat "
+          f"{app_t:.3f} s, bare {bare_t:.3f} s; modules: moviechat {len(app)}, bare "
+          f"{len(bare)}")
+    print("imported by the checkout's python -m only:",
+          ", ".join(sorted(checkout_names - names)) or "none")
+    print("imported by the installed console script only:",
+          ", ".join(sorted(names - checkout_names)) or "none")
 
 
 def _pyinstrument_flags(out: Path | None, pyinstrument_dir: str) -> tuple[list[str], dict]:
@@ -143,6 +183,8 @@ def main() -> None:
     parser.add_argument("what", choices=("imports", "startup", "stream"))
     parser.add_argument("--continue", dest="resume", action="store_true",
                         help="profile `--continue` on the 5,000-message conversation")
+    parser.add_argument("--installed", action="store_true",
+                        help="imports: also compare the installed copy's console script")
     parser.add_argument("--out", type=Path, help="write the pyinstrument report here")
     parser.add_argument("--pyinstrument-dir", default="/tmp/pyinst")
     parser.add_argument("--tokens", type=int, default=4_000)
@@ -152,7 +194,7 @@ def main() -> None:
         sys.exit(f"pyinstrument not found in {args.pyinstrument_dir}: "
                  f"pip install --target {args.pyinstrument_dir} pyinstrument")
     if args.what == "imports":
-        imports(args.resume)
+        imports(args.resume, args.installed)
     elif args.what == "startup":
         startup(args.resume, args.out, args.pyinstrument_dir)
     else:

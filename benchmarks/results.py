@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 UNITS = {"s": "{:.3f} s", "ms": "{:.0f} ms", "MB": "{:.1f} MB", "tok/s": "{:.0f} tok/s",
-         "MB/turn": "{:.3f} MB/turn", "cpu-s": "{:.2f} s"}
+         "MB/turn": "{:.3f} MB/turn", "cpu-s": "{:.3f} s"}
 
 
 def median(values: Sequence[float]) -> float:
@@ -45,6 +45,8 @@ class Metric:
     max_value: float | None = None
     samples: list[float] = field(default_factory=list)
     note: str = ""
+    skipped: str = ""
+    """Why this row was not measured (then it is shown as "not run", not as a failure)."""
 
     @property
     def ratio(self) -> float | None:
@@ -62,6 +64,8 @@ class Metric:
 
     @property
     def met(self) -> bool | None:
+        if self.skipped:
+            return None
         if math.isnan(self.value):
             return False if (self.max_ratio or self.max_value) else None
         if self.max_ratio is not None:
@@ -91,8 +95,8 @@ def table(metrics: Sequence[Metric]) -> str:
     for m in metrics:
         ratio = m.ratio
         rows.append([
-            m.name,
-            _fmt(m.value, m.unit),
+            m.name + (" ¹" if m.skipped else ""),
+            "not run" if m.skipped else _fmt(m.value, m.unit),
             _fmt(m.baseline, m.unit) if m.baseline is not None else "—",
             f"{ratio:.2f}×" if ratio is not None else "—",
             m.goal,
@@ -109,6 +113,10 @@ def table(metrics: Sequence[Metric]) -> str:
     if baselines:
         out.append("")
         out.append("Baselines: " + "; ".join(baselines))
+    skipped = [m for m in metrics if m.skipped]
+    if skipped:
+        out.append("")
+        out += [f"¹ {m.name}: not run — {m.skipped}" for m in skipped]
     return "\n".join(out)
 
 
