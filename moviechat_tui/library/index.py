@@ -7,7 +7,8 @@ The TOML files stay the source of truth; this file is a cache of them and nothin
   key (inode, size, mtime, ctime of `<id>.toml`, plus those of the `<id>.d/` directory of side
   files and of each file in it, when there is one). Per visible message (not hidden, not a
   notice) it holds the id, role, text and case-folded text, once a search has needed them.
-- Every listing and search starts with one `os.scandir` of the conversations directory and
+- Every listing and search starts with one scan of the conversations directory (the store's,
+  `storage/scan.py`, so the list and the index agree on which files are conversations) and
   compares keys: rows of removed files are dropped, changed and new files are re-read (only
   their header for a listing; their messages, through `ConversationStore.load`, when a search
   needs them), and unchanged files are not opened at all. So edits made by another instance, a
@@ -32,11 +33,8 @@ well under the 500 ms goal, so there is no FTS index to build or keep in step.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-import re
-import stat
 import threading
 import time
 import weakref
@@ -70,10 +68,6 @@ _TEXT_BATCH = 200
 transactions let another instance (or a listing in another thread) write in between."""
 BACKLOG_NOTICE = 1000
 """From this many conversations to read (about 1.5 s), a search says why it is slow."""
-_SUFFIX = ".toml"
-_VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-"""The rule of `ConversationStore.path_for`: other names in the directory are not ours."""
-_SIDE_SUFFIX = ".d"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _T = TypeVar("_T")
 _MessageRow = tuple[str, int, str, str, str, str]
@@ -139,21 +133,6 @@ class _SchemaMismatch(Exception):
 def default_index_path(conversations_dir: Path) -> Path:
     """`<data dir>/cache/library.sqlite3`, next to `conversations/`."""
     return Path(conversations_dir).parent / "cache" / "library.sqlite3"
-
-
-def _stat_key(st: os.stat_result) -> str:
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-
-
-def _side_key(directory: os.DirEntry[str]) -> str:
-    """The key of a side-file directory: its own stat (files renamed in or out) and each
-    file's (one edited in place by another tool), as a short digest."""
-    parts = [_stat_key(directory.stat(follow_symlinks=False))]
-    with os.scandir(directory.path) as entries:
-        parts += sorted(f"{e.name}={_stat_key(e.stat(follow_symlinks=False))}"
-                        for e in entries)
-    return hashlib.blake2b("/".join(parts).encode("utf-8", "surrogateescape"),
-                           digest_size=12).hexdigest()
 
 
 def _is_busy(err: BaseException) -> bool:
@@ -381,42 +360,15 @@ class LibraryIndex:
             self._problems.append(problem)
 
     def _scan(self) -> dict[str, _OnDisk]:
-        """Each conversation file's freshness key, from one directory scan."""
-        directory = self.store.conversations_dir
+        """Each conversation file's freshness key, from one directory scan (the store's:
+        both see the same files)."""
         try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            return {}
+            files = self.store.scan(with_segments=True)
         except OSError as err:
-            self._report(CorruptConversation(directory, None, err.strerror or str(err)))
+            self._report(CorruptConversation(self.store.conversations_dir, None,
+                                             err.strerror or str(err)))
             return {}
-        files: dict[str, _OnDisk] = {}
-        sides: dict[str, str] = {}
-        for entry in entries:
-            name = entry.name
-            if name.endswith(_SIDE_SUFFIX):
-                with contextlib.suppress(OSError):
-                    if entry.is_dir(follow_symlinks=False):
-                        sides[name.removesuffix(_SIDE_SUFFIX)] = _side_key(entry)
-                continue
-            conv_id = name.removesuffix(_SUFFIX)
-            if conv_id == name:
-                continue  # lock files, temporary files, quarantined files, strangers
-            if not _VALID_ID.fullmatch(conv_id):
-                continue
-            try:
-                if entry.is_symlink() and not self.store.exists(conv_id):
-                    continue  # a link leading out of the directory is never read
-                st = entry.stat()
-            except OSError:
-                continue  # vanished since the scan
-            if stat.S_ISREG(st.st_mode):
-                files[conv_id] = _OnDisk(_stat_key(st), entry.path)
-        for conv_id, side in sides.items():
-            if conv_id in files:
-                found = files[conv_id]
-                files[conv_id] = _OnDisk(f"{found.key}|{side}", found.path)
-        return files
+        return {file.id: _OnDisk(file.key, str(file.path)) for file in files}
 
     def _read_summary(self, conv_id: str, name: str) -> ConversationSummary | None:
         """The header's summary, read as the store reads it; an unusual layout gets a full

@@ -33,7 +33,6 @@ import dataclasses
 import errno
 import logging
 import os
-import re
 import stat
 import threading
 from collections import OrderedDict
@@ -65,6 +64,13 @@ from moviechat_tui.storage.errors import (
 from moviechat_tui.storage.files import exclusive_lock, quarantine, write_atomically
 from moviechat_tui.storage.format import FormatError
 from moviechat_tui.storage.merge import Unedited, copy_conversation, merge, private_copy, utc
+from moviechat_tui.storage.scan import (
+    CONVERSATION_SUFFIX,
+    SEGMENTS_SUFFIX,
+    VALID_ID,
+    ConversationFile,
+    scan,
+)
 from moviechat_tui.storage.segments import (
     OnDisk,
     Planned,
@@ -92,17 +98,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_SUFFIX = ".toml"
-SEGMENTS_SUFFIX = ".d"
-"""`<id>.d/` holds a long conversation's sealed segments."""
 _SYNCED_LIMIT = 16
+"""How many conversations keep a merge base in memory (see `ConversationStore.save`)."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest conversation file the store reads or writes. Parsing costs ~55 ms per 700 KiB, so
 64 MiB (about 90,000 messages) is already several seconds; a bigger file is refused with a
 message instead of stalling the app and holding it all in memory. The app never writes a file
 it would refuse to read back."""
-"""How many conversations keep a merge base in memory (see `ConversationStore.save`)."""
 
 
 class LoadedConversation(Record):
@@ -153,7 +155,7 @@ class ConversationStore:
         self.repair = repair
         self._mutex = threading.Lock()  # guards problems and merge bases
         self._problems: list[StoreError] = []
-        self._summaries: dict[str, tuple[tuple[int, ...], ConversationSummary]] = {}
+        self._summaries: dict[str, tuple[str, ConversationSummary]] = {}
         self._synced: OrderedDict[str, _Synced] = OrderedDict()
         self._segments = SegmentFiles(self._read, self._is_ours, self._report, MAX_FILE_BYTES,
                                       repair=repair)
@@ -162,9 +164,9 @@ class ConversationStore:
 
     def path_for(self, conv_id: str) -> Path:
         """The file for `conv_id`; raises `InvalidConversationId` for ids like `../x`."""
-        if not isinstance(conv_id, str) or not _VALID_ID.fullmatch(conv_id):
+        if not isinstance(conv_id, str) or not VALID_ID.fullmatch(conv_id):
             raise InvalidConversationId(str(conv_id))
-        return self.conversations_dir / f"{conv_id}{_SUFFIX}"
+        return self.conversations_dir / f"{conv_id}{CONVERSATION_SUFFIX}"
 
     def segments_dir(self, conv_id: str) -> Path:
         """`<id>.d/`: the sealed segments of a long conversation (may not exist)."""
@@ -504,6 +506,11 @@ class ConversationStore:
 
     # --- listing -----------------------------------------------------------------------------
 
+    def scan(self, *, with_segments: bool = False) -> list[ConversationFile]:
+        """The conversation files in the directory (see `scan.scan`): links leading out of it
+        are left out. Raises `OSError` when the directory cannot be read."""
+        return scan(self.conversations_dir, self._is_ours, with_segments=with_segments)
+
     def list_summaries(self) -> list[ConversationSummary]:
         """Every readable conversation, most recently updated first.
 
@@ -513,31 +520,18 @@ class ConversationStore:
         reported through `take_problems`.
         """
         try:
-            entries = list(os.scandir(self.conversations_dir))
-        except FileNotFoundError:
-            return []
+            files = self.scan()
         except OSError as err:
-            self._report(CorruptConversation(self.conversations_dir, None, str(err)))
+            self._report(CorruptConversation(self.conversations_dir, None,
+                                             err.strerror or str(err)))
             return []
-        found: dict[str, tuple[tuple[int, ...], ConversationSummary]] = {}
-        for entry in entries:
-            conv_id = entry.name.removesuffix(_SUFFIX)
-            if conv_id == entry.name or not _VALID_ID.fullmatch(conv_id):
-                continue  # lock files, temporary files, quarantined files, strangers
-            path = Path(entry.path)
-            try:
-                if entry.is_symlink() and not self._is_ours(path):
-                    continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished between scandir and stat
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            cached = self._summaries.get(conv_id)
-            summary = cached[1] if cached and cached[0] == key else self.read_summary(path, conv_id)
+        found: dict[str, tuple[str, ConversationSummary]] = {}
+        for file in files:
+            cached = self._summaries.get(file.id)
+            summary = (cached[1] if cached and cached[0] == file.key
+                       else self.read_summary(file.path, file.id))
             if summary is not None:
-                found[conv_id] = (key, summary)
+                found[file.id] = (file.key, summary)
         self._summaries = found
         summaries = [s for _, s in found.values()]
         summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
