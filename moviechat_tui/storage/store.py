@@ -45,9 +45,6 @@ from moviechat_tui.core.conversation import (
     Conversation,
     ConversationSummary,
     Message,
-    revision_mark,
-    watch,
-    watched_changes,
 )
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage import format as store_format
@@ -63,7 +60,7 @@ from moviechat_tui.storage.errors import (
 )
 from moviechat_tui.storage.files import exclusive_lock, quarantine, write_atomically
 from moviechat_tui.storage.format import FormatError
-from moviechat_tui.storage.merge import Unedited, copy_conversation, merge, private_copy, utc
+from moviechat_tui.storage.merge import Unedited, merge, private_copy, utc
 from moviechat_tui.storage.scan import (
     CONVERSATION_SUFFIX,
     SEGMENTS_SUFFIX,
@@ -77,6 +74,8 @@ from moviechat_tui.storage.segments import (
     Sealed,
     SegmentFiles,
     SegmentTrouble,
+    changes_mark,
+    hand_out,
     plan_segments,
     seal_tail,
     unchanged_prefix,
@@ -304,16 +303,13 @@ class ConversationStore:
             except StoreWriteError as err:
                 raise CorruptConversation(path, None, err.message) from err
         conv = disk.conversation()
-        handed = copy_conversation(conv)
-        sealed_count = len(conv.messages) - len(disk.tail.messages)
-        watch(handed.messages[:sealed_count])  # see store_segments.unchanged_prefix
-        mark = revision_mark()  # after the copies were made: they are unchanged as handed
+        handed = hand_out(conv, len(conv.messages) - len(disk.tail.messages))
+        mark = changes_mark()  # nobody holds the copies yet: they are unchanged as of now
         sealed, first = [], 0
         for segment in disk.sealed:
             count = segment.ref.count
             sealed.append(records.replace(
-                segment, handed=tuple(handed.messages[first:first + count]), mark=mark,
-                generation=-1))
+                segment, handed=tuple(handed.messages[first:first + count]), mark=mark))
             first += count
         disk = records.replace(disk, sealed=tuple(sealed))
         # The caller now holds the file's versions; formatted tables stay valid (by equality).
@@ -355,7 +351,7 @@ class ConversationStore:
             return self.load(conv_id)
         total = len(tail.messages) + sum(ref.count for ref in refs)
         shown = dataclasses.replace(tail, messages=older + tail.messages)
-        return LoadedConversation(copy_conversation(shown), complete=index == 0,
+        return LoadedConversation(hand_out(shown, len(older)), complete=index == 0,
                                   message_count=total)
 
     # --- saving ------------------------------------------------------------------------------
@@ -394,8 +390,7 @@ class ConversationStore:
         path = self.path_for(conv.id)
         if conv.schema_version > SCHEMA_VERSION:
             raise ReadOnlyConversation(path, conv.schema_version, SCHEMA_VERSION)
-        mark = revision_mark()  # before anything is copied: later changes count as changes
-        generation = watched_changes()
+        mark = changes_mark()  # before anything is copied: later changes count as changes
         live = list(conv.messages)
         header = dataclasses.replace(
             conv, created=utc(conv.created), updated=utc(conv.updated), messages=[]
@@ -409,7 +404,7 @@ class ConversationStore:
             disk = self._read_for_merge(path, conv.id)
             synced = self._synced.get(conv.id)
             base = synced.base if synced else {}
-            kept, covered = unchanged_prefix(live, synced.disk.sealed, mark, generation) if (
+            kept, covered = unchanged_prefix(live, synced.disk.sealed, mark) if (
                 synced and disk) else ([], 0)
             fast = (disk is not None and [s.ref for s in kept] == disk.refs
                     and not (synced and drop & synced.sealed_ids))
