@@ -50,6 +50,7 @@ from moviechat_tui.storage.errors import (
     CorruptConversation,
     StoreError,
 )
+from moviechat_tui.storage.scan import ConversationFile
 from moviechat_tui.storage.store import ConversationStore
 
 if TYPE_CHECKING:
@@ -119,11 +120,6 @@ class IndexedMessage(Record):
     message_id: str
     role: str
     content: str
-
-
-class _OnDisk(Record):
-    key: str
-    path: str
 
 
 class _SchemaMismatch(Exception):
@@ -359,7 +355,7 @@ class LibraryIndex:
         with self._mutex:
             self._problems.append(problem)
 
-    def _scan(self) -> dict[str, _OnDisk]:
+    def _scan(self) -> dict[str, ConversationFile]:
         """Each conversation file's freshness key, from one directory scan (the store's:
         both see the same files)."""
         try:
@@ -368,14 +364,14 @@ class LibraryIndex:
             self._report(CorruptConversation(self.store.conversations_dir, None,
                                              err.strerror or str(err)))
             return {}
-        return {file.id: _OnDisk(file.key, str(file.path)) for file in files}
+        return {file.id: file for file in files}
 
     def _read_summary(self, conv_id: str, name: str) -> ConversationSummary | None:
         """The header's summary, read as the store reads it; an unusual layout gets a full
         load, which also quarantines a damaged file (reported here, not indexed)."""
         return self.store.read_summary(Path(name), conv_id, report=self._report)
 
-    def _refresh(self, con: sqlite3.Connection) -> dict[str, _OnDisk]:
+    def _refresh(self, con: sqlite3.Connection) -> dict[str, ConversationFile]:
         """Bring the summaries in step with the directory; returns what the scan found."""
         on_disk = self._scan()
         known = dict(con.execute("SELECT id, file_key FROM conversations").fetchall())
@@ -485,7 +481,8 @@ class LibraryIndex:
         return [hit for _, hit in self._query(con, folded_query, limit, on_disk)]
 
     def _query(self, con: sqlite3.Connection, folded_query: str, limit: int,
-               on_disk: dict[str, _OnDisk]) -> list[tuple[tuple[int, str], IndexedMessage]]:
+               on_disk: dict[str, ConversationFile],
+               ) -> list[tuple[tuple[int, str], IndexedMessage]]:
         """Matching messages with each one's conversation sort key (updated, id)."""
         return [((updated_us, conv_id),
                  IndexedMessage(conv_id, title, datetime.fromisoformat(updated), message_id,

@@ -32,7 +32,8 @@ class ConversationFile(NamedTuple):
     """One conversation found by `scan` (a named tuple: a listing makes 10,000 of them)."""
 
     id: str
-    path: Path
+    path: str
+    """As `os.scandir` gives it (no `Path` made per file: a listing makes 10,000)."""
     key: str
     """Changes whenever the file does: its inode, size, modification and change times (and,
     when asked for, those of its segment directory and of every file in it)."""
@@ -88,15 +89,14 @@ def scan(directory: Path, is_ours: Callable[[Path], bool], *,
         conv_id = conversation_id(name)
         if conv_id is None:
             continue  # lock files, temporary files, quarantined files, strangers
-        path = Path(entry.path)
         try:
-            if entry.is_symlink() and not is_ours(path):
+            if entry.is_symlink() and not is_ours(Path(entry.path)):
                 continue  # a link leading out of the directory is never read
             st = entry.stat()
         except OSError:
             continue  # vanished since the scan
         if stat.S_ISREG(st.st_mode):
-            found.append(ConversationFile(conv_id, path, _stat_key(st)))
+            found.append(ConversationFile(conv_id, entry.path, _stat_key(st)))
     if not segment_dirs:
         return found
     keyed = []

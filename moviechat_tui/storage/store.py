@@ -524,7 +524,7 @@ class ConversationStore:
         for file in files:
             cached = self._summaries.get(file.id)
             summary = (cached[1] if cached and cached[0] == file.key
-                       else self.read_summary(file.path, file.id))
+                       else self.read_summary(Path(file.path), file.id))
             if summary is not None:
                 found[file.id] = (file.key, summary)
         self._summaries = found
