@@ -283,9 +283,29 @@ def _get(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+"""A time in a file must lie in [EARLIEST, LATEST): a day inside what `datetime` can hold, so
+that showing it in any time zone (offsets are under a day) cannot overflow. A hand-edited
+`9999-12-31 23:59:59-23:59` is valid TOML but would crash every list, search and export."""
+
+
+def usable_time(value: datetime) -> datetime | None:
+    """`value` in UTC if the app can use it everywhere (see `EARLIEST`), else None."""
+    try:
+        moment = _utc(value)
+    except OverflowError:  # beyond year 9999 (or before year 1) once in UTC
+        return None
+    return moment if EARLIEST <= moment < LATEST else None
+
+
 def _get_datetime(table: Mapping[str, Any], key: str, where: str) -> datetime:
     value: datetime = _get(table, key, datetime, where)
-    return _utc(value)
+    moment = usable_time(value)
+    if moment is None:
+        raise FormatError(f"{where}: '{key}' is {value.isoformat()}, outside the dates "
+                          "moviechat can show")
+    return moment
 
 
 def _get_optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -317,6 +337,10 @@ def _parse_toml(data: bytes) -> dict[str, Any]:
         raise FormatError(f"not UTF-8 text (byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:
         raise FormatError(f"not valid TOML: {err}") from None
+    except ValueError as err:  # valid TOML that Python cannot hold (a 5,000-digit number)
+        raise FormatError(f"not usable TOML: {err}") from None
+    except RecursionError:  # thousands of nested arrays
+        raise FormatError("not usable TOML: nested too deeply") from None
 
 
 def _with_version(err: FormatError, doc: Mapping[str, Any]) -> FormatError:

@@ -1,0 +1,170 @@
+"""Files edited by hand or damaged in ways that still parse: values TOML accepts but the app
+cannot use, message ids that repeat, caches that parse badly. Each is handled like any other
+damage (moved aside and reported), repaired and reported, or — for a cache — ignored."""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from moviechat_tui.core.conversation import Conversation, Message
+from moviechat_tui.library.index import LibraryIndex, default_index_path
+from moviechat_tui.library.search import search_conversations
+from moviechat_tui.storage.errors import (
+    CorruptConversation,
+)
+from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
+from moviechat_tui.storage.store import ConversationStore
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Set the process's local time zone (what `datetime.astimezone()` converts to)."""
+
+    def use(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+def hand_written(folder: Path, conv_id: str, *, created: str = "2025-01-01T00:00:00Z",
+                 updated: str = "2025-01-02T00:00:00Z", message_created: str =
+                 "2025-01-01T00:00:00Z", ids: tuple[str, ...] = ("a", "b")) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = "".join(textwrap.dedent(f"""
+        [[messages]]
+        id = "{message_id}"
+        role = "{"user" if n % 2 == 0 else "assistant"}"
+        content = "message {n}"
+        created = {message_created}
+        """) for n, message_id in enumerate(ids))
+    path = folder / f"{conv_id}.toml"
+    path.write_text(textwrap.dedent(f"""\
+        schema_version = 1
+        id = "{conv_id}"
+        title = "Edited by hand"
+        created = {created}
+        updated = {updated}
+        persona = "expert"
+        model = "m"
+        message_count = {len(ids)}
+        """) + tables, encoding="utf-8")
+    return path
+
+
+# --- times at the edge of the calendar ---------------------------------------------------------
+
+EDGE_TIMES = [
+    # (where, value, local time zone): each parses as TOML, none can be shown everywhere
+    ("updated", "9999-12-31 23:59:59.999999-23:59", "UTC"),  # year 10000 in UTC
+    ("created", "0001-01-01 00:00:00+23:59", "UTC"),  # year 0 in UTC
+    ("updated", "9999-12-31 23:59:59Z", "Asia/Seoul"),  # year 10000 in local time
+    ("updated", "9999-12-31T23:59:59", "Asia/Seoul"),  # no offset: taken as UTC
+    ("created", "0001-01-01T00:00:00Z", "America/New_York"),  # year 0 in local time
+    ("message_created", "9999-12-31 23:59:59.999999-23:59", "UTC"),
+    ("message_created", "9999-12-31T12:00:00Z", "Pacific/Kiritimati"),  # +14:00
+]
+
+
+@pytest.mark.parametrize(("where", "value", "zone"), EDGE_TIMES)
+def test_a_time_the_app_cannot_use_is_damage(tmp_path: Path, local_zone, where: str,
+                                              value: str, zone: str) -> None:
+    local_zone(zone)
+    store = ConversationStore(tmp_path)
+    ConversationStore(tmp_path).save(Conversation(
+        id="fine", title="Fine", created=T0, updated=T0,
+        messages=[Message(role="user", content="hello", created=T0)]))
+    path = hand_written(tmp_path, "edge", **{where: value})
+
+    index = LibraryIndex(store)
+    assert search_conversations(store, "message", index=index) == []  # reads every file
+    assert [s.id for s in index.summaries()] == ["fine"]
+    [problem] = index.take_problems() + store.take_problems()
+    assert isinstance(problem, CorruptConversation) and "outside the dates" in problem.message
+    assert not path.exists() and path.with_name("edge.toml.corrupt").exists()
+    for summary in store.list_summaries():
+        summary.updated.astimezone()  # nothing listed that cannot be shown here
+
+
+def test_times_just_inside_the_calendar_are_kept(tmp_path: Path, local_zone) -> None:
+    local_zone("Pacific/Kiritimati")
+    hand_written(tmp_path, "early", created="0001-01-02T00:00:00Z",
+                 updated="9999-12-30T23:59:59Z")
+    [summary] = ConversationStore(tmp_path).list_summaries()
+    assert summary.updated.astimezone().year == 9999
+    assert ConversationStore(tmp_path).load("early").conversation.created.year == 1
+
+
+# --- TOML that parses badly in other ways --------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["[" * 100_000, "1" * 5_000])
+def test_toml_python_cannot_hold_is_damage(tmp_path: Path, value: str) -> None:
+    path = hand_written(tmp_path, "deep")
+    path.write_text(path.read_text("utf-8").replace('persona = "expert"',
+                                                    f"persona = {value}"), encoding="utf-8")
+    store = ConversationStore(tmp_path)
+    assert store.list_summaries() == []
+    [problem] = store.take_problems()
+    assert isinstance(problem, CorruptConversation) and problem.quarantined_to is not None
+
+
+@pytest.mark.parametrize("text", ["theme = " + "[" * 100_000, "theme = " + "1" * 5_000,
+                                  "\ud800", "theme = 'nord'\n[[x]]\n" + "a = {" * 3000])
+def test_a_state_file_that_parses_badly_is_ignored(tmp_path: Path, text: str) -> None:
+    (tmp_path / "state.toml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    assert load_preferences(tmp_path) == Preferences()
+    save_preferences(tmp_path, Preferences(theme="nord"))
+    assert load_preferences(tmp_path) == Preferences(theme="nord")
+
+
+# --- the library index ---------------------------------------------------------------------------
+
+
+def _seeded(tmp_path: Path) -> ConversationStore:
+    store = ConversationStore(tmp_path / "conversations")
+    for n in range(3):
+        store.save(Conversation(id=f"c{n}", title=f"Chat {n}", created=T0,
+                                updated=T0 + timedelta(hours=n),
+                                messages=[Message(role="user", content=f"about Alien {n}",
+                                                  created=T0, id=f"m{n}")]))
+    return store
+
+
+@pytest.mark.parametrize("damage", [
+    "UPDATE conversations SET updated = 'yesterday' WHERE id = 'c1'",
+    "UPDATE conversations SET created = '9999-12-31T23:59:59+00:00' WHERE id = 'c1'",
+    "UPDATE conversations SET title = x'00ff' WHERE id = 'c1'",  # a blob, not text
+    "UPDATE conversations SET message_count = 'many' WHERE id = 'c1'",
+    "UPDATE conversations SET title = 'x' || char(27) || ']52;c;aGk=' || char(7) "
+    "WHERE id = 'c1'",
+    "UPDATE conversations SET updated_us = 'soon'",
+    "UPDATE messages SET content = 'about Alien ' || char(27) || '[2J'",
+    "UPDATE messages SET role = x'01'",
+    "DROP TABLE messages",
+])
+def test_a_library_index_damaged_in_any_way_is_rebuilt(tmp_path: Path, damage: str) -> None:
+    store = _seeded(tmp_path)
+    expected = ConversationStore(store.conversations_dir).list_summaries()
+    index = LibraryIndex(store)
+    assert index.summaries() == expected
+    search_conversations(store, "alien", index=index)  # the text is in the index too
+    with sqlite3.connect(default_index_path(store.conversations_dir)) as con:
+        con.execute(damage)
+
+    fresh = LibraryIndex(ConversationStore(store.conversations_dir))
+    assert fresh.summaries() == expected
+    hits = search_conversations(fresh.store, "alien", index=fresh)
+    assert sorted(h.message_id for h in hits) == ["m0", "m1", "m2"]
+    assert all("\x1b" not in h.snippet for h in hits)
