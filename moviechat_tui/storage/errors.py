@@ -66,6 +66,20 @@ class CorruptConversation(StoreError):
         self.reason = reason
 
 
+class RepairedMessageIds(StoreError):
+    """Messages of a (hand-edited) file that shared an id were given new ids, so that none
+    is lost at the next save, which writes the file with them."""
+
+    def __init__(self, path: Path, renamed: int) -> None:
+        super().__init__(_(
+            "In {path}, {count} messages had the same id as another one (edited by hand?). "
+            "They were given new ids so that none is lost; the file is corrected at the next "
+            "save."
+        ).format(path=path, count=renamed))
+        self.path = path
+        self.renamed = renamed
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB"
 

@@ -45,6 +45,7 @@ from moviechat_tui.storage import format as store_format
 from moviechat_tui.storage.errors import CorruptConversation, StoreError, StoreWriteError
 from moviechat_tui.storage.files import quarantine, write_atomically
 from moviechat_tui.storage.format import SEGMENT_SIZE, SegmentRef, sealed_count
+from moviechat_tui.storage.repair import unique_ids
 
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Message)))
 _ticks = itertools.count(1)
@@ -123,17 +124,25 @@ class OnDisk(Record):
     """Header fields and the main file's own messages."""
     sealed: tuple[Sealed, ...]
     """The readable segments it lists, in order."""
+    renamed: int = 0
+    """How many messages share their id with a later one (a hand-edited file): they get new
+    ids in `conversation()` (see `repair.py`); `tail` and `sealed` hold them as in the files,
+    so the next save writes every file that holds one anew."""
 
     @property
     def refs(self) -> list[SegmentRef]:
         return [s.ref for s in self.sealed]
 
     def conversation(self) -> Conversation:
-        """Every message, sealed ones first (the store's objects: copy before handing out)."""
-        if not self.sealed:
+        """Every message, sealed ones first, each id once (the store's objects: copy before
+        handing out)."""
+        if not self.sealed and not self.renamed:
             return self.tail
         messages = list(chain.from_iterable(s.messages for s in self.sealed))
-        return dataclasses.replace(self.tail, messages=messages + self.tail.messages)
+        messages += self.tail.messages
+        if self.renamed:
+            messages, _ = unique_ids(messages)
+        return dataclasses.replace(self.tail, messages=messages)
 
 
 def handed_as(handed: Sequence[Message], mark: int) -> int:

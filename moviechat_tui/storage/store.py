@@ -55,12 +55,14 @@ from moviechat_tui.storage.errors import (
     InvalidConversationId,
     LinkOutsideDataDir,
     ReadOnlyConversation,
+    RepairedMessageIds,
     StoreError,
     StoreWriteError,
 )
 from moviechat_tui.storage.files import exclusive_lock, quarantine, write_atomically
 from moviechat_tui.storage.format import FormatError
 from moviechat_tui.storage.merge import Unedited, merge, private_copy, utc
+from moviechat_tui.storage.repair import DuplicateIds, duplicate_count, unique_ids
 from moviechat_tui.storage.scan import (
     CONVERSATION_SUFFIX,
     SEGMENTS_SUFFIX,
@@ -260,7 +262,16 @@ class ConversationStore:
                 self.segments_dir(conv_id), ref, locked=locked)
             if segment is not None:
                 sealed.append(segment)
-        return OnDisk(digest, tail, tuple(sealed))
+        disk = OnDisk(digest, tail, tuple(sealed))
+        renamed = duplicate_count(disk.conversation().messages)
+        if renamed:
+            disk = records.replace(disk, renamed=renamed)
+            try:
+                disk.conversation()
+            except DuplicateIds as err:
+                raise FormatError(str(err), tail.schema_version) from None
+            self._report(RepairedMessageIds(self.path_for(conv_id), renamed))
+        return disk
 
     def _view_under_lock(self, path: Path, conv_id: str) -> tuple[OnDisk, bytes]:
         """Read again with the writers held off: what is still bad now is really damaged."""
@@ -350,7 +361,11 @@ class ConversationStore:
         except SegmentTrouble:
             return self.load(conv_id)
         total = len(tail.messages) + sum(ref.count for ref in refs)
-        shown = dataclasses.replace(tail, messages=older + tail.messages)
+        try:  # renamed as `load` will rename them (see repair.py)
+            messages, _renamed = unique_ids(older + tail.messages)
+        except DuplicateIds:
+            return self.load(conv_id)
+        shown = dataclasses.replace(tail, messages=messages)
         return LoadedConversation(hand_out(shown, len(older)), complete=index == 0,
                                   message_count=total)
 
@@ -407,7 +422,7 @@ class ConversationStore:
             kept, covered = unchanged_prefix(live, synced.disk.sealed, mark) if (
                 synced and disk) else ([], 0)
             fast = (disk is not None and [s.ref for s in kept] == disk.refs
-                    and not (synced and drop & synced.sealed_ids))
+                    and not (synced and drop & synced.sealed_ids) and not disk.renamed)
             if fast:
                 assert disk is not None
                 rest = live[covered:]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ from tests.support.apphelpers import (
     make_app,
     make_settings,
     messages_on_screen,
+    send,
     wait_idle,
 )
+from tests.support.loopback_server import Reply
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 EDGE = "9999-12-31 23:59:59.999999-23:59"
@@ -79,6 +83,43 @@ async def test_a_view_cache_of_nested_brackets_is_ignored(tmp_path: Path) -> Non
         assert [role for role, _ in shown] == ["user", "assistant"]
         assert shown[0][1].endswith("Who directed Alien?")
         assert shown[1][1] == "**Ridley Scott**, in 1979."
+
+
+
+async def test_messages_sharing_an_id_are_all_kept_after_the_next_save(
+        tmp_path: Path, loopback) -> None:
+    loopback.push(Reply(text="Sigourney Weaver."))
+    settings = make_settings(tmp_path, loopback.base_url)
+    folder = settings.paths.conversations_dir
+    folder.mkdir(parents=True)
+    tables = "".join(textwrap.dedent(f"""
+        [[messages]]
+        id = "same"
+        role = "{role}"
+        created = 2025-01-01T00:00:0{n}Z
+        content = "{text}"
+        """) for n, (role, text) in enumerate([("user", "Who directed Alien?"),
+                                                ("assistant", "Ridley Scott.")]))
+    (folder / "dup.toml").write_text(textwrap.dedent("""\
+        schema_version = 1
+        id = "dup"
+        title = "Copied by hand"
+        created = 2025-01-01T00:00:00Z
+        updated = 2025-01-01T00:00:01Z
+        persona = "expert"
+        model = "m"
+        message_count = 2
+        """) + tables, encoding="utf-8")
+    app = make_app(settings, open_id="dup")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot)
+        assert any("given new ids" in t for t in _toasts(app))
+        await send(pilot, "Who played Ripley?")
+        await wait_idle(pilot)
+    saved = tomllib.loads((folder / "dup.toml").read_text("utf-8"))
+    assert [m["content"] for m in saved["messages"]] == [
+        "Who directed Alien?", "Ridley Scott.", "Who played Ripley?", "Sigourney Weaver."]
+    assert len({m["id"] for m in saved["messages"]}) == 4
 
 
 

@@ -18,7 +18,9 @@ from moviechat_tui.library.index import LibraryIndex, default_index_path
 from moviechat_tui.library.search import search_conversations
 from moviechat_tui.storage.errors import (
     CorruptConversation,
+    RepairedMessageIds,
 )
+from moviechat_tui.storage.format import SEGMENT_SIZE, TAIL_LIMIT
 from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
 from moviechat_tui.storage.store import ConversationStore
 
@@ -104,6 +106,71 @@ def test_times_just_inside_the_calendar_are_kept(tmp_path: Path, local_zone) -> 
     [summary] = ConversationStore(tmp_path).list_summaries()
     assert summary.updated.astimezone().year == 9999
     assert ConversationStore(tmp_path).load("early").conversation.created.year == 1
+
+
+# --- message ids that repeat -------------------------------------------------------------------
+
+
+def test_repeated_message_ids_are_repaired_reported_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = hand_written(tmp_path, "dup", ids=("a", "b", "a", "c", "a"))
+    store = ConversationStore(tmp_path)
+    loaded = store.load("dup").conversation
+    assert [m.content for m in loaded.messages] == [f"message {n}" for n in range(5)]
+    assert len({m.id for m in loaded.messages}) == 5
+    assert loaded.messages[-1].id == "a"  # the last one keeps its id
+    [problem] = store.take_problems()
+    assert isinstance(problem, RepairedMessageIds) and problem.renamed == 2
+    assert "dup.toml" in problem.message
+
+    loaded.messages.append(Message(role="user", content="one more", created=T0))
+    store.save(loaded)
+    fresh = ConversationStore(tmp_path)
+    again = fresh.load("dup").conversation
+    # (all written at one time: the file keeps them in (created, id) order)
+    assert sorted(m.content for m in again.messages) == sorted(
+        [f"message {n}" for n in range(5)] + ["one more"])
+    assert sorted(m.id for m in again.messages) == sorted(m.id for m in loaded.messages)
+    assert fresh.take_problems() == []  # the file was corrected
+    assert path.read_text("utf-8").count("[[messages]]") == 6
+
+
+def test_two_readers_repair_the_same_way(tmp_path: Path) -> None:
+    hand_written(tmp_path, "dup", ids=("a", "a"))
+    first = ConversationStore(tmp_path).load("dup").conversation
+    second = ConversationStore(tmp_path).load("dup").conversation
+    assert first == second
+    ConversationStore(tmp_path).save(first)
+    ConversationStore(tmp_path).save(second)
+    assert len(ConversationStore(tmp_path).load("dup").conversation.messages) == 2
+
+
+def test_a_repeated_id_in_a_long_conversation_is_repaired_in_every_view(tmp_path: Path) -> None:
+    """An id in a sealed segment copied into the main file: `load_tail` (the newest part)
+    and `load` (all of it) agree, and the next save writes every message once."""
+    messages = [Message(role="user" if i % 2 == 0 else "assistant", content=f"m{i}",
+                        created=T0 + timedelta(seconds=i), id=f"id{i:04d}")
+                for i in range(TAIL_LIMIT + 20)]
+    conv = Conversation(id="long", title="Long", created=T0, updated=T0, messages=messages)
+    ConversationStore(tmp_path).save(conv)
+    main = tmp_path / "long.toml"
+    sealed_id = f"id{SEGMENT_SIZE // 2:04d}"
+    text = main.read_text("utf-8")
+    main.write_text(text.replace(f'id = "id{TAIL_LIMIT + 10:04d}"', f'id = "{sealed_id}"'),
+                    encoding="utf-8")
+
+    store = ConversationStore(tmp_path)
+    tail = store.load_tail("long", SEGMENT_SIZE).conversation
+    whole = store.load("long").conversation
+    assert len({m.id for m in whole.messages}) == len(messages)
+    assert [m.id for m in whole.messages[-len(tail.messages):]] == [m.id for m in tail.messages]
+    assert [m.content for m in whole.messages] == [m.content for m in messages]
+    assert any(isinstance(p, RepairedMessageIds) for p in store.take_problems())
+
+    store.save(whole)
+    fresh = ConversationStore(tmp_path)
+    assert [m.content for m in fresh.load("long").conversation.messages] == [
+        m.content for m in messages]
+    assert fresh.take_problems() == []
 
 
 # --- TOML that parses badly in other ways --------------------------------------------------------
