@@ -72,6 +72,7 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
     """list / search / export: scripting access to the saved conversations."""
     import json
 
+    from moviechat_tui.library import export, json_shapes
     from moviechat_tui.library import search as library
     from moviechat_tui.settings.config import ConfigError, Overrides, load_settings
     from moviechat_tui.settings.paths import Paths
@@ -90,7 +91,7 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
 
         summaries = index_for(store).summaries()
         if args.json:
-            print(json.dumps([library.summary_json(s) for s in summaries], ensure_ascii=False,
+            print(json.dumps([json_shapes.summary_json(s) for s in summaries], ensure_ascii=False,
                              indent=2))
         else:
             for s in summaries:
@@ -102,7 +103,8 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
             store, " ".join(rest),
             on_backlog=lambda count: print(library.backlog_notice(count), file=sys.stderr))
         if args.json:
-            print(json.dumps([library.hit_json(h) for h in hits], ensure_ascii=False, indent=2))
+            print(json.dumps([json_shapes.hit_json(h) for h in hits], ensure_ascii=False,
+                             indent=2))
         else:
             for h in hits:
                 print(f"{h.conversation_id}  {one_line(h.title, 40)}  {h.role}: "
@@ -114,13 +116,12 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
         except StoreError as exc:
             print(f"moviechat: {exc.message}", file=sys.stderr)
             return 1
-        text = library.export_markdown(conv, settings.personas)
+        text = export.export_markdown(conv, settings.personas)
         if args.output:
             try:
-                library.write_export(Path(args.output), text)
-            except OSError as exc:
-                print(_("moviechat: cannot write {path}: {reason}").format(
-                    path=args.output, reason=exc.strerror or exc), file=sys.stderr)
+                export.write_export(Path(args.output), text)
+            except export.ExportError as exc:
+                print(f"moviechat: {exc.message}", file=sys.stderr)
                 return 1
             print(_("Exported to {path}").format(path=args.output), file=sys.stderr)
         else:

@@ -33,6 +33,10 @@ DOMAIN_MODULES = [
     "moviechat_tui.session.library_actions",
     "moviechat_tui.library.index_worker",
     "moviechat_tui.library.trash",
+    "moviechat_tui.library.export",
+    "moviechat_tui.library.json_shapes",
+    "moviechat_tui.storage.scan",
+    "moviechat_tui.storage.repair",
 ]
 
 

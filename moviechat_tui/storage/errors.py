@@ -135,15 +135,23 @@ _WHY = {
     errno.EACCES: lambda: _("permission denied"),
     errno.EPERM: lambda: _("permission denied"),
     errno.EROFS: lambda: _("the file system is read-only"),
+    errno.ENOENT: lambda: _("the folder does not exist"),
+    errno.ENOTDIR: lambda: _("part of the path is not a folder"),
+    errno.EISDIR: lambda: _("it is a folder"),
 }
+
+
+def why_not_written(error: OSError) -> str:
+    """Why a write failed, in the user's words ("the disk is full")."""
+    explain = _WHY.get(error.errno or 0)
+    return explain() if explain else one_line(error.strerror or str(error), 120)
 
 
 class StoreWriteError(StoreError):
     """Saving failed (disk full, permissions, ...). The previous file is left untouched."""
 
     def __init__(self, path: Path, error: OSError) -> None:
-        explain = _WHY.get(error.errno or 0)
-        why = explain() if explain else one_line(error.strerror or str(error), 120)
+        why = why_not_written(error)
         super().__init__(
             _("Could not save {path}: {why}. The previously saved version is unchanged.").format(
                 path=path, why=why

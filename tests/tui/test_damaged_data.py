@@ -3,6 +3,7 @@ stays up, says what happened in one line, and loses no message."""
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 import textwrap
@@ -14,12 +15,14 @@ from typing import Any
 import pytest
 
 from moviechat_tui.core.conversation import Conversation, Message
+from moviechat_tui.storage import files
 from moviechat_tui.storage.store import ConversationStore
 from tests.support.apphelpers import (
     make_app,
     make_settings,
     messages_on_screen,
     send,
+    until,
     wait_idle,
 )
 from tests.support.loopback_server import Reply
@@ -84,6 +87,31 @@ async def test_a_view_cache_of_nested_brackets_is_ignored(tmp_path: Path) -> Non
         assert shown[0][1].endswith("Who directed Alien?")
         assert shown[1][1] == "**Ridley Scott**, in 1979."
 
+
+async def test_an_export_that_cannot_be_written_is_one_line_and_the_app_stays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _save(settings.paths.conversations_dir, "c1", "Alien", "Who directed Alien?",
+          "Ridley Scott.")
+    exports = settings.paths.data_dir / "exports"
+    real_mkstemp = files.tempfile.mkstemp
+
+    def full_disk_for_exports(*args: Any, **kwargs: Any) -> Any:
+        if Path(kwargs.get("dir", "")) == exports:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", full_disk_for_exports)
+    app = make_app(settings, open_id="c1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("export" in t for t in _toasts(app)), what="a notice")
+        [toast] = [t for t in _toasts(app) if "export" in t]
+        assert toast.startswith("Could not export to ") and toast.endswith(
+            ": the disk is full.")
+        assert app.is_running
+        assert messages_on_screen(app)[0][1].endswith("Who directed Alien?")
 
 
 async def test_messages_sharing_an_id_are_all_kept_after_the_next_save(
@@ -152,3 +180,11 @@ def test_cli_list_search_export_survive_an_edge_time(tmp_path: Path, tz: str) ->
     assert [line.split()[0] for line in listed.stdout.splitlines()] == ["fine"]
     searched = _cli("search", "Alien", data=tmp_path, tz=tz)
     assert searched.returncode == 0 and "Traceback" not in searched.stderr
+
+
+def test_cli_export_to_a_folder_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
+    _save(tmp_path / "conversations", "c1", "Alien", "Who directed Alien?", "Ridley Scott.")
+    done = _cli("export", "c1", "-o", "/nonexistent/dir/x.md", data=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == ("moviechat: Could not export to /nonexistent/dir/x.md: the folder "
+                           "does not exist.\n")
