@@ -112,7 +112,7 @@ def _library_command(args: argparse.Namespace, words: list[str]) -> int:
         return 0 if hits else 1
     if verb == "export" and len(rest) == 1:
         try:
-            conv = store.load(rest[0]).conversation
+            conv = store.load(store.resolve_id(rest[0])).conversation
         except StoreError as exc:
             print(f"moviechat: {exc.message}", file=sys.stderr)
             return 1

@@ -41,6 +41,27 @@ class ConversationNotFound(StoreError):
         self.path = path
 
 
+class AmbiguousConversationId(StoreError):
+    """A shortened id that starts more than one conversation's id (as git says of a short
+    commit hash): the message lists them, with their titles, so the user can pick."""
+
+    def __init__(self, prefix: str, candidates: list[tuple[str, str]]) -> None:
+        shown = candidates[:AMBIGUOUS_SHOWN]
+        lines = [_("{count} conversations have an id starting with {prefix}; give more of "
+                   "it, one of:").format(count=len(candidates), prefix=prefix)]
+        lines += [f"  {conv_id}  {one_line(title, 60)}" for conv_id, title in shown]
+        if len(candidates) > len(shown):
+            lines.append("  " + _("… and {count} more").format(
+                count=len(candidates) - len(shown)))
+        super().__init__("\n".join(lines))
+        self.prefix = prefix
+        self.candidates = candidates
+
+
+AMBIGUOUS_SHOWN = 10
+"""How many candidates an `AmbiguousConversationId` message lists."""
+
+
 class CorruptConversation(StoreError):
     """A file that cannot be read as a conversation.
 

@@ -49,6 +49,7 @@ from moviechat_tui.core.conversation import (
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage import format as store_format
 from moviechat_tui.storage.errors import (
+    AmbiguousConversationId,
     ConversationNotFound,
     ConversationTooLarge,
     CorruptConversation,
@@ -85,6 +86,7 @@ from moviechat_tui.storage.segments import (
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "AmbiguousConversationId",
     "ConversationNotFound",
     "ConversationStore",
     "ConversationTooLarge",
@@ -187,6 +189,30 @@ class ConversationStore:
         """A separate file: the data file is replaced on every save, so a lock on it would be
         held on an unlinked inode."""
         return self.conversations_dir / f"{conv_id}.lock"
+
+    def resolve_id(self, given: str) -> str:
+        """The id of the one conversation whose id is `given` or starts with it, as git
+        resolves a short commit hash: `806f` for `806f3c…`. An exact id wins even when it
+        also starts longer ones.
+
+        Raises `ConversationNotFound` (none), `AmbiguousConversationId` (several: its
+        message lists their ids and titles) and `InvalidConversationId`."""
+        path = self.path_for(given)
+        if path.is_file() or path.is_symlink():  # exact: `load` says what is wrong with it
+            return given
+        try:
+            matches = sorted(file for file in self.scan() if file.id.startswith(given))
+        except OSError:
+            matches = []
+        if not matches:
+            raise ConversationNotFound(given, path)
+        if len(matches) == 1:
+            return matches[0].id
+        titles = []
+        for file in matches:
+            summary = self.read_summary(Path(file.path), file.id)
+            titles.append((file.id, summary.title if summary is not None else ""))
+        raise AmbiguousConversationId(given, titles)
 
     def exists(self, conv_id: str) -> bool:
         path = self.path_for(conv_id)

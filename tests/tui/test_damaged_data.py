@@ -150,6 +150,25 @@ async def test_messages_sharing_an_id_are_all_kept_after_the_next_save(
     assert len({m["id"] for m in saved["messages"]}) == 4
 
 
+async def test_open_a_conversation_by_the_start_of_its_id(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    folder = settings.paths.conversations_dir
+    _save(folder, "806f3c00aa11", "Alien", "Who directed Alien?", "Ridley Scott.")
+    _save(folder, "12ab9f", "Aliens", "And Aliens?", "James Cameron.")
+    _save(folder, "12ab00", "Alien 3", "And Alien 3?", "David Fincher.")
+    app = make_app(settings, open_id="806f")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot)
+        assert app.controller.conversation.id == "806f3c00aa11"
+    app = make_app(settings, open_id="12ab")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot)
+        assert app.controller.conversation.messages == []  # a new chat, and why
+        [toast] = [t for t in _toasts(app) if "12ab" in t]
+        assert toast.splitlines() == [
+            "2 conversations have an id starting with 12ab; give more of it, one of:",
+            "  12ab00  Alien 3", "  12ab9f  Aliens"]
+
 
 # --- the CLI -------------------------------------------------------------------------------------
 
@@ -188,3 +207,16 @@ def test_cli_export_to_a_folder_that_does_not_exist_is_one_line(tmp_path: Path) 
     assert done.returncode == 1
     assert done.stderr == ("moviechat: Could not export to /nonexistent/dir/x.md: the folder "
                            "does not exist.\n")
+
+
+def test_cli_export_by_the_start_of_an_id(tmp_path: Path) -> None:
+    folder = tmp_path / "conversations"
+    _save(folder, "806f3c00aa11", "Alien", "Who directed Alien?", "Ridley Scott.")
+    _save(folder, "806e00", "Aliens", "And Aliens?", "James Cameron.")
+    done = _cli("export", "806f", data=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("# Alien\n")
+    ambiguous = _cli("export", "806", data=tmp_path)
+    assert ambiguous.returncode == 1 and ambiguous.stdout == ""
+    assert ambiguous.stderr.splitlines() == [
+        "moviechat: 2 conversations have an id starting with 806; give more of it, one of:",
+        "  806e00  Aliens", "  806f3c00aa11  Alien"]

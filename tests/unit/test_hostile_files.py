@@ -17,6 +17,8 @@ from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.library.index import LibraryIndex, default_index_path
 from moviechat_tui.library.search import search_conversations
 from moviechat_tui.storage.errors import (
+    AmbiguousConversationId,
+    ConversationNotFound,
     CorruptConversation,
     RepairedMessageIds,
 )
@@ -235,3 +237,26 @@ def test_a_library_index_damaged_in_any_way_is_rebuilt(tmp_path: Path, damage: s
     hits = search_conversations(fresh.store, "alien", index=fresh)
     assert sorted(h.message_id for h in hits) == ["m0", "m1", "m2"]
     assert all("\x1b" not in h.snippet for h in hits)
+
+
+# --- ids given in part ---------------------------------------------------------------------------
+
+
+def test_a_unique_start_of_an_id_names_the_conversation(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    for conv_id, title in [("806f3c00aa", "Alien"), ("806f9b11bb", "Aliens"),
+                           ("806f9b11bb2", "Alien 3"), ("12ab", "Parasite")]:
+        store.save(Conversation(id=conv_id, title=title, messages=[
+            Message(role="user", content="hi")]))
+    assert store.resolve_id("12") == "12ab"
+    assert store.resolve_id("806f3") == "806f3c00aa"
+    assert store.resolve_id("806f9b11bb") == "806f9b11bb"  # a whole id wins, as in git
+    with pytest.raises(AmbiguousConversationId) as ambiguous:
+        store.resolve_id("806f")
+    lines = ambiguous.value.message.splitlines()
+    assert "3 conversations" in lines[0] and "806f" in lines[0]
+    assert lines[1:] == ["  806f3c00aa  Alien", "  806f9b11bb  Aliens",
+                         "  806f9b11bb2  Alien 3"]
+    with pytest.raises(ConversationNotFound):
+        store.resolve_id("ffff")
+    assert store.take_problems() == []
