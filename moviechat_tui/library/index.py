@@ -41,6 +41,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -52,7 +53,7 @@ from moviechat_tui.storage.errors import (
     CorruptConversation,
     StoreError,
 )
-from moviechat_tui.storage.format import usable_time
+from moviechat_tui.storage.format import EARLIEST, LATEST, usable_time
 from moviechat_tui.storage.scan import ConversationFile
 from moviechat_tui.storage.store import ConversationStore
 
@@ -159,11 +160,34 @@ def _moment(value: object) -> datetime:
 def _check_clean(texts: Iterable[str]) -> None:
     """Text the index holds came sanitised from the files: anything `sanitize` would change
     was put there by something else. One pass over all of it at C speed (`isprintable`:
-    ~1 ms for 10,000 titles); only text it doubts (a newline, an emoji joiner) is
-    sanitised to be sure."""
+    ~1 ms for 10,000 titles or 500 replies); only text it doubts (an emoji joiner, a
+    no-break space) is sanitised to be sure (~10 ms for 500 replies)."""
     joined = " ".join(texts)
-    if not joined.isprintable() and sanitize(joined) != joined:
+    if (not joined.replace("\n", " ").replace("\t", " ").isprintable()
+            and sanitize(joined) != joined):
         raise _DamagedIndex("control characters in the text")
+
+
+_CREATED = attrgetter("created")
+_UPDATED = attrgetter("updated")
+_COUNT = attrgetter("message_count")
+_SHOWN = attrgetter("title", "persona", "model")
+
+
+def _check_summaries(summaries: list[ConversationSummary]) -> None:
+    """What `_moment`, `_integer` and `_text` check row by row, for a whole listing at
+    once at C speed (10,000 rows: ~3 ms instead of ~10)."""
+    if not summaries:
+        return
+    try:
+        times = [*map(_CREATED, summaries), *map(_UPDATED, summaries)]
+        if min(times) < EARLIEST or max(times) >= LATEST:
+            raise _DamagedIndex("a time the app cannot use")
+        _check_clean(chain.from_iterable(map(_SHOWN, summaries)))
+    except TypeError as err:  # a time without offset, a title that is not text
+        raise _DamagedIndex(str(err)) from None
+    if not set(map(type, map(_COUNT, summaries))) <= {int}:
+        raise _DamagedIndex("a message count that is not an integer")
 
 
 def default_index_path(conversations_dir: Path) -> Path:
@@ -474,16 +498,20 @@ class LibraryIndex:
 
     def _summaries(self, con: sqlite3.Connection) -> list[ConversationSummary]:
         on_disk = self._refresh(con)
-        summaries = [
-            ConversationSummary(id=conv_id, title=_text(title), persona=_text(persona),
-                                model=_text(model), created=_moment(created),
-                                updated=_moment(updated), message_count=_integer(count))
-            for conv_id, title, persona, model, created, updated, count in con.execute(
-                "SELECT id, title, persona, model, created, updated, message_count "
-                "FROM conversations")
-            if conv_id in on_disk
-        ]
-        _check_clean(chain.from_iterable((s.title, s.persona, s.model) for s in summaries))
+        try:
+            summaries = [
+                ConversationSummary(id=conv_id, title=title, persona=persona, model=model,
+                                    created=datetime.fromisoformat(created),
+                                    updated=datetime.fromisoformat(updated),
+                                    message_count=count)
+                for conv_id, title, persona, model, created, updated, count in con.execute(
+                    "SELECT id, title, persona, model, created, updated, message_count "
+                    "FROM conversations")
+                if conv_id in on_disk
+            ]
+        except (TypeError, ValueError) as err:  # not text, not a time
+            raise _DamagedIndex(str(err)) from None
+        _check_summaries(summaries)
         summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
         return summaries
 
