@@ -8,23 +8,26 @@ What can go wrong, and what this module does about it:
 - Two running instances save the same conversation: an exclusive `flock` on `<id>.lock`
   serialises read-merge-write, and the merge keeps the other instance's messages (measured
   without a lock: 286 of 600 updates lost).
-- A file is damaged, truncated or not UTF-8: it is renamed to `<id>.toml.corrupt` (never
-  deleted or overwritten) before anything is written under its name (`CorruptConversation`).
+- A file is damaged, truncated or not UTF-8, or holds a value the app cannot use (a time
+  no time zone can show): it is renamed to `<id>.toml.corrupt` (never deleted or
+  overwritten) before anything is written under its name (`CorruptConversation`).
+- Two messages of a hand-edited file share an id: the earlier gets a new one (`repair.py`)
+  and the user is told (`RepairedMessageIds`), so the merge by id cannot drop either.
 - A newer moviechat-tui wrote the file: it is readable but never rewritten, since this version
   would drop whatever the newer one added (`ReadOnlyConversation`).
 - Ten thousand conversations: listing reads only each file's header and caches it by stat.
 - A 5,000-message conversation: its older messages are sealed into immutable segment files
-  (`<id>.d/`, see `store_segments.py`), so a save rewrites only the main file with the newest
+  (`<id>.d/`, see `segments.py`), so a save rewrites only the main file with the newest
   messages (measured: 52 ms per turn at message 5,000 before, ~2x a 10-message save now)
   and opening reads only that file first (`load_tail`).
 - A huge file (over `MAX_FILE_BYTES`), a FIFO, or a symlink leading out of the directory: not
   read, not moved, not written through; reported with a message naming the file
   (`ConversationTooLarge`, `LinkOutsideDataDir`, `CorruptConversation`).
-- Text in a file is untrusted: `store_format` sanitises every shown field as it parses.
+- Text in a file is untrusted: `format.py` sanitises every shown field as it parses.
 
 The API is synchronous and thread-safe; the controller calls it through `asyncio.to_thread`.
-Format details live in `store_format.py`, the merge rule in `store_merge.py`, file primitives
-in `store_files.py`, error types in `store_errors.py`.
+Format details live in `format.py`, the merge rule in `merge.py`, which files are
+conversations in `scan.py`, file primitives in `files.py`, error types in `errors.py`.
 """
 
 from __future__ import annotations
