@@ -201,7 +201,7 @@ class ConversationStore:
         Raises `ConversationNotFound` (none), `AmbiguousConversationId` (several: its
         message lists their ids and titles) and `InvalidConversationId`."""
         path = self.path_for(given)
-        if path.is_file() or path.is_symlink():  # exact: `load` says what is wrong with it
+        if os.path.lexists(path):  # exact (a FIFO, a link, ...): `load` says what is wrong
             return given
         try:
             matches = sorted(file for file in self.scan() if file.id.startswith(given))
