@@ -36,7 +36,6 @@ import os
 from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from moviechat_tui.core import records
 from moviechat_tui.core.conversation import Conversation, Message
@@ -64,10 +63,6 @@ class SealedMessage(Message):
     """A message of the sealed history as the store hands it out: it reports every change
     to `changes_mark()`, so a save can tell "nothing in the sealed history changed" without
     looking at it. Made by `hand_out`; compares equal to a `Message` with the same fields."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Only reached through `dataclasses.replace`: a new object is no change to report.
-        self.__dict__.update(vars(Message(*args, **kwargs)))
 
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
