@@ -24,7 +24,10 @@ from pathlib import Path
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.storage import format as store_format
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+"""Part of a data set's cache name: bump when the content or the store's file format changes,
+so a benchmark reads files as the code under test writes them (2: texts of several lines are
+written as multi-line strings)."""
 CACHE_ROOT = Path(tempfile.gettempdir()) / "moviechat-bench-cache"
 NEWEST_MARKER = "Newest-message-marker"
 """Text at the end of the last message of the long conversation (what `--continue` shows)."""

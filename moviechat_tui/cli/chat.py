@@ -45,7 +45,7 @@ def add_flags(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         reopen.add_argument("--continue", dest="continue_latest", action="store_true",
                             help=_("reopen the latest conversation")),
         reopen.add_argument("--open", metavar="ID", dest="open_id",
-                            help=_("open the conversation with this id")),
+                            help=_("open the conversation with this id (or its start)")),
     ]
     return flags
 

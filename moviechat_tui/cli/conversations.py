@@ -57,7 +57,9 @@ def register(commands: Commands) -> None:
                   ("moviechat export ID -o notes/parasite.md",
                    _("to a file, replacing it; says where on standard error"))],
         handler=run_export)
-    export.add_argument("id", metavar="ID", help=_("the conversation's id, as `list` shows it"))
+    export.add_argument("id", metavar="ID",
+                        help=_("the conversation's id as `list` shows it, or its start "
+                               "(as git takes a commit's)"))
     export.add_argument("-o", "--output", metavar="FILE",
                         help=_("write to FILE instead of standard output"))
 
@@ -77,13 +79,13 @@ def _print_json(value: object) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from moviechat_tui.core.text import one_line
-    from moviechat_tui.library import search as library
+    from moviechat_tui.library import json_shapes
     from moviechat_tui.library.index import index_for
 
     store, _settings = _store(args)
     summaries = index_for(store).summaries()
     if args.json:
-        _print_json([library.summary_json(s) for s in summaries])
+        _print_json([json_shapes.summary_json(s) for s in summaries])
         return 0
     for s in summaries:
         print(f"{s.id}  {s.updated.astimezone():%Y-%m-%d %H:%M}  {s.message_count:>4}  "
@@ -93,6 +95,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     from moviechat_tui.core.text import one_line
+    from moviechat_tui.library import json_shapes
     from moviechat_tui.library import search as library
 
     store, _settings = _store(args)
@@ -100,7 +103,7 @@ def run_search(args: argparse.Namespace) -> int:
         store, " ".join(args.text),
         on_backlog=lambda count: print(library.backlog_notice(count), file=sys.stderr))
     if args.json:
-        _print_json([library.hit_json(h) for h in hits])
+        _print_json([json_shapes.hit_json(h) for h in hits])
     else:
         for h in hits:
             print(f"{h.conversation_id}  {one_line(h.title, 40)}  {h.role}: "
@@ -109,22 +112,21 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from moviechat_tui.library import search as library
+    from moviechat_tui.library import export
     from moviechat_tui.storage.store import StoreError
 
     store, settings = _store(args)
     try:
-        conv = store.load(args.id).conversation
+        conv = store.load(store.resolve_id(args.id)).conversation
     except StoreError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)
         return 1
-    text = library.export_markdown(conv, settings.personas)
+    text = export.export_markdown(conv, settings.personas)
     if args.output:
         try:
-            library.write_export(Path(args.output), text)
-        except OSError as exc:
-            print(_("moviechat: cannot write {path}: {reason}").format(
-                path=args.output, reason=exc.strerror or exc), file=sys.stderr)
+            export.write_export(Path(args.output), text)
+        except export.ExportError as exc:
+            print(f"moviechat: {exc.message}", file=sys.stderr)
             return 1
         print(_("Exported to {path}").format(path=args.output), file=sys.stderr)
     else:

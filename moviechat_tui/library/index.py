@@ -7,7 +7,8 @@ The TOML files stay the source of truth; this file is a cache of them and nothin
   key (inode, size, mtime, ctime of `<id>.toml`, plus those of the `<id>.d/` directory of side
   files and of each file in it, when there is one). Per visible message (not hidden, not a
   notice) it holds the id, role, text and case-folded text, once a search has needed them.
-- Every listing and search starts with one `os.scandir` of the conversations directory and
+- Every listing and search starts with one scan of the conversations directory (the store's,
+  `storage/scan.py`, so the list and the index agree on which files are conversations) and
   compares keys: rows of removed files are dropped, changed and new files are re-read (only
   their header for a listing; their messages, through `ConversationStore.load`, when a search
   needs them), and unchanged files are not opened at all. So edits made by another instance, a
@@ -32,26 +33,28 @@ well under the 500 ms goal, so there is no FTS index to build or keep in step.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-import re
-import stat
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from moviechat_tui.core.conversation import ConversationSummary, Message
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.text import sanitize
 from moviechat_tui.storage.errors import (
     ConversationNotFound,
     CorruptConversation,
     StoreError,
 )
+from moviechat_tui.storage.format import EARLIEST, LATEST, usable_time
+from moviechat_tui.storage.scan import ConversationFile
 from moviechat_tui.storage.store import ConversationStore
 
 if TYPE_CHECKING:
@@ -70,10 +73,6 @@ _TEXT_BATCH = 200
 transactions let another instance (or a listing in another thread) write in between."""
 BACKLOG_NOTICE = 1000
 """From this many conversations to read (about 1.5 s), a search says why it is slow."""
-_SUFFIX = ".toml"
-_VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-"""The rule of `ConversationStore.path_for`: other names in the directory are not ours."""
-_SIDE_SUFFIX = ".d"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _T = TypeVar("_T")
 _MessageRow = tuple[str, int, str, str, str, str]
@@ -127,33 +126,73 @@ class IndexedMessage(Record):
     content: str
 
 
-class _OnDisk(Record):
-    key: str
-    path: str
-
-
 class _SchemaMismatch(Exception):
     """The file was written by another version of this index."""
+
+
+class _DamagedIndex(Exception):
+    """A row this index would never write (a wrong type, a time the app cannot use, text
+    with control characters): the file was damaged or changed by something else."""
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise _DamagedIndex(f"text expected, found {type(value).__name__}")
+    return value
+
+
+def _integer(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _DamagedIndex(f"integer expected, found {type(value).__name__}")
+    return value
+
+
+def _moment(value: object) -> datetime:
+    try:
+        moment = datetime.fromisoformat(_text(value))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or usable_time(moment) is None:
+        raise _DamagedIndex(f"unusable time {value!r}")
+    return moment
+
+
+def _check_clean(texts: Iterable[str]) -> None:
+    """Text the index holds came sanitised from the files: anything `sanitize` would change
+    was put there by something else. One pass over all of it at C speed (`isprintable`:
+    ~1 ms for 10,000 titles or 500 replies); only text it doubts (an emoji joiner, a
+    no-break space) is sanitised to be sure (~10 ms for 500 replies)."""
+    joined = " ".join(texts)
+    if (not joined.replace("\n", " ").replace("\t", " ").isprintable()
+            and sanitize(joined) != joined):
+        raise _DamagedIndex("control characters in the text")
+
+
+_CREATED = attrgetter("created")
+_UPDATED = attrgetter("updated")
+_COUNT = attrgetter("message_count")
+_SHOWN = attrgetter("title", "persona", "model")
+
+
+def _check_summaries(summaries: list[ConversationSummary]) -> None:
+    """What `_moment`, `_integer` and `_text` check row by row, for a whole listing at
+    once at C speed (10,000 rows: ~3 ms instead of ~10)."""
+    if not summaries:
+        return
+    try:
+        times = [*map(_CREATED, summaries), *map(_UPDATED, summaries)]
+        if min(times) < EARLIEST or max(times) >= LATEST:
+            raise _DamagedIndex("a time the app cannot use")
+        _check_clean(chain.from_iterable(map(_SHOWN, summaries)))
+    except TypeError as err:  # a time without offset, a title that is not text
+        raise _DamagedIndex(str(err)) from None
+    if not set(map(type, map(_COUNT, summaries))) <= {int}:
+        raise _DamagedIndex("a message count that is not an integer")
 
 
 def default_index_path(conversations_dir: Path) -> Path:
     """`<data dir>/cache/library.sqlite3`, next to `conversations/`."""
     return Path(conversations_dir).parent / "cache" / "library.sqlite3"
-
-
-def _stat_key(st: os.stat_result) -> str:
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-
-
-def _side_key(directory: os.DirEntry[str]) -> str:
-    """The key of a side-file directory: its own stat (files renamed in or out) and each
-    file's (one edited in place by another tool), as a short digest."""
-    parts = [_stat_key(directory.stat(follow_symlinks=False))]
-    with os.scandir(directory.path) as entries:
-        parts += sorted(f"{e.name}={_stat_key(e.stat(follow_symlinks=False))}"
-                        for e in entries)
-    return hashlib.blake2b("/".join(parts).encode("utf-8", "surrogateescape"),
-                           digest_size=12).hexdigest()
 
 
 def _is_busy(err: BaseException) -> bool:
@@ -309,7 +348,7 @@ class LibraryIndex:
                 try:
                     with self._file_connection() as con:
                         return work(con)
-                except (sqlite3.Error, _SchemaMismatch, OSError) as err:
+                except (sqlite3.Error, _SchemaMismatch, _DamagedIndex, OSError) as err:
                     # OSError: the cache directory cannot be created or written.
                     busy = _is_busy(err)
                     if attempt == 2 or busy or isinstance(err, OSError):
@@ -380,50 +419,23 @@ class LibraryIndex:
         with self._mutex:
             self._problems.append(problem)
 
-    def _scan(self) -> dict[str, _OnDisk]:
-        """Each conversation file's freshness key, from one directory scan."""
-        directory = self.store.conversations_dir
+    def _scan(self) -> dict[str, ConversationFile]:
+        """Each conversation file's freshness key, from one directory scan (the store's:
+        both see the same files)."""
         try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            return {}
+            files = self.store.scan(with_segments=True)
         except OSError as err:
-            self._report(CorruptConversation(directory, None, err.strerror or str(err)))
+            self._report(CorruptConversation(self.store.conversations_dir, None,
+                                             err.strerror or str(err)))
             return {}
-        files: dict[str, _OnDisk] = {}
-        sides: dict[str, str] = {}
-        for entry in entries:
-            name = entry.name
-            if name.endswith(_SIDE_SUFFIX):
-                with contextlib.suppress(OSError):
-                    if entry.is_dir(follow_symlinks=False):
-                        sides[name.removesuffix(_SIDE_SUFFIX)] = _side_key(entry)
-                continue
-            conv_id = name.removesuffix(_SUFFIX)
-            if conv_id == name:
-                continue  # lock files, temporary files, quarantined files, strangers
-            if not _VALID_ID.fullmatch(conv_id):
-                continue
-            try:
-                if entry.is_symlink() and not self.store.exists(conv_id):
-                    continue  # a link leading out of the directory is never read
-                st = entry.stat()
-            except OSError:
-                continue  # vanished since the scan
-            if stat.S_ISREG(st.st_mode):
-                files[conv_id] = _OnDisk(_stat_key(st), entry.path)
-        for conv_id, side in sides.items():
-            if conv_id in files:
-                found = files[conv_id]
-                files[conv_id] = _OnDisk(f"{found.key}|{side}", found.path)
-        return files
+        return {file.id: file for file in files}
 
     def _read_summary(self, conv_id: str, name: str) -> ConversationSummary | None:
         """The header's summary, read as the store reads it; an unusual layout gets a full
         load, which also quarantines a damaged file (reported here, not indexed)."""
         return self.store.read_summary(Path(name), conv_id, report=self._report)
 
-    def _refresh(self, con: sqlite3.Connection) -> dict[str, _OnDisk]:
+    def _refresh(self, con: sqlite3.Connection) -> dict[str, ConversationFile]:
         """Bring the summaries in step with the directory; returns what the scan found."""
         on_disk = self._scan()
         known = dict(con.execute("SELECT id, file_key FROM conversations").fetchall())
@@ -486,16 +498,20 @@ class LibraryIndex:
 
     def _summaries(self, con: sqlite3.Connection) -> list[ConversationSummary]:
         on_disk = self._refresh(con)
-        summaries = [
-            ConversationSummary(id=conv_id, title=title, persona=persona, model=model,
-                                created=datetime.fromisoformat(created),
-                                updated=datetime.fromisoformat(updated),
-                                message_count=count)
-            for conv_id, title, persona, model, created, updated, count in con.execute(
-                "SELECT id, title, persona, model, created, updated, message_count "
-                "FROM conversations")
-            if conv_id in on_disk
-        ]
+        try:
+            summaries = [
+                ConversationSummary(id=conv_id, title=title, persona=persona, model=model,
+                                    created=datetime.fromisoformat(created),
+                                    updated=datetime.fromisoformat(updated),
+                                    message_count=count)
+                for conv_id, title, persona, model, created, updated, count in con.execute(
+                    "SELECT id, title, persona, model, created, updated, message_count "
+                    "FROM conversations")
+                if conv_id in on_disk
+            ]
+        except (TypeError, ValueError) as err:  # not text, not a time
+            raise _DamagedIndex(str(err)) from None
+        _check_summaries(summaries)
         summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
         return summaries
 
@@ -509,9 +525,10 @@ class LibraryIndex:
         # One reader of conversation text at a time in this process: searches typed while a
         # first one fills the index wait for it instead of reading the same files again.
         with self._text_lock:
-            stale: list[tuple[str, str, int]] = con.execute(
-                "SELECT id, file_key, updated_us FROM conversations "
-                "WHERE text_key IS NOT file_key ORDER BY updated_us DESC, id DESC").fetchall()
+            stale: list[tuple[str, str, int]] = [
+                (conv_id, key, _integer(updated_us)) for conv_id, key, updated_us in con.execute(
+                    "SELECT id, file_key, updated_us FROM conversations "
+                    "WHERE text_key IS NOT file_key ORDER BY updated_us DESC, id DESC")]
             if on_backlog is not None and len(stale) >= BACKLOG_NOTICE:
                 on_backlog(len(stale))
             started = time.perf_counter()
@@ -533,14 +550,18 @@ class LibraryIndex:
         return [hit for _, hit in self._query(con, folded_query, limit, on_disk)]
 
     def _query(self, con: sqlite3.Connection, folded_query: str, limit: int,
-               on_disk: dict[str, _OnDisk]) -> list[tuple[tuple[int, str], IndexedMessage]]:
+               on_disk: dict[str, ConversationFile],
+               ) -> list[tuple[tuple[int, str], IndexedMessage]]:
         """Matching messages with each one's conversation sort key (updated, id)."""
-        return [((updated_us, conv_id),
-                 IndexedMessage(conv_id, title, datetime.fromisoformat(updated), message_id,
-                                role, content))
-                for conv_id, title, updated, updated_us, message_id, role, content
-                in con.execute(_SEARCH, (folded_query, limit))
-                if conv_id in on_disk]
+        found = [((_integer(updated_us), conv_id),
+                  IndexedMessage(conv_id, _text(title), _moment(updated), _text(message_id),
+                                 _text(role), _text(content)))
+                 for conv_id, title, updated, updated_us, message_id, role, content
+                 in con.execute(_SEARCH, (folded_query, limit))
+                 if conv_id in on_disk]
+        _check_clean(chain.from_iterable((hit.title, hit.message_id, hit.role, hit.content)
+                                         for _, hit in found))
+        return found
 
 
 _indexes: weakref.WeakKeyDictionary[ConversationStore, LibraryIndex] = (

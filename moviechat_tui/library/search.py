@@ -1,23 +1,19 @@
-"""The conversation library outside the chat: full-text search, Markdown export, and the
-stable JSON shapes that `moviechat list/search --json` print.
+"""Full-text search over every saved conversation.
 
-Search asks the library index (`library_index`, a rebuildable SQLite cache of the files) for
-the messages whose case-folded text contains the query, then cuts the snippets here.
+Search asks the library index (`library/index.py`, a rebuildable SQLite cache of the files)
+for the messages whose case-folded text contains the query, then cuts the snippets here.
+(Export is `library/export.py`; the JSON that `moviechat list/search --json` print is
+`library/json_shapes.py`.)
 """
 
 from __future__ import annotations
 
-import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from moviechat_tui.core.conversation import Conversation, ConversationSummary, Message
 from moviechat_tui.core.i18n import _
-from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.records import Record
-from moviechat_tui.storage.files import write_atomically
 from moviechat_tui.storage.store import ConversationStore
 
 if TYPE_CHECKING:
@@ -80,73 +76,3 @@ def backlog_notice(count: int) -> str:
     """Said when a search first reads many conversations into the library index."""
     return _("Reading {count} conversations into the search index: only the first search "
              "takes this long.").format(count=f"{count:,}")
-
-
-def write_export(path: Path, text: str) -> None:
-    """Write an export the way the app writes conversations: private (0600, since it holds the
-    whole conversation) and atomic (a failed write never leaves half a file over an earlier
-    export). A path that is not a regular file (`/dev/stdout`, a pipe) is simply written to.
-    Raises OSError."""
-    try:
-        special = not stat.S_ISREG(path.stat().st_mode)
-    except FileNotFoundError:
-        special = False
-    if special:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
-    write_atomically(path, text.encode("utf-8"))
-
-
-def summary_json(summary: ConversationSummary) -> dict[str, Any]:
-    return {
-        "id": summary.id,
-        "title": summary.title,
-        "persona": summary.persona,
-        "model": summary.model,
-        "created": summary.created.isoformat(),
-        "updated": summary.updated.isoformat(),
-        "message_count": summary.message_count,
-    }
-
-
-def hit_json(hit: SearchHit) -> dict[str, Any]:
-    return {
-        "conversation_id": hit.conversation_id,
-        "title": hit.title,
-        "updated": hit.updated.isoformat(),
-        "message_id": hit.message_id,
-        "role": hit.role,
-        "snippet": hit.snippet,
-        "match": [hit.match_start, hit.match_end],
-    }
-
-
-def _speaker(message: Message, personas: Iterable[Persona]) -> str:
-    if message.role == "user":
-        return _("You")
-    persona = find(tuple(personas), message.persona or "")
-    name = persona.display_name if persona else (message.persona or _("Assistant"))
-    return f"{name} ({message.model})" if message.model else name
-
-
-def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
-    """The visible conversation as Markdown: who said what, with which persona and model."""
-    personas = tuple(personas)
-    untitled = _("Untitled conversation")
-    lines = [f"# {conv.title or untitled}", "",
-             _("Exported from moviechat · created {created} · updated {updated}").format(
-                 created=conv.created.strftime("%Y-%m-%d %H:%M UTC"),
-                 updated=conv.updated.strftime("%Y-%m-%d %H:%M UTC")), ""]
-    for message in conv.messages:
-        if message.hidden:
-            continue
-        if message.role == "notice":
-            if message.notice == "persona":
-                persona = find(personas, message.persona or "")
-                name = persona.display_name if persona else message.content
-                lines += ["---", "", "*" + _("Persona: {name}").format(name=name) + "*", ""]
-            continue
-        stamp = message.created.strftime("%Y-%m-%d %H:%M")
-        lines += [f"## {_speaker(message, personas)} · {stamp}", "", message.content, ""]
-    return "\n".join(lines).rstrip() + "\n"

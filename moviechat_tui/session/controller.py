@@ -152,6 +152,7 @@ class ConversationController:
         (`complete_history`). A jump to an old message (`scroll_to`) loads everything."""
         await self._finish_in_flight()
         try:
+            conv_id = await asyncio.to_thread(self.store.resolve_id, conv_id)  # or a prefix
             if scroll_to is None:
                 loaded = await asyncio.to_thread(self.store.load_tail, conv_id, OPEN_TAIL)
             else:

@@ -17,9 +17,11 @@ from moviechat_tui.core.conversation import Conversation, Message, new_id, now_u
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.text import one_line
+from moviechat_tui.library import export
 from moviechat_tui.library import search as library
 from moviechat_tui.library.trash import Trash, TrashedConversation
 from moviechat_tui.session.controller import ConversationController
+from moviechat_tui.storage.errors import why_not_written
 from moviechat_tui.storage.store import StoreError
 
 
@@ -126,18 +128,21 @@ class LibraryController:
         if not conv.messages:
             self._emit(ev.Notify(_("Nothing to export yet.")))
             return None
-        text = library.export_markdown(conv, self.controller.personas)
+        text = export.export_markdown(conv, self.controller.personas)
         path = self.exports_dir / f"{_slug(conv.title)}-{conv.id[:8]}.md"
 
         def write() -> None:
-            self.exports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            library.write_export(path, text)
+            try:
+                self.exports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as err:
+                raise export.ExportError(_("Could not export to {path}: {why}.").format(
+                    path=path, why=why_not_written(err))) from err
+            export.write_export(path, text)
 
         try:
             await asyncio.to_thread(write)
-        except OSError as exc:
-            self._emit(ev.Notify(_("Could not export: {reason}").format(
-                reason=exc.strerror or exc), ev.Severity.ERROR))
+        except export.ExportError as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return None
         self._emit(ev.Notify(_("Exported to {path}").format(path=path)))
         return path

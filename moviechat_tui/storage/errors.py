@@ -41,6 +41,27 @@ class ConversationNotFound(StoreError):
         self.path = path
 
 
+class AmbiguousConversationId(StoreError):
+    """A shortened id that starts more than one conversation's id (as git says of a short
+    commit hash): the message lists them, with their titles, so the user can pick."""
+
+    def __init__(self, prefix: str, candidates: list[tuple[str, str]]) -> None:
+        shown = candidates[:AMBIGUOUS_SHOWN]
+        lines = [_("{count} conversations have an id starting with {prefix}; give more of "
+                   "it, one of:").format(count=len(candidates), prefix=prefix)]
+        lines += [f"  {conv_id}  {one_line(title, 60)}" for conv_id, title in shown]
+        if len(candidates) > len(shown):
+            lines.append("  " + _("… and {count} more").format(
+                count=len(candidates) - len(shown)))
+        super().__init__("\n".join(lines))
+        self.prefix = prefix
+        self.candidates = candidates
+
+
+AMBIGUOUS_SHOWN = 10
+"""How many candidates an `AmbiguousConversationId` message lists."""
+
+
 class CorruptConversation(StoreError):
     """A file that cannot be read as a conversation.
 
@@ -64,6 +85,20 @@ class CorruptConversation(StoreError):
         self.path = path
         self.quarantined_to = quarantined_to
         self.reason = reason
+
+
+class RepairedMessageIds(StoreError):
+    """Messages of a (hand-edited) file that shared an id were given new ids, so that none
+    is lost at the next save, which writes the file with them."""
+
+    def __init__(self, path: Path, renamed: int) -> None:
+        super().__init__(_(
+            "In {path}, {count} messages had the same id as another one (edited by hand?). "
+            "They were given new ids so that none is lost; the file is corrected at the next "
+            "save."
+        ).format(path=path, count=renamed))
+        self.path = path
+        self.renamed = renamed
 
 
 def _megabytes(size: int) -> str:
@@ -121,15 +156,23 @@ _WHY = {
     errno.EACCES: lambda: _("permission denied"),
     errno.EPERM: lambda: _("permission denied"),
     errno.EROFS: lambda: _("the file system is read-only"),
+    errno.ENOENT: lambda: _("the folder does not exist"),
+    errno.ENOTDIR: lambda: _("part of the path is not a folder"),
+    errno.EISDIR: lambda: _("it is a folder"),
 }
+
+
+def why_not_written(error: OSError) -> str:
+    """Why a write failed, in the user's words ("the disk is full")."""
+    explain = _WHY.get(error.errno or 0)
+    return explain() if explain else one_line(error.strerror or str(error), 120)
 
 
 class StoreWriteError(StoreError):
     """Saving failed (disk full, permissions, ...). The previous file is left untouched."""
 
     def __init__(self, path: Path, error: OSError) -> None:
-        explain = _WHY.get(error.errno or 0)
-        why = explain() if explain else one_line(error.strerror or str(error), 120)
+        why = why_not_written(error)
         super().__init__(
             _("Could not save {path}: {why}. The previously saved version is unchanged.").format(
                 path=path, why=why

@@ -5,9 +5,11 @@ message. The order is what makes listing cheap: `list_summaries` reads a file on
 first line that starts with `[[messages]]` and parses that prefix (measured: 0.35 s instead of
 55 s for 10,000 conversations). We write the `[[messages]]` tables ourselves instead of handing
 tomli-w a list, because tomli-w renders a list of short tables as an inline array, which would
-hide the marker. Strings use tomli-w's default one-line form: every newline inside a value is
-escaped, so a line that starts with `[[messages]]` is always a table header, and CRLF
-round-trips exactly (multi-line strings would turn it into LF).
+hide the marker. Header strings use tomli-w's default one-line form, so the first line that
+starts with `[[messages]]` is always the first message's table. A message's text comes last
+in its table and, when it has several lines, is written as a multi-line string so that it
+reads in the file as it reads on screen (`_content_toml`: chosen per text so that it always
+reads back exactly, CRLF included).
 
 Everything read from a file is untrusted: a conversation may have been edited by hand, copied
 from someone else or planted. Every text field that can reach the screen (title, persona,
@@ -92,10 +94,10 @@ def _utc(value: datetime) -> datetime:
 
 
 def _message_table(message: Message) -> dict[str, Any]:
+    """Every key but `content`, which `_content_toml` writes after them."""
     table: dict[str, Any] = {
         "id": message.id,
         "role": message.role,
-        "content": message.content,
         "created": _utc(message.created),
     }
     # TOML has no null: an absent key means None.
@@ -109,6 +111,31 @@ def _message_table(message: Message) -> dict[str, Any]:
     if message.hidden:
         table["hidden"] = True
     return table
+
+
+_LITERAL = "'''"
+_NOT_LITERAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|" + _LITERAL)
+"""What a multi-line literal string cannot hold: control characters other than tab and
+newline (CR among them), and three single quotes in a row."""
+
+
+def _content_toml(text: str) -> str:
+    """`content = ...` for `text`, in the most readable form that reads back exactly.
+
+    - One line: a basic string, as tomli-w writes it.
+    - Several lines: a multi-line literal string (three single quotes), which holds the text
+      as it is, backslashes and quotes included. tomllib reads it back with nothing to
+      unescape, so it is also the fastest form to parse.
+    - Several lines that hold three single quotes in a row or a control character: a
+      multi-line basic string (tomli-w's, with escapes) — unless the text holds a CR, which
+      tomli-w's multi-line form would lose (it turns CRLF into LF): that stays one escaped
+      line.
+    """
+    if "\n" not in text or "\r" in text:
+        return tomli_w.dumps({"content": text})
+    if _NOT_LITERAL.search(text) is None:
+        return f"content = {_LITERAL}\n{text}{_LITERAL}\n"
+    return tomli_w.dumps({"content": text}, multiline_strings=True)
 
 
 class SegmentRef(Record):
@@ -199,7 +226,8 @@ def _append_tables(parts: list[bytes], messages: Sequence[Message],
         if hit is not None and hit[0] == message:
             chunk = hit[1]
         else:
-            chunk = _encode(marker + tomli_w.dumps(_message_table(message)))
+            chunk = _encode(marker + tomli_w.dumps(_message_table(message))
+                            + _content_toml(message.content))
         chunks[message.id] = (message, chunk)
         parts.append(chunk)
     return chunks
@@ -255,9 +283,29 @@ def _get(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+"""A time in a file must lie in [EARLIEST, LATEST): a day inside what `datetime` can hold, so
+that showing it in any time zone (offsets are under a day) cannot overflow. A hand-edited
+`9999-12-31 23:59:59-23:59` is valid TOML but would crash every list, search and export."""
+
+
+def usable_time(value: datetime) -> datetime | None:
+    """`value` in UTC if the app can use it everywhere (see `EARLIEST`), else None."""
+    try:
+        moment = _utc(value)
+    except OverflowError:  # beyond year 9999 (or before year 1) once in UTC
+        return None
+    return moment if EARLIEST <= moment < LATEST else None
+
+
 def _get_datetime(table: Mapping[str, Any], key: str, where: str) -> datetime:
     value: datetime = _get(table, key, datetime, where)
-    return _utc(value)
+    moment = usable_time(value)
+    if moment is None:
+        raise FormatError(f"{where}: '{key}' is {value.isoformat()}, outside the dates "
+                          "moviechat can show")
+    return moment
 
 
 def _get_optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -289,6 +337,10 @@ def _parse_toml(data: bytes) -> dict[str, Any]:
         raise FormatError(f"not UTF-8 text (byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:
         raise FormatError(f"not valid TOML: {err}") from None
+    except ValueError as err:  # valid TOML that Python cannot hold (a 5,000-digit number)
+        raise FormatError(f"not usable TOML: {err}") from None
+    except RecursionError:  # thousands of nested arrays
+        raise FormatError("not usable TOML: nested too deeply") from None
 
 
 def _with_version(err: FormatError, doc: Mapping[str, Any]) -> FormatError:

@@ -30,11 +30,6 @@ def private_copy(message: Message) -> Message:
     return copy
 
 
-def copy_conversation(conv: Conversation) -> Conversation:
-    """The caller's copy; the store keeps the parsed original as the merge base."""
-    return dataclasses.replace(conv, messages=[dataclasses.replace(m) for m in conv.messages])
-
-
 Unedited = tuple[Message, ...]
 """The versions of one message the caller may hold without having changed it (see `merge`)."""
 

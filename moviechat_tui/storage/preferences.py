@@ -31,7 +31,7 @@ def load_preferences(data_dir: Path) -> Preferences:
 
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # not TOML, or TOML Python cannot hold: ignored
         return Preferences()
     theme = doc.get("theme")
     return Preferences(theme=theme if isinstance(theme, str) else None)

@@ -6,13 +6,18 @@ segment files (`<id>.d/`) and only the newest ones in its main file (docs/storag
 must not copy, compare or format the sealed history message by message. What makes that
 possible:
 
-- the store remembers, per segment, the message objects it handed to the caller and a
-  revision mark (`models.revision_mark`); a segment whose caller objects are the same objects,
-  none changed since the mark, is unchanged: checked at C speed (`map`), no Python loop;
-- handed sealed messages are also *watched* (`models.watch`): any change to one moves a
-  global count, so while that count stands still even the revisions need not be read and
-  the check is one identity comparison per message (measured: a turn at message 5,000 costs
-  ~1.7x a turn at message 10, fsync included);
+- the store hands out the sealed history as `SealedMessage`s: messages in every way (equal
+  to a `Message` with the same fields, `Message(**vars(m))` copies one), except that
+  assigning any of their attributes leaves a new `changes_mark()`. This bookkeeping is the
+  storage layer's: the domain `Message` stays plain data;
+- the store remembers, per segment, the objects it handed to the caller and the mark at a
+  moment they were known to equal the file. While the mark has not moved and the caller
+  still holds the same objects, the segment is unchanged: one identity comparison per
+  message, at C speed (measured: a turn at message 5,000 costs ~2x a turn at message 10,
+  fsync included);
+- anything else (the mark moved, other objects, plain `Message`s such as the caller's own
+  messages that were sealed during this session) is compared field by field, and a
+  segment whose objects are all `SealedMessage`s is free again from the next save;
 - the main file is the only file read to learn whether another instance changed anything:
   segments are named by their digest, so a segment listed under a known name is known.
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import itertools
 import operator
 import os
 from collections.abc import Callable, Sequence
@@ -32,14 +38,63 @@ from itertools import chain
 from pathlib import Path
 
 from moviechat_tui.core import records
-from moviechat_tui.core.conversation import Conversation, Message, watch
+from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage import format as store_format
 from moviechat_tui.storage.errors import CorruptConversation, StoreError, StoreWriteError
 from moviechat_tui.storage.files import quarantine, write_atomically
 from moviechat_tui.storage.format import SEGMENT_SIZE, SegmentRef, sealed_count
+from moviechat_tui.storage.repair import unique_ids
 
-_REVISION = operator.attrgetter("_revision")
+_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Message)))
+_ticks = itertools.count(1)
+_last_change = [0]
+UNTRACKED = -1
+"""The mark of a segment whose handed objects cannot report changes: compare them."""
+
+
+def changes_mark() -> int:
+    """Changes with every assignment to a `SealedMessage` attribute (never back to an earlier
+    value: each change leaves a new tick, so a change racing another is never missed)."""
+    return _last_change[0]
+
+
+class SealedMessage(Message):
+    """A message of the sealed history as the store hands it out: it reports every change
+    to `changes_mark()`, so a save can tell "nothing in the sealed history changed" without
+    looking at it. Made by `hand_out`; compares equal to a `Message` with the same fields."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        _last_change[0] = next(_ticks)
+
+    def __eq__(self, other: object) -> bool:
+        # The dataclass `__eq__` wants the very same class; a plain Message with the same
+        # fields is the same message. (A subclass's `__eq__` is tried first either way round.)
+        if not isinstance(other, Message):
+            return NotImplemented
+        return bool(_FIELDS(self) == _FIELDS(other))
+
+
+def _copy(message: Message, kind: type[Message]) -> Message:
+    """A copy of `message` as a `kind`, its attributes copied in one C call (no
+    `__setattr__`, no `__init__`: ~5x faster than `dataclasses.replace`)."""
+    copy: Message = object.__new__(kind)
+    copy.__dict__.update(message.__dict__)
+    return copy
+
+
+def hand_out(conv: Conversation, sealed: int) -> Conversation:
+    """The caller's copy of `conv` (the store keeps its own objects as the merge base): the
+    first `sealed` messages, the sealed history, as `SealedMessage`s."""
+    messages = conv.messages
+    return dataclasses.replace(
+        conv, messages=[_copy(m, SealedMessage) for m in messages[:sealed]]
+        + [_copy(m, Message) for m in messages[sealed:]])
+
+
+def _tracked(messages: Sequence[Message]) -> bool:
+    return all(type(m) is SealedMessage for m in messages)
 
 
 class Sealed(Record):
@@ -50,11 +105,9 @@ class Sealed(Record):
     """As in the file (the store's own objects, never handed out)."""
     handed: tuple[Message, ...]
     """The caller's objects for these messages, equal to `messages` when recorded."""
-    mark: int
-    """None of `handed` had changed when this revision mark was taken."""
-    generation: int = -1
-    """`models.watched_changes()` at a moment when `handed` (watched) were known unchanged:
-    while it has not moved, no watched message changed, and no revision need be read."""
+    mark: int = UNTRACKED
+    """`changes_mark()` at a moment when `handed` (all `SealedMessage`s) were known equal to
+    `messages`: while it has not moved, they still are. `UNTRACKED`: compare them."""
 
 
 class OnDisk(Record):
@@ -66,39 +119,41 @@ class OnDisk(Record):
     """Header fields and the main file's own messages."""
     sealed: tuple[Sealed, ...]
     """The readable segments it lists, in order."""
+    renamed: int = 0
+    """How many messages share their id with a later one (a hand-edited file): they get new
+    ids in `conversation()` (see `repair.py`); `tail` and `sealed` hold them as in the files,
+    so the next save writes every file that holds one anew."""
 
     @property
     def refs(self) -> list[SegmentRef]:
         return [s.ref for s in self.sealed]
 
     def conversation(self) -> Conversation:
-        """Every message, sealed ones first (the store's objects: copy before handing out)."""
-        if not self.sealed:
+        """Every message, sealed ones first, each id once (the store's objects: copy before
+        handing out)."""
+        if not self.sealed and not self.renamed:
             return self.tail
         messages = list(chain.from_iterable(s.messages for s in self.sealed))
-        return dataclasses.replace(self.tail, messages=messages + self.tail.messages)
+        messages += self.tail.messages
+        if self.renamed:
+            messages, _ = unique_ids(messages)
+        return dataclasses.replace(self.tail, messages=messages)
 
 
-def untouched_since(messages: Sequence[Message], mark: int) -> bool:
-    """True if no message in `messages` was created or changed after `mark` was taken."""
-    if not messages:
-        return True
-    try:
-        return bool(max(map(_REVISION, messages)) < mark)
-    except AttributeError:  # made without __init__: cannot tell, so compare
-        return False
+def handed_as(handed: Sequence[Message], mark: int) -> int:
+    """The mark to record for `handed`, known equal to the file as of `mark`."""
+    return mark if _tracked(handed) else UNTRACKED
 
 
-def unchanged_prefix(live: Sequence[Message], sealed: Sequence[Sealed], mark: int,
-                     generation: int) -> tuple[list[Sealed], int]:
+def unchanged_prefix(live: Sequence[Message], sealed: Sequence[Sealed],
+                     mark: int) -> tuple[list[Sealed], int]:
     """The leading segments whose messages the caller still holds unchanged, and how many of
-    the caller's messages they cover. `mark` and `generation` were taken as the save began.
+    the caller's messages they cover. `mark` is `changes_mark()` as the save began.
 
-    Same objects and no watched message changed since the segment's `generation`: free (one
-    identity check per message, at C speed). Same objects, none changed since the segment's
-    `mark` (their revisions say so): unchanged, and stamped with `generation` so the next save
-    is free. Other objects (say, copies from another load) that are equal: unchanged too,
-    and remembered (watched) as handed with `mark`.
+    The same objects, and no `SealedMessage` changed since the segment's mark: free (one
+    identity check per message, at C speed). Otherwise the messages are compared, and
+    equal ones are remembered as handed with `mark`, so the next save is free if they are
+    all `SealedMessage`s.
     """
     kept: list[Sealed] = []
     covered = 0
@@ -107,15 +162,11 @@ def unchanged_prefix(live: Sequence[Message], sealed: Sequence[Sealed], mark: in
         chunk = live[covered:covered + count]
         if len(chunk) != count:
             break
-        same = all(map(operator.is_, chunk, segment.handed))
-        if same and segment.generation == generation:
+        if segment.mark == mark and all(map(operator.is_, chunk, segment.handed)):
             kept.append(segment)
-        elif same and untouched_since(chunk, segment.mark):
-            kept.append(records.replace(segment, generation=generation))
         elif list(chunk) == list(segment.messages):
-            watch(chunk)
-            kept.append(records.replace(segment, handed=tuple(chunk), mark=mark,
-                                            generation=-1))
+            kept.append(records.replace(segment, handed=tuple(chunk),
+                                        mark=handed_as(chunk, mark)))
         else:
             break
         covered += count
@@ -214,22 +265,22 @@ class SegmentFiles:
             else:
                 self._report(CorruptConversation(path, None, err.strerror or str(err)))
             return None
-        return Sealed(ref, messages, messages, 0)
+        return Sealed(ref, messages, messages)
 
     def write(self, directory: Path, conv_id: str, planned: Sequence[Planned],
               chunks: store_format.ChunkCache | None, mark: int) -> list[Sealed]:
         """Write the planned segments that are new (atomically, before the main file that
         will list them); return all of them as the main file will list them. `chunks`: the
-        formatted tables of the messages being sealed, so sealing formats nothing again."""
+        formatted tables of the messages being sealed, so sealing formats nothing again.
+        `mark`: `changes_mark()` as the save began (the planned messages were copied after)."""
         sealed: list[Sealed] = []
         for plan in planned:
             if plan.existing is not None and plan.handed is plan.existing.handed:
                 sealed.append(plan.existing)  # kept as it was
                 continue
-            watch(plan.handed)  # checked by revision at the next save, then by generation
             if plan.existing is not None:  # the file stays; the caller's objects are new
-                sealed.append(records.replace(plan.existing, handed=plan.handed, mark=mark,
-                                                  generation=-1))
+                sealed.append(records.replace(plan.existing, handed=plan.handed,
+                                              mark=handed_as(plan.handed, mark)))
                 continue
             data = store_format.serialise_segment(conv_id, plan.first, plan.messages, chunks)
             if len(data) > self._max_bytes:
@@ -244,7 +295,7 @@ class SegmentFiles:
             except OSError as err:
                 raise StoreWriteError(directory, err) from err
             write_atomically(directory / ref.file, data)
-            sealed.append(Sealed(ref, plan.messages, plan.handed, mark, -1))
+            sealed.append(Sealed(ref, plan.messages, plan.handed, handed_as(plan.handed, mark)))
         return sealed
 
     def remove_unlisted(self, directory: Path, refs: Sequence[SegmentRef]) -> None:

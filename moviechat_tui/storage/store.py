@@ -8,23 +8,26 @@ What can go wrong, and what this module does about it:
 - Two running instances save the same conversation: an exclusive `flock` on `<id>.lock`
   serialises read-merge-write, and the merge keeps the other instance's messages (measured
   without a lock: 286 of 600 updates lost).
-- A file is damaged, truncated or not UTF-8: it is renamed to `<id>.toml.corrupt` (never
-  deleted or overwritten) before anything is written under its name (`CorruptConversation`).
+- A file is damaged, truncated or not UTF-8, or holds a value the app cannot use (a time
+  no time zone can show): it is renamed to `<id>.toml.corrupt` (never deleted or
+  overwritten) before anything is written under its name (`CorruptConversation`).
+- Two messages of a hand-edited file share an id: the earlier gets a new one (`repair.py`)
+  and the user is told (`RepairedMessageIds`), so the merge by id cannot drop either.
 - A newer moviechat-tui wrote the file: it is readable but never rewritten, since this version
   would drop whatever the newer one added (`ReadOnlyConversation`).
 - Ten thousand conversations: listing reads only each file's header and caches it by stat.
 - A 5,000-message conversation: its older messages are sealed into immutable segment files
-  (`<id>.d/`, see `store_segments.py`), so a save rewrites only the main file with the newest
+  (`<id>.d/`, see `segments.py`), so a save rewrites only the main file with the newest
   messages (measured: 52 ms per turn at message 5,000 before, ~2x a 10-message save now)
   and opening reads only that file first (`load_tail`).
 - A huge file (over `MAX_FILE_BYTES`), a FIFO, or a symlink leading out of the directory: not
   read, not moved, not written through; reported with a message naming the file
   (`ConversationTooLarge`, `LinkOutsideDataDir`, `CorruptConversation`).
-- Text in a file is untrusted: `store_format` sanitises every shown field as it parses.
+- Text in a file is untrusted: `format.py` sanitises every shown field as it parses.
 
 The API is synchronous and thread-safe; the controller calls it through `asyncio.to_thread`.
-Format details live in `store_format.py`, the merge rule in `store_merge.py`, file primitives
-in `store_files.py`, error types in `store_errors.py`.
+Format details live in `format.py`, the merge rule in `merge.py`, which files are
+conversations in `scan.py`, file primitives in `files.py`, error types in `errors.py`.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import dataclasses
 import errno
 import logging
 import os
-import re
 import stat
 import threading
 from collections import OrderedDict
@@ -46,31 +48,40 @@ from moviechat_tui.core.conversation import (
     Conversation,
     ConversationSummary,
     Message,
-    revision_mark,
-    watch,
-    watched_changes,
 )
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage import format as store_format
 from moviechat_tui.storage.errors import (
+    AmbiguousConversationId,
     ConversationNotFound,
     ConversationTooLarge,
     CorruptConversation,
     InvalidConversationId,
     LinkOutsideDataDir,
     ReadOnlyConversation,
+    RepairedMessageIds,
     StoreError,
     StoreWriteError,
 )
 from moviechat_tui.storage.files import exclusive_lock, quarantine, write_atomically
 from moviechat_tui.storage.format import FormatError
-from moviechat_tui.storage.merge import Unedited, copy_conversation, merge, private_copy, utc
+from moviechat_tui.storage.merge import Unedited, merge, private_copy, utc
+from moviechat_tui.storage.repair import DuplicateIds, duplicate_count, unique_ids
+from moviechat_tui.storage.scan import (
+    CONVERSATION_SUFFIX,
+    SEGMENTS_SUFFIX,
+    VALID_ID,
+    ConversationFile,
+    scan,
+)
 from moviechat_tui.storage.segments import (
     OnDisk,
     Planned,
     Sealed,
     SegmentFiles,
     SegmentTrouble,
+    changes_mark,
+    hand_out,
     plan_segments,
     seal_tail,
     unchanged_prefix,
@@ -78,6 +89,7 @@ from moviechat_tui.storage.segments import (
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "AmbiguousConversationId",
     "ConversationNotFound",
     "ConversationStore",
     "ConversationTooLarge",
@@ -92,17 +104,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_SUFFIX = ".toml"
-SEGMENTS_SUFFIX = ".d"
-"""`<id>.d/` holds a long conversation's sealed segments."""
 _SYNCED_LIMIT = 16
+"""How many conversations keep a merge base in memory (see `ConversationStore.save`)."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest conversation file the store reads or writes. Parsing costs ~55 ms per 700 KiB, so
 64 MiB (about 90,000 messages) is already several seconds; a bigger file is refused with a
 message instead of stalling the app and holding it all in memory. The app never writes a file
 it would refuse to read back."""
-"""How many conversations keep a merge base in memory (see `ConversationStore.save`)."""
 
 
 class LoadedConversation(Record):
@@ -153,7 +161,7 @@ class ConversationStore:
         self.repair = repair
         self._mutex = threading.Lock()  # guards problems and merge bases
         self._problems: list[StoreError] = []
-        self._summaries: dict[str, tuple[tuple[int, ...], ConversationSummary]] = {}
+        self._summaries: dict[str, tuple[str, ConversationSummary]] = {}
         self._synced: OrderedDict[str, _Synced] = OrderedDict()
         self._segments = SegmentFiles(self._read, self._is_ours, self._report, MAX_FILE_BYTES,
                                       repair=repair)
@@ -162,9 +170,9 @@ class ConversationStore:
 
     def path_for(self, conv_id: str) -> Path:
         """The file for `conv_id`; raises `InvalidConversationId` for ids like `../x`."""
-        if not isinstance(conv_id, str) or not _VALID_ID.fullmatch(conv_id):
+        if not isinstance(conv_id, str) or not VALID_ID.fullmatch(conv_id):
             raise InvalidConversationId(str(conv_id))
-        return self.conversations_dir / f"{conv_id}{_SUFFIX}"
+        return self.conversations_dir / f"{conv_id}{CONVERSATION_SUFFIX}"
 
     def segments_dir(self, conv_id: str) -> Path:
         """`<id>.d/`: the sealed segments of a long conversation (may not exist)."""
@@ -184,6 +192,30 @@ class ConversationStore:
         """A separate file: the data file is replaced on every save, so a lock on it would be
         held on an unlinked inode."""
         return self.conversations_dir / f"{conv_id}.lock"
+
+    def resolve_id(self, given: str) -> str:
+        """The id of the one conversation whose id is `given` or starts with it, as git
+        resolves a short commit hash: `806f` for `806f3c…`. An exact id wins even when it
+        also starts longer ones.
+
+        Raises `ConversationNotFound` (none), `AmbiguousConversationId` (several: its
+        message lists their ids and titles) and `InvalidConversationId`."""
+        path = self.path_for(given)
+        if os.path.lexists(path):  # exact (a FIFO, a link, ...): `load` says what is wrong
+            return given
+        try:
+            matches = sorted(file for file in self.scan() if file.id.startswith(given))
+        except OSError:
+            matches = []
+        if not matches:
+            raise ConversationNotFound(given, path)
+        if len(matches) == 1:
+            return matches[0].id
+        titles = []
+        for file in matches:
+            summary = self.read_summary(Path(file.path), file.id)
+            titles.append((file.id, summary.title if summary is not None else ""))
+        raise AmbiguousConversationId(given, titles)
 
     def exists(self, conv_id: str) -> bool:
         path = self.path_for(conv_id)
@@ -259,7 +291,16 @@ class ConversationStore:
                 self.segments_dir(conv_id), ref, locked=locked)
             if segment is not None:
                 sealed.append(segment)
-        return OnDisk(digest, tail, tuple(sealed))
+        disk = OnDisk(digest, tail, tuple(sealed))
+        renamed = duplicate_count(disk.conversation().messages)
+        if renamed:
+            disk = records.replace(disk, renamed=renamed)
+            try:
+                disk.conversation()
+            except DuplicateIds as err:
+                raise FormatError(str(err), tail.schema_version) from None
+            self._report(RepairedMessageIds(self.path_for(conv_id), renamed))
+        return disk
 
     def _view_under_lock(self, path: Path, conv_id: str) -> tuple[OnDisk, bytes]:
         """Read again with the writers held off: what is still bad now is really damaged."""
@@ -302,16 +343,13 @@ class ConversationStore:
             except StoreWriteError as err:
                 raise CorruptConversation(path, None, err.message) from err
         conv = disk.conversation()
-        handed = copy_conversation(conv)
-        sealed_count = len(conv.messages) - len(disk.tail.messages)
-        watch(handed.messages[:sealed_count])  # see store_segments.unchanged_prefix
-        mark = revision_mark()  # after the copies were made: they are unchanged as handed
+        handed = hand_out(conv, len(conv.messages) - len(disk.tail.messages))
+        mark = changes_mark()  # nobody holds the copies yet: they are unchanged as of now
         sealed, first = [], 0
         for segment in disk.sealed:
             count = segment.ref.count
             sealed.append(records.replace(
-                segment, handed=tuple(handed.messages[first:first + count]), mark=mark,
-                generation=-1))
+                segment, handed=tuple(handed.messages[first:first + count]), mark=mark))
             first += count
         disk = records.replace(disk, sealed=tuple(sealed))
         # The caller now holds the file's versions; formatted tables stay valid (by equality).
@@ -352,8 +390,12 @@ class ConversationStore:
         except SegmentTrouble:
             return self.load(conv_id)
         total = len(tail.messages) + sum(ref.count for ref in refs)
-        shown = dataclasses.replace(tail, messages=older + tail.messages)
-        return LoadedConversation(copy_conversation(shown), complete=index == 0,
+        try:  # renamed as `load` will rename them (see repair.py)
+            messages, _renamed = unique_ids(older + tail.messages)
+        except DuplicateIds:
+            return self.load(conv_id)
+        shown = dataclasses.replace(tail, messages=messages)
+        return LoadedConversation(hand_out(shown, len(older)), complete=index == 0,
                                   message_count=total)
 
     # --- saving ------------------------------------------------------------------------------
@@ -392,8 +434,7 @@ class ConversationStore:
         path = self.path_for(conv.id)
         if conv.schema_version > SCHEMA_VERSION:
             raise ReadOnlyConversation(path, conv.schema_version, SCHEMA_VERSION)
-        mark = revision_mark()  # before anything is copied: later changes count as changes
-        generation = watched_changes()
+        mark = changes_mark()  # before anything is copied: later changes count as changes
         live = list(conv.messages)
         header = dataclasses.replace(
             conv, created=utc(conv.created), updated=utc(conv.updated), messages=[]
@@ -407,10 +448,10 @@ class ConversationStore:
             disk = self._read_for_merge(path, conv.id)
             synced = self._synced.get(conv.id)
             base = synced.base if synced else {}
-            kept, covered = unchanged_prefix(live, synced.disk.sealed, mark, generation) if (
+            kept, covered = unchanged_prefix(live, synced.disk.sealed, mark) if (
                 synced and disk) else ([], 0)
             fast = (disk is not None and [s.ref for s in kept] == disk.refs
-                    and not (synced and drop & synced.sealed_ids))
+                    and not (synced and drop & synced.sealed_ids) and not disk.renamed)
             if fast:
                 assert disk is not None
                 rest = live[covered:]
@@ -504,6 +545,11 @@ class ConversationStore:
 
     # --- listing -----------------------------------------------------------------------------
 
+    def scan(self, *, with_segments: bool = False) -> list[ConversationFile]:
+        """The conversation files in the directory (see `scan.scan`): links leading out of it
+        are left out. Raises `OSError` when the directory cannot be read."""
+        return scan(self.conversations_dir, self._is_ours, with_segments=with_segments)
+
     def list_summaries(self) -> list[ConversationSummary]:
         """Every readable conversation, most recently updated first.
 
@@ -513,31 +559,18 @@ class ConversationStore:
         reported through `take_problems`.
         """
         try:
-            entries = list(os.scandir(self.conversations_dir))
-        except FileNotFoundError:
-            return []
+            files = self.scan()
         except OSError as err:
-            self._report(CorruptConversation(self.conversations_dir, None, str(err)))
+            self._report(CorruptConversation(self.conversations_dir, None,
+                                             err.strerror or str(err)))
             return []
-        found: dict[str, tuple[tuple[int, ...], ConversationSummary]] = {}
-        for entry in entries:
-            conv_id = entry.name.removesuffix(_SUFFIX)
-            if conv_id == entry.name or not _VALID_ID.fullmatch(conv_id):
-                continue  # lock files, temporary files, quarantined files, strangers
-            path = Path(entry.path)
-            try:
-                if entry.is_symlink() and not self._is_ours(path):
-                    continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished between scandir and stat
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            cached = self._summaries.get(conv_id)
-            summary = cached[1] if cached and cached[0] == key else self.read_summary(path, conv_id)
+        found: dict[str, tuple[str, ConversationSummary]] = {}
+        for file in files:
+            cached = self._summaries.get(file.id)
+            summary = (cached[1] if cached and cached[0] == file.key
+                       else self.read_summary(Path(file.path), file.id))
             if summary is not None:
-                found[conv_id] = (key, summary)
+                found[file.id] = (file.key, summary)
         self._summaries = found
         summaries = [s for _, s in found.values()]
         summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)

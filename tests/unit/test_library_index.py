@@ -97,6 +97,26 @@ def test_listing_equals_the_store_listing(store: ConversationStore) -> None:
     assert _fresh(store).summaries() == ConversationStore(store.conversations_dir).list_summaries()
 
 
+def test_the_index_and_the_store_agree_on_what_a_conversation_is(
+        store: ConversationStore, tmp_path: Path) -> None:
+    """Both read the directory through one scan: a file the list shows is one search reads."""
+    conv_dir = store.conversations_dir
+    outside = tmp_path / "secret.toml"
+    outside.write_bytes((conv_dir / "old.toml").read_bytes())
+    (conv_dir / "link.toml").symlink_to(outside)  # leads out: never read
+    (conv_dir / "inside.toml").symlink_to(conv_dir / "old.toml")  # stays in: a conversation
+    (conv_dir / ".old.abc.tmp").write_bytes(b"partial")
+    (conv_dir / "old.toml.corrupt").write_bytes(b"junk")
+    (conv_dir / "bad name.toml").write_bytes((conv_dir / "old.toml").read_bytes())
+    (conv_dir / "folder.toml").mkdir()
+    os.mkfifo(conv_dir / "pipe.toml")
+    (conv_dir / "stray.d").mkdir()
+
+    listed = [s.id for s in ConversationStore(conv_dir).list_summaries()]
+    assert listed == ["new", "mid", "old", "inside"]  # same time: by id, descending
+    assert _ids(_fresh(store)) == listed
+
+
 def test_rebuilt_after_the_cache_file_is_deleted(store: ConversationStore) -> None:
     before = _fresh(store).summaries()
     assert _found(store, "palme") == [] and _found(store, "기생충")

@@ -306,6 +306,32 @@ def test_a_message_changed_in_a_thread_after_the_save_started_is_saved_next_time
         "changed later")
 
 
+@pytest.mark.parametrize("how", ["load", "load_tail", "saved"])
+def test_messages_the_store_hands_out_are_plain_data(conv_dir: Path, how: str) -> None:
+    """The store's bookkeeping for long conversations lives in the storage layer: a message
+    from it copies like any other (`Message(**vars(m))`), and a copy put in its place is
+    saved like any other change."""
+    store = ConversationStore(conv_dir)
+    conv = long_conv(3 * TAIL_LIMIT)
+    store.save(conv)
+    if how == "load":
+        conv = store.load("long").conversation
+    elif how == "load_tail":
+        conv = store.load_tail("long", 3 * TAIL_LIMIT).conversation
+        assert conv.messages[0].id == "m00000"  # the sealed history is in it
+    names = {f.name for f in dataclasses.fields(Message)}
+    for message in conv.messages:
+        assert set(vars(message)) == names
+        copy = Message(**vars(message))
+        assert copy == message and message == copy and type(copy) is Message
+    fresh = Message(role="user", content="hi")
+    assert Message(**vars(fresh)) == fresh
+
+    conv.messages[1] = dataclasses.replace(Message(**vars(conv.messages[1])), content="new")
+    store.save(conv)
+    assert ConversationStore(conv_dir).load("long").conversation.messages[1].content == "new"
+
+
 # --- the app --------------------------------------------------------------------------------
 
 
@@ -411,8 +437,8 @@ def test_two_processes_appending_to_a_long_conversation_lose_nothing(conv_dir: P
 @pytest.mark.parametrize("loaded", [False, True])
 def test_an_old_message_changed_in_place_is_always_saved(
         conv_dir: Path, saves_before: int, loaded: bool) -> None:
-    """However the sealed messages were last checked (by revision, by generation, after a
-    load or a save), changing one in place reaches the file."""
+    """However the sealed messages were last checked (compared, or known unchanged by the
+    change mark, after a load or a save), changing one in place reaches the file."""
     store = ConversationStore(conv_dir)
     conv = long_conv(3 * TAIL_LIMIT)
     store.save(conv)

@@ -78,7 +78,8 @@ def restore(data: bytes | None, conversation: Conversation, theme: str) -> dict[
         return {}
     try:
         return _restore(json.loads(data), conversation, theme)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, StyleSyntaxError):
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, StyleSyntaxError,
+            RecursionError):  # RecursionError: thousands of nested brackets
         return {}
 
 
