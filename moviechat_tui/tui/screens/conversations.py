@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from moviechat_tui.core.conversation import ConversationSummary
 from moviechat_tui.core.i18n import _
@@ -31,6 +31,7 @@ from moviechat_tui.core.persona import find
 from moviechat_tui.library.search import SearchHit
 from moviechat_tui.library.trash import TrashedConversation
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
+from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from moviechat_tui.session.library_actions import LibraryController
@@ -95,7 +96,7 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             yield Input(id="filter")
             yield DataTable(id="conversation-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="conversations-empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._switch(Mode.TITLES)

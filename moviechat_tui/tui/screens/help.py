@@ -10,9 +10,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from moviechat_tui.core.i18n import _
+from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 
 def pretty_key(key: str) -> str:
@@ -51,4 +52,4 @@ class HelpScreen(ModalScreen[None]):
                           "Esc closes this screen.")),
                 id="help-footnote",
             )
-        yield Footer()
+        yield KeyFooter()
