@@ -105,3 +105,75 @@ async def test_the_korean_footer_shows_whole_labels(tmp_path: Path, korean: None
         await pilot.press("up")
         await _settle(pilot)
         _assert_whole(app)
+
+
+def _dialog_text(app: MovieChatApp) -> tuple[str, list[str]]:
+    """The help dialog's rows (inside its border) and their words joined with single spaces,
+    so a description wrapped over two rows reads as one."""
+    dialog = app.screen.query_one("#help-dialog")
+    region = dialog.region
+    rows = [line[region.x:region.right] for line in screen_lines(app)[region.y:region.bottom]]
+    return " ".join(" ".join(row.strip(" │╭╮╰╯─").split()) for row in rows), rows
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_help_wraps_descriptions_on_words_in_the_width_it_has(tmp_path: Path,
+                                                                    width: int) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(width, 90)) as pilot:  # tall: every row on screen at once
+        await _settle(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+        dialog = app.screen.query_one("#help-dialog")
+        assert dialog.region.width >= width * 9 // 10
+        text, rows = _dialog_text(app)
+        for _title, section in app.screen.sections:  # type: ignore[attr-defined]
+            for _key, description in section:
+                assert " ".join(description.split()) in text, description
+        assert any("(in the data folder's exports/)" in row for row in rows) == (width >= 100)
+
+
+async def test_help_lists_the_library_keys(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 90)) as pilot:
+        await _settle(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+        sections = dict(app.screen.sections)  # type: ignore[attr-defined]
+        library = dict(sections["Library (ctrl+o)"])
+        assert {"ctrl+f", "ctrl+t", "ctrl+r", "ctrl+d", "enter", "escape"} <= set(library)
+        text, _rows = _dialog_text(app)
+        assert "Library (ctrl+o)" in text
+        assert "Ctrl+F Search the text of every message" in text
+
+
+def _palette_titles(app: MovieChatApp) -> list[str]:
+    return [str(command.title) for command in app.get_system_commands(app.screen)]
+
+
+async def test_the_palette_lists_keys_once(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        titles = _palette_titles(app)
+        assert [t for t in titles if t.startswith("Keys")] == ["Keys (f1)"]
+        assert {"Theme", "Quit", "Screenshot"} <= set(titles)
+
+
+async def test_the_palette_speaks_korean(tmp_path: Path, korean: None) -> None:
+    from textual.command import CommandInput
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        titles = _palette_titles(app)
+        assert {"테마", "종료", "스크린샷"} <= set(titles), titles
+        assert not {"Theme", "Quit", "Keys", "Screenshot", "Maximize"} & set(titles)
+        await pilot.press("ctrl+p")
+        await _settle(pilot)
+        assert app.screen.query_one(CommandInput).placeholder == "명령 검색…"
+        await pilot.press("escape")
+        await _settle(pilot)
+        app.search_themes()
+        await _settle(pilot)
+        assert app.screen.query_one(CommandInput).placeholder == "테마 검색…"
