@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from moviechat_tui.core.conversation import Conversation, ConversationSummary, Message
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.markdown import plain_text
 from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage.files import write_atomically
@@ -48,11 +49,27 @@ def _snippet(text: str, start: int, end: int) -> tuple[str, int, int]:
     return flat, offset, offset + (end - start)
 
 
+def _readable_match(content: str, folded_query: str) -> tuple[str, int]:
+    """The message as a reader sees it (Markdown markers removed, on one line) and where the
+    query is in it; the source text (on one line) when the match is in the markup itself —
+    a link's address, a run of asterisks. (-1 if not found at all.)"""
+    plain = plain_text(content)
+    at = plain.casefold().find(folded_query)
+    if at >= 0:
+        return plain, at
+    flat = " ".join(content.split())
+    at = flat.casefold().find(folded_query)
+    if at >= 0:
+        return flat, at
+    return content, content.casefold().find(folded_query)
+
+
 def search_conversations(store: ConversationStore, query: str, limit: int = 500, *,
                          index: LibraryIndex | None = None,
                          on_backlog: Callable[[int], None] | None = None) -> list[SearchHit]:
     """Messages containing `query` (case-insensitive: `str.casefold`), newest conversation
-    first, each message once (for its first match), at most `limit`.
+    first, each message once (for its first match), at most `limit`. Snippets are plain text
+    (see `_readable_match`), made here, in the caller's thread, for the hits only.
 
     Served by the library index (`index`, by default the one of `store`'s data directory),
     which first brings itself in step with the files: only conversations added or changed
@@ -67,10 +84,10 @@ def search_conversations(store: ConversationStore, query: str, limit: int = 500,
     folded = query.casefold()
     hits: list[SearchHit] = []
     for found in (index or index_for(store)).find_messages(folded, limit, on_backlog):
-        at = found.content.casefold().find(folded)
+        text, at = _readable_match(found.content, folded)
         if at < 0:
             continue
-        snippet, start, end = _snippet(found.content, at, at + len(query))
+        snippet, start, end = _snippet(text, at, at + len(query))
         hits.append(SearchHit(found.conversation_id, found.title, found.updated,
                               found.message_id, found.role, snippet, start, end))
     return hits

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding, BindingsMap
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -53,10 +53,21 @@ class KeyFooter(Footer):
         return 1 + text + (0 if self.compact else 2)
 
     def shown_bindings(self) -> Iterator[tuple[Binding, bool, str]]:
-        """(binding, enabled, tooltip) of each action the screen shows, in the screen's order:
-        the focused widget's first, then the screen's, then the app's."""
+        """(binding, enabled, tooltip) of each action the screen shows: the focused widget's
+        first, then its containers', the screen's and the app's, each in the order they were
+        declared. (Textual lists them by key, and a priority binding takes the place of the
+        focused widget's binding for its key: the library's ctrl+d came first, where the
+        filter box binds ctrl+d.)"""
+        active = list(self.screen.active_bindings.items())
+
+        def place(item: tuple[str, ActiveBinding]) -> tuple[int, int]:
+            key, (node, _binding, _enabled, _tooltip) = item
+            declared = list(getattr(node, "_bindings", BindingsMap()).key_to_bindings)
+            depth = len(node.ancestors_with_self)
+            return -depth, declared.index(key) if key in declared else len(declared)
+
         seen: set[str] = set()
-        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+        for _key, (_node, binding, enabled, tooltip) in sorted(active, key=place):
             if binding.show and binding.action not in seen:
                 seen.add(binding.action)
                 yield binding, enabled, tooltip
