@@ -378,6 +378,11 @@ async def test_titles_get_the_room_and_a_branch_differs_from_its_original(
         branch, original = _cells(app, "title")
         assert original == PARASITE  # whole, at 80 columns too
         assert branch != original and branch.endswith("(branch)")
+        table = app.screen.query_one("#conversation-table")
+        on_screen = screen_lines(app)[table.region.y:table.region.bottom]
+        assert any(PARASITE in row and "(branch)" not in row for row in on_screen), on_screen
+        assert any(row.rstrip().endswith("(branch)") or "(branch)  " in row
+                   for row in on_screen), on_screen
         if size[0] >= 120:
             assert branch == f"{PARASITE} (branch)"
             assert "persona" in [str(k.value) for k in
