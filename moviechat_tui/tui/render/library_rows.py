@@ -139,10 +139,11 @@ def summary_detail(summary: ConversationSummary, persona_name: str) -> Text:
 
 
 def hit_detail(hit: SearchHit) -> Text:
-    """The line under the search results: the conversation's whole title and the snippet at
-    full length, the match highlighted."""
+    """The line under the search results: the conversation's whole title, who wrote the
+    message, and the snippet at full length, the match highlighted."""
     line = Text(hit.title or _("(untitled)"), style="bold")
-    line.append(" · " + when(hit.updated) + "\n")
+    speaker = _("You") if hit.role == "user" else _("Assistant")
+    line.append(f" · {when(hit.updated)} · {speaker}\n")
     snippet = Text(hit.snippet)
     snippet.stylize("bold reverse", hit.match_start, hit.match_end)
     return line.append_text(snippet)
