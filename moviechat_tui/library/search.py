@@ -7,6 +7,7 @@ the messages whose case-folded text contains the query, then cuts the snippets h
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -49,11 +50,33 @@ def _snippet(text: str, start: int, end: int) -> tuple[str, int, int]:
     return flat, offset, offset + (end - start)
 
 
+READ_AROUND = 400
+"""Characters of the source read as Markdown on either side of a match (extended to the
+blocks they fall in): a snippet shows 40, and parsing whole long replies made a search with
+500 hits 6× slower."""
+
+
+def _around(content: str, folded_query: str) -> str:
+    """The blocks (split at blank lines) within READ_AROUND characters of the first match."""
+    at = content.casefold().find(folded_query)
+    if at < 0 or len(content) <= 2 * READ_AROUND:
+        return content
+    start = content.rfind("\n\n", 0, max(0, at - READ_AROUND))
+    end = content.find("\n\n", at + len(folded_query) + READ_AROUND)
+    return content[start + 1 if start >= 0 else 0:end if end >= 0 else len(content)]
+
+
+_MARKUP = re.compile(r"[*_`#\[\]|~<&\\]|^ {0,3}>|^\s*[=-]{2,}\s*$", re.MULTILINE)
+"""Characters that may make Markdown read differently from its source. Text without any
+(most questions, much Korean prose) reads as written: no need to parse it (~0.2 ms each)."""
+
+
 def _readable_match(content: str, folded_query: str) -> tuple[str, int]:
-    """The message as a reader sees it (Markdown markers removed, on one line) and where the
-    query is in it; the source text (on one line) when the match is in the markup itself —
-    a link's address, a run of asterisks. (-1 if not found at all.)"""
-    plain = plain_text(content)
+    """The message as a reader sees it (Markdown markers removed, on one line) near the match
+    and where the query is in it; the source text (on one line) when the match is in the
+    markup itself — a link's address, a run of asterisks. (-1 if not found at all.)"""
+    near = _around(content, folded_query)
+    plain = plain_text(near) if _MARKUP.search(near) else " ".join(near.split())
     at = plain.casefold().find(folded_query)
     if at >= 0:
         return plain, at

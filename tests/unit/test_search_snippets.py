@@ -71,3 +71,12 @@ def test_a_short_parenthesised_ending_survives_shortening() -> None:
     assert shorten("A long title without an ending in brackets", 12) == "A long titl…"
     for width in range(5, 60):
         assert cell_len(shorten(title, width)) <= width
+
+
+def test_a_long_reply_is_read_near_the_match(tmp_path: Path) -> None:
+    paragraphs = [f"Paragraph {n} about **film {n}**." for n in range(200)]
+    paragraphs[120] = "Here *Stalker* (1979) is the one with the long takes."
+    hit, = search_conversations(_store(tmp_path, "\n\n".join(paragraphs)), "stalker")
+    assert hit.snippet[hit.match_start:hit.match_end] == "Stalker"
+    assert "Here Stalker (1979)" in hit.snippet and "*" not in hit.snippet
+    assert "film 119." in hit.snippet  # the paragraph before, read as Markdown too
