@@ -43,6 +43,7 @@ from moviechat_tui.tui.commands import (
     ModelCommands,
     help_sections,
     system_commands,
+    textual_commands,
 )
 from moviechat_tui.tui.render.renderers import load_renderer
 from moviechat_tui.tui.runtime import quit_signals
@@ -391,5 +392,21 @@ class MovieChatApp(App[None]):
                           for k in keys.split(","))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        yield from textual_commands(self, screen)
         yield from system_commands(self)
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its placeholder in the interface's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=_("Search for commands…")))
+
+    def search_themes(self) -> None:
+        """ctrl+p → Theme, with its placeholder in the interface's language."""
+        from textual.command import CommandPalette
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider],
+                                        placeholder=_("Search for themes…")))

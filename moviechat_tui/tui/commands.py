@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
@@ -26,6 +27,8 @@ from moviechat_tui.settings.keys import descriptions
 from moviechat_tui.settings.personas import key_for
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from moviechat_tui.tui.app import MovieChatApp
 
 HelpSections = list[tuple[str, list[tuple[str, str]]]]
@@ -67,7 +70,46 @@ def help_sections(app: MovieChatApp) -> HelpSections:
             (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
         )
     return [(_("Chat"), general), (_("Focused message"), message),
+            (_("Library ({key})").format(key=app.key_for("open_conversations")), library_keys()),
             (_("Personas"), personas)]
+
+
+def library_keys() -> list[tuple[str, str]]:
+    """The conversation library's keys, read from its bindings (they are not remappable)."""
+    from moviechat_tui.tui.screens.conversations import ConversationsScreen
+
+    bound = {binding.id: binding.key for binding in ConversationsScreen.BINDINGS
+             if isinstance(binding, Binding) and binding.id}
+    return [
+        ("enter", _("Open the highlighted conversation (at the message found; in the trash: "
+                    "restore it)")),
+        ("down", _("From the filter box into the list")),
+        (bound["search_text"], _("Search the text of every message; again: back to titles")),
+        (bound["show_trash"], _("Show the trash (kept 30 days); again: back to titles")),
+        (bound["rename_conversation"], _("Rename the highlighted conversation")),
+        (bound["delete_conversation"],
+         _("Move the highlighted conversation to the trash (after you confirm)")),
+        (bound["close"], _("Close the library")),
+    ]
+
+
+def textual_commands(app: MovieChatApp, screen: Screen[object]) -> Iterator[SystemCommand]:
+    """Textual's own palette commands, named in the interface's language. Its "Keys" (a
+    panel of the focused widget's keys) is left out: the app's "Keys" (F1) lists every key,
+    and two entries of one name were confusing."""
+    names = {
+        "Theme": (_("Theme"), _("Change the colour theme (remembered for the next start)")),
+        "Quit": (_("Quit"), _("Quit the app (the reply in flight is saved first)")),
+        "Maximize": (_("Maximize"), _("Maximize the focused widget")),
+        "Minimize": (_("Minimize"), _("Restore the maximized widget to its normal size")),
+        "Screenshot": (_("Screenshot"), _("Save an SVG picture of the screen")),
+    }
+    for command in App.get_system_commands(app, screen):
+        if command.title == "Keys":
+            continue
+        title, help_text = names.get(command.title, (command.title, command.help))
+        yield SystemCommand(escape(title), escape(help_text), command.callback,
+                            command.discover)
 
 
 def system_commands(app: MovieChatApp) -> Iterator[SystemCommand]:

@@ -107,3 +107,9 @@ def notices_on_screen(app: MovieChatApp) -> list[str]:
 def saved_conversations(settings: Settings) -> list[dict[str, Any]]:
     folder = settings.paths.conversations_dir
     return [tomllib.loads(p.read_text("utf-8")) for p in sorted(folder.glob("*.toml"))]
+
+
+def screen_lines(app: MovieChatApp) -> list[str]:
+    """Each row of the top screen as the terminal shows it, docked and overlapping widgets
+    composed (a dialog's own rows; the screen under it is not included)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -218,7 +218,7 @@ async def test_keys_can_be_remapped_in_the_config(tmp_path: Path, loopback) -> N
         await pilot.press("ctrl+r")  # the old key no longer regenerates
         await pilot.pause()
         assert not app.controller.busy
-        rows = dict(row for _, rows in help_sections(app) for row in rows)
+        rows = dict(help_sections(app)[0][1])  # the chat's keys (the library has a ctrl+r)
         assert "f12" in rows and "ctrl+b" in rows and "ctrl+r" not in rows
         await pilot.press("ctrl+b")
         await pilot.pause()

@@ -26,7 +26,7 @@ from moviechat_tui.settings.personas import BUILTIN_PERSONAS
 from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.tui.screens.conversations import ConversationsScreen
 from moviechat_tui.tui.screens.help import HelpScreen
-from tests.support.apphelpers import make_app, make_settings, notices_on_screen
+from tests.support.apphelpers import make_app, make_settings, notices_on_screen, screen_lines
 
 # Import every screen and widget now, in English: a module first imported while a test below
 # has Korean switched on would keep Korean BINDINGS for the rest of the test session.
@@ -165,8 +165,10 @@ async def test_help_screen_in_korean(tmp_path: Path, korean: None) -> None:
         sections = [_text(s) for s in help_screen.query(".help-section").results(Static)]
         assert sections[0] == "대화" and sections[-1] == "페르소나"
         assert all(HANGUL.search(title) for title in sections), sections
-        rows = [str(cell) for table in help_screen.query(DataTable)
-                for r in range(table.row_count) for cell in table.get_row_at(r)[1:]]
+        rows = [description for _title, section in help_screen.sections
+                for _key, description in section]
+        shown = " ".join(" ".join(line.split()) for line in screen_lines(app))
+        assert "메시지 보내기" in shown and "대화 목록 (ctrl+o)" in sections
         assert "메시지 보내기" in rows
         assert "새 대화" in rows
         assert all(HANGUL.search(row) for row in rows), [r for r in rows

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 
 from moviechat_tui.core.conversation import Conversation, Message
@@ -23,6 +24,7 @@ from tests.support.apphelpers import (
     make_settings,
     messages_on_screen,
     saved_conversations,
+    screen_lines,
     send,
     until,
     wait_idle,
@@ -319,3 +321,149 @@ async def test_a_slow_search_says_it_is_searching_not_that_nothing_matched(
         await pilot.pause()
         assert app.screen.query_one("#conversation-table").row_count == 1  # type: ignore[attr-defined]
         assert not hint.display
+
+
+# ------------------------------------------------------------------ 80 columns
+
+PARASITE = "Three films like Parasite by Bong Joon-ho please"
+
+
+def _seed_branch_and_reply(store_dir: Path) -> None:
+    """A conversation, its branch, and a Markdown reply (the loopback server's) in both."""
+    from tests.support.loopback_server import FILM_REPLY
+
+    store = ConversationStore(store_dir)
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    for n, title in enumerate([PARASITE, f"{PARASITE} (branch)"]):
+        conv = Conversation(id=f"p{n}", title=title, persona="expert", model="gpt-4o-mini",
+                            created=base, updated=base + timedelta(hours=n))
+        conv.messages = [
+            Message(role="user", content=PARASITE, id=f"p{n}u", created=base),
+            Message(role="assistant", content=FILM_REPLY, id=f"p{n}a", created=base,
+                    persona="expert", model="gpt-4o-mini", finish_reason="stop"),
+        ]
+        store.save(conv)
+
+
+def _cells(app: Any, column: str) -> list[str]:
+    table = app.screen.query_one("#conversation-table")
+    return [str(table.get_cell_at(Coordinate(row, table.get_column_index(column))))
+            for row in range(table.row_count)]
+
+
+def _widget_text(app: Any, selector: str) -> str:
+    """What a widget shows on screen, its rows joined with single spaces."""
+    region = app.screen.query_one(selector).region
+    rows = screen_lines(app)[region.y:region.bottom]
+    return " ".join(" ".join(row[region.x:region.right] for row in rows).split())
+
+
+def _footer_labels(app: Any) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [key.description for key in app.screen.query(FooterKey)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_titles_get_the_room_and_a_branch_differs_from_its_original(
+        tmp_path: Path, size: tuple[int, int]) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed_branch_and_reply(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        branch, original = _cells(app, "title")
+        assert original == PARASITE  # whole, at 80 columns too
+        assert branch != original and branch.endswith("(branch)")
+        table = app.screen.query_one("#conversation-table")
+        on_screen = screen_lines(app)[table.region.y:table.region.bottom]
+        assert any(PARASITE in row and "(branch)" not in row for row in on_screen), on_screen
+        assert any(row.rstrip().endswith("(branch)") or "(branch)  " in row
+                   for row in on_screen), on_screen
+        if size[0] >= 120:
+            assert branch == f"{PARASITE} (branch)"
+            assert "persona" in [str(k.value) for k in
+                                 app.screen.query_one("#conversation-table").columns]
+        # The highlighted row in full, under the table.
+        assert (f"{PARASITE} (branch) · Movie expert · gpt-4o-mini · 2 messages"
+                in _widget_text(app, "#conversation-detail"))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_search_shows_the_match_in_plain_text(tmp_path: Path,
+                                                    size: tuple[int, int]) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed_branch_and_reply(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=size) as pilot:
+        await _search_every_message(pilot, "glory")
+        table = app.screen.query_one("#conversation-table")
+        assert table.row_count == 2  # one row per matching message
+        for row in range(table.row_count):
+            snippet = table.get_cell_at(Coordinate(row, 0))
+            assert "Paths of Glory" in snippet.plain, snippet.plain  # the match, in view
+            assert "*" not in snippet.plain and "|" not in snippet.plain
+            assert snippet.plain[slice(*snippet.spans[0][:2])].casefold() == "glory"
+        branch, original = _cells(app, "title")
+        assert branch.endswith("(branch)") and not original.endswith("(branch)")
+        rows = [line for line in screen_lines(app) if "Paths of Glory" in line]
+        assert len(rows) >= 2, "the match is not on screen"
+
+
+async def test_an_empty_trash_says_so(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = " ".join(" ".join(screen_lines(app)).split())
+        assert "The trash is empty" in shown
+        assert "Deleted" not in shown  # no empty table's headings instead
+
+
+async def test_the_footer_lists_the_keys_of_the_view(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/v1")
+    _seed(settings.paths.conversations_dir)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        titles = _footer_labels(app)
+        assert {"Open", "Search text", "Trash", "Rename", "Delete", "Close"} <= set(titles)
+        await pilot.press("ctrl+f", *"palme")
+        await pilot.pause(0.6)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        search = _footer_labels(app)
+        assert "Rename" not in search and "Delete" not in search
+        assert "Titles" in search and "Search text" not in search and "Open" in search
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        trash = _footer_labels(app)  # an empty trash: nothing to restore, rename or delete
+        assert not {"Rename", "Delete", "Open", "Restore"} & set(trash)
+        assert "Titles" in trash and "Search text" in trash
+        # ctrl+d in the trash is the filter box's own key again (delete right), not Delete.
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+d", "y")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Restore" in _footer_labels(app)

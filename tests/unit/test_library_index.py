@@ -74,10 +74,10 @@ def _plain_scan(store: ConversationStore, query: str, limit: int = 500) -> list[
         for m in conv.messages:
             if m.hidden or m.role == "notice":
                 continue
-            at = m.content.casefold().find(folded)
-            if at < 0:
+            if folded not in m.content.casefold():
                 continue
-            snippet, start, end = library._snippet(m.content, at, at + len(query))
+            text, at = library._readable_match(m.content, folded)
+            snippet, start, end = library._snippet(text, at, at + len(query))
             hits.append(SearchHit(conv.id, conv.title, conv.updated, m.id, m.role, snippet,
                                   start, end))
             if len(hits) >= limit:

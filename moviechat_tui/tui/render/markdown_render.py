@@ -17,13 +17,17 @@ from functools import lru_cache
 from typing import ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Heading, ListItem, Markdown
+from rich.markdown import CodeBlock, Heading, ListItem, Markdown, TableElement
+from rich.measure import Measurement
 from rich.segment import Segment
 from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
 from rich.theme import Theme
 from textual.color import Color
 from textual.strip import Strip
 
+from moviechat_tui.core.i18n import _
 from moviechat_tui.core.markdown import parser
 from moviechat_tui.core.records import Record
 from moviechat_tui.tui.render.links import link_style
@@ -133,9 +137,54 @@ class _NumberedItem(ListItem):
             yield Segment.line()
 
 
+_UNLIMITED = 100_000
+
+
+class _FittingTable(TableElement):
+    """A table drawn by Rich when every column can have its longest word; otherwise one
+    record per row, a "Column: value" line per cell, so that no cell is lost.
+
+    Rich squeezes a table that does not fit by giving columns less than their content, down
+    to nothing: at 80 columns a 20-column table showed "r…", a 25-column one only "…", and
+    one of 40 columns nothing but its rule — while the saved text was intact. Records read
+    top to bottom at any width and wrap on words like a paragraph."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for table in super().__rich_console__(console, options):
+            # Measured without a limit: Rich clamps a measurement to the width it is given.
+            unlimited = options.update_width(_UNLIMITED)
+            if (not isinstance(table, Table)
+                    or Measurement.get(console, unlimited, table).minimum <= options.max_width):
+                yield table
+            else:
+                yield from self._records()
+
+    def _records(self) -> RenderResult:
+        headings = ([cell.content for cell in self.header.row.cells]
+                    if self.header is not None and self.header.row is not None else [])
+        rows = self.body.rows if self.body is not None else []
+        if not rows:  # a heading row alone: its cells, one after the other
+            line = Text(" · ").join(heading.copy() for heading in headings)
+            line.stylize("markdown.table.header")
+            yield line
+            return
+        for number, row in enumerate(rows):
+            if number:
+                yield Text()
+            for index, cell in enumerate(row.cells):
+                heading = headings[index].copy() if index < len(headings) else Text()
+                if not heading.plain.strip():
+                    heading = Text(_("Column {number}").format(number=index + 1))
+                heading.append(":")
+                heading.stylize("markdown.table.header")
+                line = Text.assemble(heading, " ", cell.content)
+                line.rstrip()
+                yield line
+
+
 class ChatMarkdown(Markdown):
     elements: ClassVar = {**Markdown.elements, "heading_open": _LeftHeading,
-                          "list_item_open": _NumberedItem}
+                          "list_item_open": _NumberedItem, "table_open": _FittingTable}
 
     def __init__(self, markup: str, code_theme: str = "monokai",
                  hyperlinks: bool = True) -> None:

@@ -29,7 +29,7 @@ from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import sanitize
 from moviechat_tui.tui.render.links import link_href, link_style
 
-VERSION = 1
+VERSION = 2
 """Bump when rendering changes what a reply looks like (old snapshots are then ignored)."""
 
 

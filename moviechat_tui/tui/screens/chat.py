@@ -136,11 +136,11 @@ class ChatScreen(Screen[None]):
     async def _mount_footer(self) -> None:
         """The key bar, after the first frame: it rebuilds itself on every binding change
         while the screen settles, work the first frame need not wait for."""
-        from textual.widgets import Footer
+        from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
-        if self.query_children(Footer):
+        if self.query_children(KeyFooter):
             return
-        await self.mount(Footer(compact=True))
+        await self.mount(KeyFooter(compact=True))
         for slot in self.query_children("#footer-slot"):
             await slot.remove()
         self.refresh_bindings()  # the footer fills itself in when the bindings signal fires

@@ -3,6 +3,13 @@ delete to the trash and restore.
 
 The list comes from file headers and the search from the library controller (threads);
 nothing here reads files. Dismisses with (conversation id, message id to scroll to) or None.
+
+Columns are sized to the table's width and their content each time rows are shown (see
+render/library_rows): the title (or, in a search, the snippet centred on the match) takes
+the room, the other columns keep their content's width and leave first when space is short.
+The line under the table gives the highlighted row in full. The footer shows the keys that
+work in the current view (`check_action`): Rename and Delete only in the title list, and
+ctrl+f / ctrl+t named after where they lead.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import getters, on, work
 from textual.app import ComposeResult
@@ -23,14 +31,26 @@ from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from moviechat_tui.core.conversation import ConversationSummary
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import find
 from moviechat_tui.library.search import SearchHit
 from moviechat_tui.library.trash import TrashedConversation
+from moviechat_tui.tui.render.library_rows import (
+    TITLE_TARGET,
+    Column,
+    content_width,
+    fit_columns,
+    hit_detail,
+    shorten,
+    snippet_around,
+    summary_detail,
+    when,
+)
 from moviechat_tui.tui.screens.dialogs import ConfirmDialog, TextDialog
+from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from moviechat_tui.session.library_actions import LibraryController
@@ -48,16 +68,6 @@ class Mode(StrEnum):
     TRASH = "trash"
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone()
-    today = datetime.now().astimezone().date()
-    if local.date() == today:
-        return local.strftime("%H:%M")
-    if local.year == today.year:
-        return local.strftime("%m-%d %H:%M")
-    return local.strftime("%Y-%m-%d")
-
-
 class ConversationsScreen(ModalScreen[Opened | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "#filter"
@@ -66,15 +76,24 @@ class ConversationsScreen(ModalScreen[Opened | None]):
     filter_input = getters.query_one("#filter", Input)
     table = getters.query_one("#conversation-table", DataTable)
     empty_hint = getters.query_one("#conversations-empty", Static)
+    detail = getters.query_one("#conversation-detail", Static)
+    # Two bindings per mode key: the one `check_action` allows in the current view is the one
+    # that runs and that the footer shows ("Search text" in the titles, "Titles" in a search).
+    # priority: the filter Input has focus and binds enter and ctrl+d (delete right) itself.
     BINDINGS = [
-        Binding("escape", "dismiss(None)", _("Close"), id="close"),
-        Binding("down", "focus_table", _("List"), show=False),
-        # priority: the filter Input has focus and binds ctrl+d (delete right) itself.
-        Binding("ctrl+f", "toggle_mode('text')", _("Search text"), id="search_text",
+        Binding("enter", "activate('open')", _("Open"), id="open_row", priority=True),
+        Binding("enter", "activate('restore')", _("Restore"), id="restore_row",
                 priority=True),
-        Binding("ctrl+t", "toggle_mode('trash')", _("Trash"), id="show_trash", priority=True),
+        Binding("down", "focus_table", _("List"), show=False),
+        Binding("ctrl+f", "switch('text')", _("Search text"), id="search_text", priority=True),
+        Binding("ctrl+f", "back_to_titles('text')", _("Titles"), id="titles_from_search",
+                priority=True),
+        Binding("ctrl+t", "switch('trash')", _("Trash"), id="show_trash", priority=True),
+        Binding("ctrl+t", "back_to_titles('trash')", _("Titles"), id="titles_from_trash",
+                priority=True),
         Binding("ctrl+r", "rename", _("Rename"), id="rename_conversation", priority=True),
         Binding("ctrl+d", "delete", _("Delete"), id="delete_conversation", priority=True),
+        Binding("escape", "dismiss(None)", _("Close"), id="close"),
     ]
 
     def __init__(self) -> None:
@@ -93,16 +112,36 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         with Vertical(id="conversations-dialog"):
             yield Static(id="conversations-title")
             yield Input(id="filter")
-            yield DataTable(id="conversation-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="conversations-empty")
-        yield Footer()
+            yield DataTable(id="conversation-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="conversation-detail")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._switch(Mode.TITLES)
 
     # ------------------------------------------------------------------ modes
-    def action_toggle_mode(self, mode: str) -> None:
-        self._switch(Mode.TITLES if self.mode == mode else Mode(mode))
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the keys that work in this view are live (and shown in the footer)."""
+        if action == "switch":
+            return self.mode != parameters[0]
+        if action == "back_to_titles":
+            return self.mode == parameters[0]
+        if action in ("rename", "delete"):
+            return self.mode == Mode.TITLES and bool(self.table.row_count)
+        if action == "activate":
+            wanted = "restore" if self.mode == Mode.TRASH else "open"
+            return parameters[0] == wanted and bool(self.table.row_count)
+        return True
+
+    def action_switch(self, mode: str) -> None:
+        self._switch(Mode(mode))
+
+    def action_back_to_titles(self, _mode: str) -> None:
+        self._switch(Mode.TITLES)
+
+    def action_activate(self, _what: str) -> None:
+        self._activate(self._current_key())
 
     def _switch(self, mode: Mode) -> None:
         self.mode = mode
@@ -121,34 +160,10 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         field.placeholder = placeholders[mode]
         field.value = ""
         field.focus()
-        self._columns()
+        self.table.clear(columns=True)
+        self.detail.display = False
+        self.refresh_bindings()
         self.load()
-
-    def _columns(self) -> None:
-        table = self.table
-        table.clear(columns=True)
-        # Fixed widths (the first column takes the rest) so the layout does not jump while
-        # filtering; a narrow terminal drops the model column rather than squeezing titles.
-        available = min(140, self.app.size.width * 9 // 10) - 6
-        self._show_model = available >= 90
-        if self.mode == Mode.TEXT:
-            fixed = {"title": 24, "updated": 12}
-            first = max(16, available - sum(fixed.values()) - 8)
-            table.add_column(_("Match"), key="snippet", width=first)
-            table.add_column(_("Conversation"), key="title", width=fixed["title"])
-            table.add_column(_("Updated"), key="updated", width=fixed["updated"])
-            return
-        fixed = {"persona": 18, "updated": 12, "count": 5}
-        if self._show_model and self.mode == Mode.TITLES:
-            fixed["model"] = 16
-        first = max(16, available - sum(fixed.values()) - 2 * (len(fixed) + 1))
-        table.add_column(_("Title"), key="title", width=first)
-        table.add_column(_("Persona"), key="persona", width=fixed["persona"])
-        if "model" in fixed:
-            table.add_column(_("Model"), key="model", width=fixed["model"])
-        table.add_column(_("Deleted") if self.mode == Mode.TRASH else _("Updated"),
-                         key="updated", width=fixed["updated"])
-        table.add_column(_("Msgs"), key="count", width=fixed["count"])
 
     # ----------------------------------------------------------------- loading
     @work(exclusive=True, group="load")
@@ -188,52 +203,139 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         persona = find(self.app.controller.personas, persona_id)
         return persona.display_name if persona else persona_id
 
+    def _table_width(self) -> int:
+        """Cells the table has (before it is laid out: what the dialog's CSS gives it)."""
+        width = self.table.size.width
+        if width:
+            return width
+        return min(140, self.app.size.width * 9 // 10) - 4
+
     def _fill(self, needle: str) -> None:
+        """Show the rows of the current view that match `needle`, in columns sized for them."""
         table = self.table
-        table.clear()
         folded = needle.casefold().strip()
+        rows: list[tuple[str, dict[str, Text | str]]] = []
         if self.mode == Mode.TEXT:
             for hit in self._hits:
-                snippet = Text(hit.snippet)
-                snippet.stylize("bold reverse", hit.match_start, hit.match_end)
-                table.add_row(snippet, Text(hit.title or _("(untitled)")), _when(hit.updated),
-                              key=f"{hit.conversation_id}:{hit.message_id}")
+                rows.append((f"{hit.conversation_id}:{hit.message_id}", {
+                    "title": hit.title or _("(untitled)"), "updated": when(hit.updated)}))
         elif self.mode == Mode.TRASH:
             for entry in self._trash:
                 s = entry.summary
                 if folded and folded not in s.title.casefold():
                     continue
-                table.add_row(Text(s.title or _("(untitled)")), Text(self._persona_name(s.persona)),
-                              _when(datetime.fromtimestamp(entry.deleted_at).astimezone()),
-                              str(s.message_count), key=str(entry.path))
+                rows.append((str(entry.path), {
+                    "title": s.title or _("(untitled)"),
+                    "persona": self._persona_name(s.persona),
+                    "updated": when(datetime.fromtimestamp(entry.deleted_at).astimezone()),
+                    "count": str(s.message_count)}))
         else:
             for s in self._summaries:
                 persona = self._persona_name(s.persona)
                 if folded and folded not in f"{s.title} {persona} {s.model}".casefold():
                     continue
-                cells: list[Text | str] = [Text(s.title or _("(untitled)")), Text(persona)]
-                if self._show_model:
-                    cells.append(Text(s.model))
-                cells += [_when(s.updated), str(s.message_count)]
-                table.add_row(*cells, key=s.id)
-        self._show_empty_hint(needle, table.row_count)
+                rows.append((s.id, {"title": s.title or _("(untitled)"), "persona": persona,
+                                    "model": s.model, "updated": when(s.updated),
+                                    "count": str(s.message_count)}))
+        columns = self._columns_for([cells for _key, cells in rows])
+        table.clear(columns=True)
+        for column in columns:
+            table.add_column(column.label, key=column.key, width=column.width)
+        snippets = {f"{hit.conversation_id}:{hit.message_id}": hit for hit in self._hits}
+        for key, cells in rows:
+            shown: list[Text | str] = []
+            for column in columns:
+                if column.key == "snippet":
+                    hit = snippets[key]
+                    shown.append(snippet_around(hit.snippet, hit.match_start, hit.match_end,
+                                                column.width))
+                else:
+                    shown.append(Text(shorten(str(cells[column.key]), column.width),
+                                      no_wrap=True))
+            table.add_row(*shown, key=key)
+        table.display = bool(rows)
+        self._show_empty_hint(needle, len(rows))
+        self._show_detail()
+        self.refresh_bindings()
+
+    def _columns_for(self, rows: list[dict[str, Text | str]]) -> list[Column]:
+        """The view's columns, fitted to the table's width (render/library_rows)."""
+
+        def sized(key: str, label: str, cap: int) -> Column:
+            return Column(key, label, content_width(label, [str(r[key]) for r in rows], cap))
+
+        total = self._table_width()
+        updated = sized("updated", _("Deleted") if self.mode == Mode.TRASH else _("Updated"),
+                        16)
+        if self.mode == Mode.TEXT:
+            # The snippet first: the full title of the highlighted row is shown below.
+            title = sized("title", _("Conversation"), max(12, (total - 40) // 2))
+            return fit_columns(total, Column("snippet", _("Match"), 0), [title, updated],
+                               drop_order=["updated"], target=total // 3)
+        others = [sized("persona", _("Persona"), 20)]
+        drop = ["model", "persona", "count"]
+        if self.mode == Mode.TITLES:
+            others.append(sized("model", _("Model"), 20))
+        others += [updated, sized("count", _("Msgs"), 6)]
+        longest = max((cell_len(str(r["title"])) for r in rows), default=0)
+        return fit_columns(total, Column("title", _("Title"), 0), others, drop_order=drop,
+                           target=min(TITLE_TARGET, max(longest, 16)))
 
     def _show_empty_hint(self, needle: str, shown: int) -> None:
+        """Where the table would be, say why it is empty: nothing saved, nothing matches, an
+        empty trash."""
         empty = self.empty_hint
         if shown:
             empty.display = False
             return
+        if self.table.has_focus:
+            self.filter_input.focus()
         if self.mode == Mode.TEXT:
             text = (_("No message contains that text.") if needle.strip()
                     else _("Type to search every message in every conversation."))
         elif self.mode == Mode.TRASH:
-            text = _("The trash is empty.")
+            text = _("The trash is empty: conversations you delete (ctrl+d in the title "
+                     "list) are kept here for 30 days.")
         elif not self._summaries:
             text = _("No saved conversations yet. Esc to go back and start one.")
         else:
             text = _("Nothing matches this filter.")
         empty.update(Content(text))
         empty.display = True
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        """The highlighted row in full under the table: the whole title (a conversation and
+        its "(branch)" differ at the end), and what columns left out for lack of room."""
+        key = self._current_key()
+        detail = self.detail
+        text = self._detail_text(key) if key is not None else None
+        detail.display = text is not None
+        if text is not None:
+            detail.update(text)
+
+    def _detail_text(self, key: str) -> Text | None:
+        if self.mode == Mode.TEXT:
+            hit = next((h for h in self._hits if f"{h.conversation_id}:{h.message_id}" == key),
+                       None)
+            return hit_detail(hit) if hit is not None else None
+        if self.mode == Mode.TRASH:
+            entry = next((e for e in self._trash if str(e.path) == key), None)
+            summary = entry.summary if entry is not None else None
+        else:
+            summary = next((s for s in self._summaries if s.id == key), None)
+        if summary is None:
+            return None
+        return summary_detail(summary, self._persona_name(summary.persona))
+
+    def on_resize(self) -> None:
+        """Columns are fitted to the width: fit them again, keeping the highlighted row."""
+        if not self.table.columns:
+            return
+        key = self._current_key()
+        self._fill(self.filter_input.value)
+        if key is not None and key in self.table.rows:
+            self.table.move_cursor(row=self.table.get_row_index(key))
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -251,10 +353,6 @@ class ConversationsScreen(ModalScreen[Opened | None]):
         if not table.row_count:
             return None
         return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
-
-    @on(Input.Submitted, "#filter")
-    def open_first(self) -> None:
-        self._activate(self._current_key())
 
     @on(DataTable.RowSelected)
     def open_row(self, event: DataTable.RowSelected) -> None:
@@ -278,10 +376,10 @@ class ConversationsScreen(ModalScreen[Opened | None]):
             self.load()
 
     def _summary_for_action(self) -> ConversationSummary | None:
+        """The highlighted conversation of the title list (the only view where rename and
+        delete are live: see check_action)."""
         key = self._current_key()
         if self.mode != Mode.TITLES or key is None:
-            self.notify(_("Rename and delete work in the title list (ctrl+f/ctrl+t go back)."),
-                        markup=False)
             return None
         return next((s for s in self._summaries if s.id == key), None)
 

@@ -13,11 +13,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
+from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
@@ -48,7 +49,7 @@ class ModelsScreen(ModalScreen[str | None]):
                         id="model-input")
             yield OptionList(id="model-list")
             yield Static(Content(_("Loading the endpoint's models…")), id="models-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
