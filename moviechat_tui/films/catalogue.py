@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 CARD_CAST = 10
 """Cast members on a film card (title.principals lists about ten people a title)."""
 KNOWN_FOR = 4
+TITLED_TOP = 5
+"""Films per title `titled` returns besides those of the years asked about."""
 
 _FILM_COLUMNS = ("tconst, rank, kind, title, original_title, year, end_year, runtime, genres, "
                  "rating, votes")
@@ -185,36 +187,52 @@ class Catalogue:
         result: list[FilmSummary] = self._run(work)
         return result
 
-    def titled(self, norms: Iterable[str]) -> dict[str, list[FilmRef]]:
-        """For each normalised title, the films that have exactly that title (in any
-        language), most-voted first — for recognising the films a reply mentions."""
+    def titled(self, norms: Iterable[str],
+               with_years: Iterable[tuple[str, int]] = ()) -> dict[str, list[FilmRef]]:
+        """For each normalised title, films that have exactly that title (in any
+        language), most-voted first: the `TITLED_TOP` most-voted, plus those of the year
+        paired with it in `with_years` — for recognising the films a reply mentions."""
         from moviechat_tui.films.search import titles_equal_to
 
         def work(conn: sqlite3.Connection) -> dict[str, list[FilmRef]]:
-            pairs = titles_equal_to(conn, norms)
-            films = sorted({film for _, film in pairs})
+            pairs = titles_equal_to(conn, norms, with_years, TITLED_TOP)
+            ranks = sorted({rank for _, rank in pairs})
             refs = {row[0]: FilmRef(tconst_text(row[1]), row[2], row[3], row[4], row[5])
                     for row in conn.execute(
                         "SELECT rank, tconst, title, year, kind, votes FROM films "
-                        f"WHERE rank IN ({_marks(films)})", films)}
-            out: dict[str, list[tuple[int, FilmRef]]] = defaultdict(list)
-            for norm, film in pairs:
-                if film in refs and all(f != film for f, _ in out[norm]):
-                    out[norm].append((film, refs[film]))
-            return {norm: [ref for _, ref in sorted(found, key=lambda p: p[0])]
-                    for norm, found in out.items()}
+                        f"WHERE rank IN ({_marks(ranks)})", ranks)}
+            by_title: dict[str, set[int]] = defaultdict(set)
+            for norm, rank in pairs:
+                if rank in refs:
+                    by_title[norm].add(rank)
+            return {norm: [refs[rank] for rank in sorted(found)]
+                    for norm, found in by_title.items()}
 
         result: dict[str, list[FilmRef]] = self._run(work)
         return result
 
     def people_named(self, norms: Iterable[str]) -> set[str]:
         """Which of these normalised names are the exact name of someone credited (so a
-        bold name in a reply is not taken for a film)."""
-        wanted = sorted(set(norms))
-        if not wanted:
-            return set()
-        return {row[0] for row in self._query(
-            f"SELECT DISTINCT norm FROM people WHERE norm IN ({_marks(wanted)})", wanted)}
+        bold name in a reply is not taken for a film). One phrase query each on the
+        people's full-text index, then an exact comparison."""
+        from moviechat_tui.films.search import fts_query
+
+        wanted = sorted({norm for norm in norms if norm})
+
+        def work(conn: sqlite3.Connection) -> set[str]:
+            found = set()
+            for norm in wanted:
+                phrase = fts_query(norm, prefix=False)
+                for (name,) in conn.execute(
+                        "SELECT norm FROM people_fts WHERE people_fts MATCH ? LIMIT 200",
+                        (phrase,)):
+                    if name == norm:
+                        found.add(norm)
+                        break
+            return found
+
+        result: set[str] = self._run(work) if wanted else set()
+        return result
 
     # -- people -----------------------------------------------------------------------------
 

@@ -446,21 +446,21 @@ class _Build:
         assert self.conn is not None
         conn = self.conn
         conn.execute("CREATE TABLE scratch_titles(id INTEGER, title TEXT, norm TEXT, "
-                     "region TEXT, language TEXT)")
-        sql = "INSERT INTO scratch_titles VALUES (?,?,?,?,?)"
+                     "region TEXT, language TEXT, year INTEGER)")
+        sql = "INSERT INTO scratch_titles VALUES (?,?,?,?,?,?)"
         rows: list[tuple[object, ...]] = []
         films = conn.cursor().execute(
-            "SELECT tconst, rank, title, original_title FROM films ORDER BY tconst")
+            "SELECT tconst, rank, title, original_title, year FROM films ORDER BY tconst")
         upcoming = films.fetchone()
 
-        def own_titles(film: tuple[int, int, str, str | None]) -> set[str]:
-            _tconst, rank, title, original = film
+        def own_titles(film: tuple[int, int, str, str | None, int | None]) -> set[str]:
+            _tconst, rank, title, original, year = film
             norm = normalize(title)
-            rows.append((rank << 8, title, norm, None, None))
+            rows.append((rank << 8, title, norm, None, None, year))
             if original is not None:
                 original_norm = normalize(original)
                 if original_norm != norm:
-                    rows.append((rank << 8 | 1, original, original_norm, None, None))
+                    rows.append((rank << 8 | 1, original, original_norm, None, None, year))
                     return {norm, original_norm}
             return {norm}
 
@@ -473,6 +473,7 @@ class _Build:
             bad = self.malformed.add
             seen: set[str] = set()
             rank = 0
+            year: int | None = None
             keep = False
             prev_key = b""
             added = 0
@@ -494,11 +495,12 @@ class _Build:
                             own_titles(upcoming)
                             upcoming = films.fetchone()
                         if upcoming is not None and upcoming[0] == number:
-                            rank = upcoming[1]
+                            rank, year = upcoming[1], upcoming[4]
                             seen = own_titles(upcoming)
                             upcoming = films.fetchone()
                         else:  # out of order: written already
                             rank = get_rank(number) or 0
+                            year = self._year_of(number)
                             seen = set()
                             keep = rank > 0
                     if not keep:
@@ -520,7 +522,7 @@ class _Build:
                         continue
                     next_slot[rank] = slot - 1
                     rows.append((rank << 8 | slot, title, norm, region,
-                                 None if f[4] == NULL else f[4]))
+                                 None if f[4] == NULL else f[4], year))
                     added += 1
                     if len(rows) >= BATCH:
                         self._write(sql, rows)
@@ -535,6 +537,11 @@ class _Build:
         conn.execute("INSERT INTO titles SELECT * FROM scratch_titles ORDER BY id")
         conn.execute("DROP TABLE scratch_titles")
         conn.execute("COMMIT")
+
+    def _year_of(self, tconst: int) -> int | None:
+        assert self.conn is not None
+        row = self.conn.execute("SELECT year FROM films WHERE tconst = ?", (tconst,)).fetchone()
+        return None if row is None else row[0]
 
     def _read_crew(self) -> None:
         if TITLE_CREW not in self.files:

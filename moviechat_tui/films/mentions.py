@@ -96,7 +96,8 @@ class Mention(Record):
 class TitleLookup(Protocol):
     """What recognition needs from the catalogue (`Catalogue` provides it)."""
 
-    def titled(self, norms: Iterable[str]) -> dict[str, list[FilmRef]]: ...
+    def titled(self, norms: Iterable[str],
+               with_years: Iterable[tuple[str, int]] = ()) -> dict[str, list[FilmRef]]: ...
 
     def people_named(self, norms: Iterable[str]) -> set[str]: ...
 
@@ -117,12 +118,14 @@ def find_mentions(markdown: str, catalogue: TitleLookup) -> list[Mention]:
     if not candidates:
         return []
     norms: set[str] = set()
+    with_years: set[tuple[str, int]] = set()
     for c in candidates:
-        norms.update(_keys(c.text))
-        for text, _start in c.alternatives:
-            norms.update(_keys(text))
-    norms.discard("")
-    films = catalogue.titled(norms)
+        for text in (c.text, *(text for text, _start in c.alternatives)):
+            keys = [key for key in _keys(text) if key]
+            norms.update(keys)
+            if c.year is not None:
+                with_years.update((key, c.year) for key in keys)
+    films = catalogue.titled(norms, with_years)
     bold_norms = {normalize(c.text) for c in candidates if c.bold}
     people = catalogue.people_named(bold_norms) if bold_norms else set()
 
@@ -154,13 +157,11 @@ def _keys(text: str) -> list[str]:
 
 
 def _lookup(text: str, films: dict[str, list[FilmRef]]) -> list[FilmRef]:
-    found: list[FilmRef] = []
+    found: dict[str, FilmRef] = {}
     for key in _keys(text):
         for film in films.get(key, ()):
-            if film not in found:
-                found.append(film)
-    found.sort(key=lambda f: -(f.votes or 0))
-    return found
+            found.setdefault(film.id, film)
+    return sorted(found.values(), key=lambda f: -(f.votes or 0))
 
 
 def _judge(c: _Candidate, films: dict[str, list[FilmRef]],

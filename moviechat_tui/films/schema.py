@@ -13,7 +13,10 @@ Why these tables:
   reply, the ranking), and the text the full-text index is built on (external content, so
   it is stored once). Prefix indexes for 2-, 3- and 4-letter prefixes keep search-as-you-type
   under a millisecond for common words ("lov…"); `columnsize=0` drops the per-row sizes only
-  BM25 ranking would use (~80 MB at a million titles).
+  BM25 ranking would use (~80 MB at a million titles). `titles.year` repeats the film's
+  year so that "love 2019" filters the matches as it reads them, in rowid order, instead
+  of looking each film up by tconst (a random page read per match: 190 ms for a common
+  word, measured).
 - `credits` is clustered by film (`WITHOUT ROWID`, appended in the files' order): a film
   card is one range read, and no 150 MB index on film has to be built. It holds directors
   and writers (from title.crew, in IMDb's order) and the principal cast and crew (from
@@ -67,7 +70,8 @@ CREATE TABLE titles(
     title TEXT NOT NULL,
     norm TEXT NOT NULL,
     region TEXT,
-    language TEXT
+    language TEXT,
+    year INTEGER
 );
 CREATE TABLE credits(
     film INTEGER NOT NULL,
@@ -90,7 +94,7 @@ CREATE TABLE people(
 FILMS_RANK_INDEX = "CREATE UNIQUE INDEX films_rank ON films(rank)"
 
 INDEXES = (
-    "CREATE INDEX titles_norm ON titles(norm)",
+    "CREATE INDEX titles_norm ON titles(norm, year)",
     "CREATE INDEX credits_person ON credits(person)",
 )
 

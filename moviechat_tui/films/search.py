@@ -32,6 +32,12 @@ CANDIDATES = 60
 (3 × the limit when that is more)."""
 PREFIX_SCAN = 500
 """Rows read from the `titles.norm` index to complete the prefix tier."""
+EXACT_SCAN = 200
+"""Most-voted films with exactly the query as a title read to complete the exact tier."""
+YEAR_SCAN = 3000
+"""With a year, matches of the words read (most-voted first) for the year filter: "love
+2019" keeps the 2019 films among the 3,000 most-voted "love" titles (a few milliseconds),
+and its exact and prefix matches of 2019 are completed from the index in any case."""
 
 EXACT, PREFIX, WORDS = 0, 1, 2
 """Match tiers, best first."""
@@ -129,15 +135,18 @@ def _matches(conn: sqlite3.Connection, reading: TitleQuery, limit: int) -> Itera
         rows = conn.execute(
             "SELECT rowid, norm FROM titles_fts WHERE titles_fts MATCH ? "
             "ORDER BY rowid LIMIT ?", (fts_query(norm), candidates)).fetchall()
+        truncated = len(rows) >= candidates
     else:
         rows = conn.execute(
-            "SELECT t.rowid, t.norm FROM titles_fts t JOIN films f ON f.rank = t.rowid >> 8 "
-            "WHERE titles_fts MATCH ? AND f.year = ? ORDER BY t.rowid LIMIT ?",
-            (fts_query(norm), reading.year, candidates)).fetchall()
+            "SELECT t.id, t.norm FROM (SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? "
+            "ORDER BY rowid LIMIT ?) AS m JOIN titles t ON t.id = m.rowid WHERE t.year = ? "
+            "ORDER BY t.id LIMIT ?",
+            (fts_query(norm), YEAR_SCAN, reading.year, candidates)).fetchall()
+        truncated = True  # cheap to complete, and the scan may have stopped short
     found: dict[int, Match] = {}
     for rowid, title_norm in rows:
         _keep(found, Match(rowid >> 8, tier_of(title_norm, norm), rowid))
-    if len(rows) >= candidates and sum(m.tier < WORDS for m in found.values()) < limit:
+    if truncated and sum(m.tier < WORDS for m in found.values()) < limit:
         for rowid, title_norm in _exact_and_prefix(conn, norm, reading.year):
             _keep(found, Match(rowid >> 8, tier_of(title_norm, norm), rowid))
     return found.values()
@@ -156,30 +165,29 @@ def _exact_and_prefix(conn: sqlite3.Connection, norm: str,
     not reach."""
     bare = strip_article(norm)
     starts = [bare, *(f"{article} {bare}" for article in ("the", "a", "an"))]
+    year_filter = "" if year is None else f" AND year = {int(year)}"
     rows: list[tuple[int, str]] = conn.execute(
-        f"SELECT id, norm FROM titles WHERE norm IN ({','.join('?' * len(starts))})",
-        starts).fetchall()
+        f"SELECT id, norm FROM titles WHERE norm IN ({','.join('?' * len(starts))})"
+        f"{year_filter} ORDER BY id LIMIT ?", [*starts, EXACT_SCAN]).fetchall()
     for start in (norm, f"the {bare}") if norm == bare else (norm, bare):
         rows += conn.execute(
-            "SELECT id, norm FROM titles WHERE norm > ? AND norm < ? LIMIT ?",
+            f"SELECT id, norm FROM titles WHERE norm > ? AND norm < ?{year_filter} LIMIT ?",
             (start, start + "\U0010ffff", PREFIX_SCAN)).fetchall()
-    if year is None or not rows:
-        return rows
-    ranks = sorted({rowid >> 8 for rowid, _ in rows})
-    right_year = {rank for (rank,) in conn.execute(
-        f"SELECT rank FROM films WHERE rank IN ({','.join('?' * len(ranks))}) AND year = ?",
-        [*ranks, year])}
-    return [(rowid, title) for rowid, title in rows if rowid >> 8 in right_year]
+    return rows
 
 
-def titles_equal_to(conn: sqlite3.Connection, norms: Iterable[str]) -> list[tuple[str, int]]:
-    """(norm, film rank) of every title whose normalised form is one of `norms` (for the
-    recognition of mentions: exact matches only)."""
-    wanted = sorted(set(norms))
+def titles_equal_to(conn: sqlite3.Connection, norms: Iterable[str],
+                    with_years: Iterable[tuple[str, int]], top: int) -> list[tuple[str, int]]:
+    """(norm, film rank) for titles whose normalised form is one of `norms` (exact matches,
+    for recognising mentions): per title the `top` most-voted films, plus the films of
+    each (title, year) in `with_years`. Bounded whatever the title: "Love" names hundreds
+    of films, and a window over all of them cost ~20 ms; `LIMIT` keeps a small heap."""
     out: list[tuple[str, int]] = []
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i:i + 500]
-        marks = ",".join("?" * len(chunk))
-        out += [(norm, rowid >> 8) for rowid, norm in conn.execute(
-            f"SELECT id, norm FROM titles WHERE norm IN ({marks})", chunk)]
+    for norm in sorted(set(norms)):
+        out += [(norm, rowid >> 8) for (rowid,) in conn.execute(
+            "SELECT id FROM titles WHERE norm = ? ORDER BY id LIMIT ?", (norm, top))]
+    for norm, year in sorted(set(with_years)):
+        out += [(norm, rowid >> 8) for (rowid,) in conn.execute(
+            "SELECT id FROM titles WHERE norm = ? AND year = ? ORDER BY id LIMIT ?",
+            (norm, year, top))]
     return out

@@ -137,9 +137,10 @@ class _CountingLookup:
         self.catalogue = catalogue
         self.calls = 0
 
-    def titled(self, norms: Iterable[str]) -> dict[str, list[FilmRef]]:
+    def titled(self, norms: Iterable[str],
+               with_years: Iterable[tuple[str, int]] = ()) -> dict[str, list[FilmRef]]:
         self.calls += 1
-        return self.catalogue.titled(norms)
+        return self.catalogue.titled(norms, with_years)
 
     def people_named(self, norms: Iterable[str]) -> set[str]:
         self.calls += 1
