@@ -20,6 +20,7 @@ being read: importing on would silently drop the rest of it.
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import BinaryIO
 
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.text import sanitize
 from moviechat_tui.films.errors import DatasetError
 
 NULL = "\\N"
@@ -127,6 +129,34 @@ def _decompressed(raw: BinaryIO) -> Iterator[bytes]:
 
 def wrong_columns(found: int, expected: int) -> str:
     return _("{found} columns instead of {expected}").format(found=found, expected=expected)
+
+
+def not_a_number() -> str:
+    return _("not a number where one is expected")
+
+
+# -- fields ---------------------------------------------------------------------------------
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """A title or a name as it may be stored and shown: control and escape sequences and
+    bidi overrides removed (core.text.sanitize), checked first with one regex search so the
+    millions of clean fields cost almost nothing."""
+    return sanitize(text) if _UNSAFE.search(text) else text
+
+
+def optional_int(text: str) -> int | None:
+    """`\\N` → None, a number → int (ValueError for anything else)."""
+    return None if text == NULL else int(text)
+
+
+def id_number(ident: bytes | str) -> int:
+    """`tt0111161` / `nm0000001` → 111161 / 1 (ValueError for anything else)."""
+    if len(ident) < 3 or ident[1:2] not in ("t", "m", b"t", b"m"):
+        raise ValueError(ident)
+    return int(ident[2:])
 
 
 class DatasetReader:

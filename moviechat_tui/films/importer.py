@@ -42,7 +42,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -53,7 +52,6 @@ from pathlib import Path
 
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record, field
-from moviechat_tui.core.text import sanitize
 from moviechat_tui.films import schema
 from moviechat_tui.films.datasets import (
     NAME_BASICS,
@@ -66,7 +64,11 @@ from moviechat_tui.films.datasets import (
     Dataset,
     DatasetReader,
     MalformedRows,
+    clean_text,
+    id_number,
     locate,
+    not_a_number,
+    optional_int,
     wrong_columns,
 )
 from moviechat_tui.films.errors import (
@@ -77,6 +79,13 @@ from moviechat_tui.films.errors import (
 )
 from moviechat_tui.films.idsets import IdMap, IdSet
 from moviechat_tui.films.normalize import normalize
+from moviechat_tui.films.title_pass import (
+    SCRATCH_FILMS,
+    SqliteFailure,
+    TitlesResult,
+    TitlesWorker,
+    build_titles,
+)
 
 DEFAULT_KINDS = frozenset({"movie", "tvMovie", "tvSeries", "tvMiniSeries", "short"})
 DEFAULT_SHORT_MIN_VOTES = 100
@@ -87,8 +96,11 @@ BATCH = 20_000
 CACHE_MB = 96
 """SQLite page cache of the import, in MB (part of the peak memory)."""
 PROGRESS_EVERY_S = 0.2
+PARALLEL_FROM_BYTES = 8 << 20
+"""A title.akas file this big is read in a child process beside the other passes
+(title_pass.py); a smaller one in this process, where a child's start-up would cost more
+than it saves."""
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _VOTES_MAX = (1 << 25) - 1
 
 
@@ -155,22 +167,27 @@ def import_catalogue(folder: Path, catalogue: Path, *, source: str | None = None
     except OSError as err:
         raise import_failed_writing(catalogue, err) from err
     building = catalogue.with_name(catalogue.name + ".importing")
+    scratch = catalogue.with_name(catalogue.name + ".titles")
     with _import_lock(catalogue):
-        _remove(building)
+        _remove(building, scratch)
         build = _Build({ds: p for ds, p in files.items() if p is not None}, building,
-                       options or ImportOptions(), on_progress, cancel)
+                       scratch, options or ImportOptions(), on_progress, cancel)
         try:
             report = build.run(catalogue, source or str(folder))
             _swap(building, catalogue)
         except KeyboardInterrupt:
             raise ImportInterrupted() from None
         except sqlite3.Error as err:
-            raise import_failed_writing(catalogue, _sqlite_reason(err)) from err
+            raise import_failed_writing(catalogue, _sqlite_reason(
+                getattr(err, "sqlite_errorcode", None), str(err))) from err
+        except SqliteFailure as err:
+            raise import_failed_writing(catalogue, _sqlite_reason(err.code, err.message)
+                                        ) from err
         except OSError as err:
             raise import_failed_writing(catalogue, err) from err
         finally:
             build.close()
-            _remove(building)
+            _remove(building, scratch)
     return report
 
 
@@ -215,38 +232,25 @@ def _swap(new: Path, catalogue: Path) -> None:
             os.close(dir_fd)
 
 
-def _sqlite_reason(err: sqlite3.Error) -> str:
-    code = getattr(err, "sqlite_errorcode", None)
-    if code == sqlite3.SQLITE_FULL or "full" in str(err):
+def _sqlite_reason(code: int | None, message: str) -> str:
+    if code == sqlite3.SQLITE_FULL or "full" in message:
         return _("the disk is full")
     if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
-        return _("the disk refused a write ({error}: is it full?)").format(error=err)
-    return str(err)
-
-
-def _clean(text: str) -> str:
-    return sanitize(text) if _UNSAFE.search(text) else text
-
-
-def _optional_int(text: str) -> int | None:
-    return None if text == NULL else int(text)
-
-
-def _number(ident: bytes | str) -> int:
-    """`tt0111161` / `nm0000001` → 111161 / 1 (ValueError for anything else)."""
-    if len(ident) < 3 or ident[1:2] not in ("t", "m", b"t", b"m"):
-        raise ValueError(ident)
-    return int(ident[2:])
+        return _("the disk refused a write ({error}: is it full?)").format(error=message)
+    return message
 
 
 class _Build:
     """One import: the passes over the files, in order, into `building`."""
 
-    def __init__(self, files: dict[Dataset, Path], building: Path, options: ImportOptions,
+    def __init__(self, files: dict[Dataset, Path], building: Path, scratch: Path,
+                 options: ImportOptions,
                  on_progress: Callable[[ImportProgress], None] | None,
                  cancel: threading.Event | None) -> None:
         self.files = files
         self.building = building
+        self.scratch = scratch
+        self.worker: TitlesWorker | None = None
         self.options = options
         self.on_progress = on_progress
         self.cancel = cancel
@@ -263,6 +267,9 @@ class _Build:
         self._imported_at = ""
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
         if self.conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.close()
@@ -284,10 +291,11 @@ class _Build:
         self._read_basics(ratings)
         del ratings
         self._rank_films()
-        self._read_titles()
+        self._start_titles()
         self._read_crew()
         self._read_principals()
         self._read_names()
+        self._finish_titles()
         self._finish(source)
         imported_at = self._imported_at
         seconds = time.monotonic() - started
@@ -315,15 +323,22 @@ class _Build:
         self.done_bytes += reader.size
         self._tick(dataset.name, self.done_bytes, force=True)
 
+    @property
+    def _beside(self) -> int:
+        """Bytes of title.akas the titles process has read so far."""
+        return self.worker.position if self.worker is not None else 0
+
     def _tick(self, phase: str, done: int, *, force: bool = False, step: int = 0,
               steps: int = 0) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise KeyboardInterrupt
         now = time.monotonic()
-        if self.on_progress is not None and (force or now - self.last_progress
-                                             >= PROGRESS_EVERY_S):
+        if force or now - self.last_progress >= PROGRESS_EVERY_S:
             self.last_progress = now
-            self.on_progress(ImportProgress(phase, min(done, self.total_bytes),
+            if self.worker is not None and self.worker.failed():
+                self.worker.result(lambda: None)  # raises the titles process's error now
+        if self.on_progress is not None and now == self.last_progress:
+            self.on_progress(ImportProgress(phase, min(done + self._beside, self.total_bytes),
                                             self.total_bytes, self.input_rows, step, steps))
 
     def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
@@ -347,14 +362,14 @@ class _Build:
                     bad(path, first + i, wrong_columns(len(parts), columns))
                     continue
                 try:
-                    tconst = _number(parts[0])
+                    tconst = id_number(parts[0])
                     rating = round(float(parts[1]) * 10)
                     votes = int(parts[2])
                 except ValueError:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
                 if not 0 <= rating <= 100 or votes < 0:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
                 pairs.append(tconst << 32 | min(votes, _VOTES_MAX) << 7 | rating)
         self.counts["ratings"] = len(pairs)
@@ -386,19 +401,19 @@ class _Build:
                 if adult and not include_adult:
                     continue
                 try:
-                    tconst = _number(f[0])
-                    year = _optional_int(f[5])
-                    end_year = _optional_int(f[6])
-                    runtime = _optional_int(f[7])
+                    tconst = id_number(f[0])
+                    year = optional_int(f[5])
+                    end_year = optional_int(f[6])
+                    runtime = optional_int(f[7])
                 except ValueError:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
                 packed = get_rating(tconst)
                 votes = packed >> 7 if packed is not None else None
                 if kind == "short" and (votes or 0) < short_min:
                     continue
-                title = _clean(f[2])
-                original = _clean(f[3])
+                title = clean_text(f[2])
+                original = clean_text(f[3])
                 rows.append((
                     tconst, kind, title,
                     None if original in (title, NULL) else original,
@@ -430,118 +445,57 @@ class _Build:
         for kind, count in conn.execute("SELECT kind, count(*) FROM films GROUP BY kind"):
             self.counts[f"films.{kind}"] = count
 
-    def _read_titles(self) -> None:
-        """Every title of every kept film: the primary and original titles (slots 0 and 1)
-        and the distinct alternative titles of title.akas, deduplicated per film on their
-        normalised form.
-
-        title.akas is sorted by title like `films`, so the two are read side by side: the
-        film's own titles are written when its first aka is reached (and seed the set of
-        titles already seen), without a query per film. The rows are appended to a scratch
-        table and copied into `titles` in rowid (popularity) order at the end: built in that
-        order, the full-text index builds four times faster than from rows inserted in
-        random order. An unsorted file still imports (each title then looked up), only
-        without deduplication against the film's primary and original titles.
-        """
+    def _start_titles(self) -> None:
+        """Hand the kept films to the titles pass (title_pass.py) in a scratch file, and
+        start it: in a child process beside the next passes when title.akas is big, else
+        right here."""
         assert self.conn is not None
         conn = self.conn
-        conn.execute("CREATE TABLE scratch_titles(id INTEGER, title TEXT, norm TEXT, "
-                     "region TEXT, language TEXT, year INTEGER)")
-        sql = "INSERT INTO scratch_titles VALUES (?,?,?,?,?,?)"
-        rows: list[tuple[object, ...]] = []
-        films = conn.cursor().execute(
-            "SELECT tconst, rank, title, original_title, year FROM films ORDER BY tconst")
-        upcoming = films.fetchone()
+        conn.execute("ATTACH DATABASE ? AS scratch", (str(self.scratch),))
+        conn.execute("PRAGMA scratch.journal_mode=OFF")
+        conn.execute("PRAGMA scratch.synchronous=OFF")
+        conn.execute(SCRATCH_FILMS)
+        conn.execute("INSERT INTO scratch.films SELECT tconst, rank, title, original_title, "
+                     "year FROM films ORDER BY tconst")
+        conn.execute("DETACH DATABASE scratch")
+        akas = self.files.get(TITLE_AKAS)
+        regions = self.options.aka_regions
+        if akas is not None and akas.stat().st_size >= PARALLEL_FROM_BYTES:
+            self.worker = TitlesWorker(self.scratch, akas, regions)
+            return
+        result = build_titles(self.scratch, akas, regions, on_block=lambda read: self._tick(
+            TITLE_AKAS.name, self.done_bytes + read))
+        self._titles_done(result)
 
-        def own_titles(film: tuple[int, int, str, str | None, int | None]) -> set[str]:
-            _tconst, rank, title, original, year = film
-            norm = normalize(title)
-            rows.append((rank << 8, title, norm, None, None, year))
-            if original is not None:
-                original_norm = normalize(original)
-                if original_norm != norm:
-                    rows.append((rank << 8 | 1, original, original_norm, None, None, year))
-                    return {norm, original_norm}
-            return {norm}
+    def _titles_done(self, result: TitlesResult) -> None:
+        akas = self.files.get(TITLE_AKAS)
+        if akas is not None:
+            self.counts["akas"] = result.akas
+            self.done_bytes += akas.stat().st_size
+            self.input_rows += result.rows
+        for name, count in result.malformed.items():
+            self.malformed.counts[name] = self.malformed.counts.get(name, 0) + count
+        for example in result.examples:
+            if len(self.malformed.examples) < MalformedRows.EXAMPLES:
+                self.malformed.examples.append(example)
 
-        conn.execute("BEGIN")
-        if TITLE_AKAS in self.files:
-            regions = self.options.aka_regions
-            next_slot = array("B", bytes(len(self.ranks) + 1))  # per rank: akas so far
-            kept = self.kept_titles
-            get_rank = self.ranks.get
-            bad = self.malformed.add
-            seen: set[str] = set()
-            rank = 0
-            year: int | None = None
-            keep = False
-            prev_key = b""
-            added = 0
-            for path, columns, first, lines in self._blocks(TITLE_AKAS):
-                for i, line in enumerate(lines):
-                    key = line[:line.find(b"\t")]
-                    if key != prev_key:
-                        prev_key = key
-                        try:
-                            number = _number(key)
-                        except ValueError:
-                            keep = False
-                            bad(path, first + i, _("not a number where one is expected"))
-                            continue
-                        keep = number in kept
-                        if not keep:
-                            continue
-                        while upcoming is not None and upcoming[0] < number:
-                            own_titles(upcoming)
-                            upcoming = films.fetchone()
-                        if upcoming is not None and upcoming[0] == number:
-                            rank, year = upcoming[1], upcoming[4]
-                            seen = own_titles(upcoming)
-                            upcoming = films.fetchone()
-                        else:  # out of order: written already
-                            rank = get_rank(number) or 0
-                            year = self._year_of(number)
-                            seen = set()
-                            keep = rank > 0
-                    if not keep:
-                        continue
-                    f = line.decode("utf-8", "replace").split("\t")
-                    if len(f) != columns:
-                        bad(path, first + i, wrong_columns(len(f), columns))
-                        continue
-                    region = None if f[3] == NULL else f[3]
-                    if regions is not None and region not in regions and f[7] != "1":
-                        continue
-                    title = _clean(f[2])
-                    norm = normalize(title)
-                    if not norm or norm in seen:
-                        continue
-                    seen.add(norm)
-                    slot = next_slot[rank] + 2
-                    if slot >= schema.TITLE_SLOTS:
-                        continue
-                    next_slot[rank] = slot - 1
-                    rows.append((rank << 8 | slot, title, norm, region,
-                                 None if f[4] == NULL else f[4], year))
-                    added += 1
-                    if len(rows) >= BATCH:
-                        self._write(sql, rows)
-            self.counts["akas"] = added
-        while upcoming is not None:
-            own_titles(upcoming)
-            upcoming = films.fetchone()
-            if len(rows) >= BATCH:
-                self._write(sql, rows)
-        self._write(sql, rows)
-        self._tick("titles", self.done_bytes, force=True)
-        conn.execute("INSERT INTO titles SELECT * FROM scratch_titles ORDER BY id")
-        conn.execute("DROP TABLE scratch_titles")
-        conn.execute("COMMIT")
-
-    def _year_of(self, tconst: int) -> int | None:
+    def _finish_titles(self) -> None:
+        """Wait for the titles pass if it runs beside, then copy its titles (already in
+        rowid order) into the catalogue."""
         assert self.conn is not None
-        row = self.conn.execute("SELECT year FROM films WHERE tconst = ?", (tconst,)).fetchone()
-        return None if row is None else row[0]
+        if self.worker is not None:
+            result = self.worker.result(lambda: self._tick(TITLE_AKAS.name, self.done_bytes))
+            self.worker.stop()
+            self.worker = None
+            self._titles_done(result)
+        self._tick("titles", self.done_bytes, force=True)
+        conn = self.conn
+        conn.execute("ATTACH DATABASE ? AS scratch", (str(self.scratch),))
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO titles SELECT * FROM scratch.titles")
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE scratch")
+        _remove(self.scratch)
 
     def _read_crew(self) -> None:
         if TITLE_CREW not in self.files:
@@ -562,15 +516,15 @@ class _Build:
                     bad(path, first + i, wrong_columns(len(f), columns))
                     continue
                 try:
-                    film = _number(f[0])
+                    film = id_number(f[0])
                     if film not in kept:
                         continue
-                    credits = [(role, _number(p))
+                    credits = [(role, id_number(p))
                                for role, column in ((schema.DIRECTOR, f[1]),
                                                     (schema.WRITER, f[2]))
                                if column != NULL for p in column.split(",")]
                 except ValueError:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
                 for ordering, (role, person) in enumerate(credits, 1):
                     people.add(person)
@@ -606,10 +560,10 @@ class _Build:
                 if key != prev_key:
                     prev_key = key
                     try:
-                        film = _number(key)
+                        film = id_number(key)
                     except ValueError:
                         keep = False
-                        bad(path, first + i, _("not a number where one is expected"))
+                        bad(path, first + i, not_a_number())
                         continue
                     keep = film in kept
                 if not keep:
@@ -624,14 +578,14 @@ class _Build:
                     continue
                 try:
                     ordering = int(f[1])
-                    person = _number(f[2])
+                    person = id_number(f[2])
                 except ValueError:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
-                job = None if f[4] == NULL else _clean(f[4])
+                job = None if f[4] == NULL else clean_text(f[4])
                 if role == 0:
                     job = job or category
-                characters = None if f[5] == NULL else _clean(f[5])
+                characters = None if f[5] == NULL else clean_text(f[5])
                 people.add(person)
                 rows.append((film, role, ordering, person, job, characters))
                 added += 1
@@ -655,9 +609,9 @@ class _Build:
             for i, line in enumerate(lines):
                 key = line[:line.find(b"\t")]
                 try:
-                    number = _number(key)
+                    number = id_number(key)
                 except ValueError:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
                 if number not in people:
                     continue
@@ -666,12 +620,12 @@ class _Build:
                     bad(path, first + i, wrong_columns(len(f), columns))
                     continue
                 try:
-                    birth = _optional_int(f[2])
-                    death = _optional_int(f[3])
+                    birth = optional_int(f[2])
+                    death = optional_int(f[3])
                 except ValueError:
-                    bad(path, first + i, _("not a number where one is expected"))
+                    bad(path, first + i, not_a_number())
                     continue
-                name = _clean(f[1])
+                name = clean_text(f[1])
                 rows.append((number, name, normalize(name), birth, death))
                 if len(rows) >= BATCH:
                     self._write(sql, rows)

@@ -49,7 +49,18 @@ WRITER = ROLE_CODE["writer"]
 CAST_ROLES = (ROLE_CODE["actor"], ROLE_CODE["actress"], ROLE_CODE["self"],
               ROLE_CODE["archive_footage"])
 
-TABLES = """
+TITLES_TABLE = """CREATE TABLE titles(
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    norm TEXT NOT NULL,
+    region TEXT,
+    language TEXT,
+    year INTEGER
+)"""
+"""Also created in the titles pass's scratch file (title_pass.py), with the same columns, so
+the importer copies it with one `INSERT … SELECT *`."""
+
+TABLES = TITLES_TABLE + """;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE films(
     tconst INTEGER PRIMARY KEY,
@@ -64,14 +75,6 @@ CREATE TABLE films(
     rating REAL,
     votes INTEGER,
     adult INTEGER NOT NULL
-);
-CREATE TABLE titles(
-    id INTEGER PRIMARY KEY,
-    title TEXT NOT NULL,
-    norm TEXT NOT NULL,
-    region TEXT,
-    language TEXT,
-    year INTEGER
 );
 CREATE TABLE credits(
     film INTEGER NOT NULL,

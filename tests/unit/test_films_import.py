@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from moviechat_tui.films import importer
 from moviechat_tui.films.catalogue import Catalogue
 from moviechat_tui.films.errors import (
     DatasetError,
@@ -22,7 +23,7 @@ from moviechat_tui.films.errors import (
     ImportInterrupted,
 )
 from moviechat_tui.films.importer import ImportOptions, ImportProgress, import_catalogue
-from tests.support.imdb_fixtures import truncate, write_datasets
+from tests.support.imdb_fixtures import AKAS_HEADER, truncate, write_datasets
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_FILM = ("tt0000099", "movie", "The Second Catalogue", "The Second Catalogue", "0",
@@ -39,11 +40,21 @@ def catalogue_path(tmp_path: Path) -> Path:
     return tmp_path / "films" / "catalogue.sqlite3"
 
 
+@pytest.fixture(params=["in process", "beside"])
+def titles_pass(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the titles pass in the importer's process, or in a child process beside it
+    (what a full-size title.akas gets)."""
+    if request.param == "beside":
+        monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 0)
+    return str(request.param)
+
+
 def _ids(catalogue: Catalogue, query: str) -> list[str]:
     return [film.id for film in catalogue.search(query)]
 
 
-def test_import_keeps_films_of_the_chosen_kinds(imdb: Path, catalogue_path: Path) -> None:
+def test_import_keeps_films_of_the_chosen_kinds(imdb: Path, catalogue_path: Path,
+                                                titles_pass: str) -> None:
     report = import_catalogue(imdb, catalogue_path, source="fixture")
 
     catalogue = Catalogue(catalogue_path)
@@ -74,7 +85,7 @@ def test_missing_values_are_absent_not_invented(imdb: Path, catalogue_path: Path
 
 
 def test_malformed_rows_are_counted_with_file_and_line_never_fatal(
-        imdb: Path, catalogue_path: Path) -> None:
+        imdb: Path, catalogue_path: Path, titles_pass: str) -> None:
     report = import_catalogue(imdb, catalogue_path)
 
     assert report.malformed == {"title.basics.tsv.gz": 1, "title.akas.tsv.gz": 1}
@@ -99,7 +110,8 @@ def test_plain_tsv_and_crlf_import_the_same(tmp_path: Path, gzipped: bool, crlf:
     assert parasite.cast[2].characters == ("Kim Ki-jung", "Jessica")
 
 
-def test_alternative_titles_are_deduplicated_per_film(imdb: Path, catalogue_path: Path) -> None:
+def test_alternative_titles_are_deduplicated_per_film(imdb: Path, catalogue_path: Path,
+                                                      titles_pass: str) -> None:
     import_catalogue(imdb, catalogue_path)
     parasite = Catalogue(catalogue_path).film("tt0000001")
     assert parasite is not None
@@ -108,7 +120,8 @@ def test_alternative_titles_are_deduplicated_per_film(imdb: Path, catalogue_path
     assert parasite.akas[0].region == "KR" and parasite.akas[0].language == "ko"
 
 
-def test_aka_regions_narrow_the_alternative_titles(imdb: Path, catalogue_path: Path) -> None:
+def test_aka_regions_narrow_the_alternative_titles(imdb: Path, catalogue_path: Path,
+                                                   titles_pass: str) -> None:
     import_catalogue(imdb, catalogue_path, options=ImportOptions(aka_regions=frozenset({"KR"})))
     catalogue = Catalogue(catalogue_path)
     parasite = catalogue.film("tt0000001")
@@ -165,24 +178,30 @@ def _assert_previous_answers(catalogue_path: Path, before: bytes) -> None:
     assert leftovers == []
 
 
+@pytest.mark.parametrize("broken_file", ["title.principals", "title.akas"])
 def test_a_truncated_gz_fails_with_file_and_line_and_keeps_the_previous_catalogue(
-        tmp_path: Path, imdb: Path, catalogue_path: Path) -> None:
+        tmp_path: Path, imdb: Path, catalogue_path: Path, titles_pass: str,
+        broken_file: str) -> None:
     before = _previous_catalogue(imdb, catalogue_path)
-    extra = [(f"tt{n:07d}", "1", "nm0000003", "actor", "\\N", '["A"]') for n in range(30, 4000)]
-    broken = write_datasets(tmp_path / "broken", extra={"title.principals": extra})
-    truncate(broken / "title.principals.tsv.gz", keep=0.5)
+    extra = {
+        "title.principals": [(f"tt{n:07d}", "1", "nm0000003", "actor", "\\N", '["A"]')
+                             for n in range(30, 4000)],
+        "title.akas": [(f"tt{n:07d}", "1", f"Title {n}", "US", "\\N", "\\N", "\\N", "0")
+                       for n in range(30, 4000)]}
+    broken = write_datasets(tmp_path / "broken", extra=extra)
+    truncate(broken / f"{broken_file}.tsv.gz", keep=0.5)
 
     with pytest.raises(DatasetError) as failed:
         import_catalogue(broken, catalogue_path)
 
-    assert "title.principals.tsv.gz, line " in failed.value.message
+    assert f"{broken_file}.tsv.gz, line " in failed.value.message
     assert "previous catalogue is unchanged" in failed.value.message
     _assert_previous_answers(catalogue_path, before)
 
 
 @pytest.mark.parametrize("how", ["ctrl+c", "cancel event"])
 def test_an_interrupted_import_keeps_the_previous_catalogue(
-        tmp_path: Path, imdb: Path, catalogue_path: Path, how: str) -> None:
+        tmp_path: Path, imdb: Path, catalogue_path: Path, how: str, titles_pass: str) -> None:
     before = _previous_catalogue(imdb, catalogue_path)
     newer = write_datasets(tmp_path / "newer", extra={"title.basics": [NEW_FILM]})
     cancel = threading.Event()
@@ -283,3 +302,74 @@ def test_an_open_catalogue_sees_a_new_import(tmp_path: Path, imdb: Path,
     import_catalogue(newer, catalogue_path)
 
     assert _ids(catalogue, "second catalogue") == ["tt0000099"]
+
+
+def test_the_titles_pass_gives_the_same_catalogue_in_either_process(
+        tmp_path: Path, imdb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inline = import_catalogue(imdb, tmp_path / "inline.sqlite3")
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 0)
+    beside = import_catalogue(imdb, tmp_path / "beside.sqlite3")
+
+    assert beside.counts == inline.counts and beside.input_rows == inline.input_rows
+    assert beside.malformed_examples == inline.malformed_examples
+    first, second = Catalogue(tmp_path / "inline.sqlite3"), Catalogue(tmp_path / "beside.sqlite3")
+    for query in ("parasite", "기생", "神隠し", "godfather 1972"):
+        assert first.search(query) == second.search(query)
+    assert first.film("tt0000001") == second.film("tt0000001")
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_import_takes_its_titles_process_with_it(
+        tmp_path: Path, catalogue_path: Path) -> None:
+    folder = write_datasets(tmp_path / "imdb")
+    akas = folder / "title.akas.tsv.gz"
+    akas.unlink()
+    with open(folder / "title.akas.tsv", "w", encoding="utf-8") as f:  # ~60 MB, not kept
+        f.write("\t".join(AKAS_HEADER) + "\n")
+        row = "\t1\tSome Other Title Nobody Keeps\tUS\t\\N\timdbDisplay\t\\N\t0\n"
+        for start in range(1_000_000, 2_500_000, 100_000):
+            f.write("".join(f"tt{n}{row}" for n in range(start, start + 100_000)))
+    script = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from moviechat_tui.films.importer import import_catalogue\n"
+        "def pause(progress):\n"
+        "    if progress.phase == 'title.crew':\n"
+        "        print(os.getpid(), flush=True)\n"
+        "        time.sleep(60)\n"
+        "import_catalogue(Path(sys.argv[1]), Path(sys.argv[2]), on_progress=pause)\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(folder), str(catalogue_path)],
+                             cwd=REPO, stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert child.stdout is not None
+        importer_pid = int(child.stdout.readline())
+        workers = _children(importer_pid)
+        assert workers, "the titles pass should run in a child process"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
+
+    for _ in range(200):  # it notices between two blocks of title.akas
+        if not any(_alive(pid) for pid in workers):
+            break
+        threading.Event().wait(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    assert not catalogue_path.exists()
+    import_catalogue(folder, catalogue_path)  # and the next import cleans up after both
+    assert sorted(p.name for p in catalogue_path.parent.iterdir()) == [
+        catalogue_path.name, catalogue_path.name + ".lock"]
