@@ -116,16 +116,6 @@ class Catalogue:
         self._identity = identity
         return conn
 
-    def _query(self, sql: str, params: Any = ()) -> list[Any]:
-        import sqlite3
-
-        with self._lock:
-            conn = self._connection()
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.DatabaseError as err:
-                raise CatalogueUnreadable(self.path, str(err)) from err
-
     def _run(self, work: Any) -> Any:
         """Run `work(conn)` under the lock, mapping SQLite errors to CatalogueUnreadable."""
         import sqlite3

@@ -31,9 +31,11 @@ alternative titles from `aka_regions`; directors and writers; the principal cast
 with their characters; rating and votes; the names and years of the people credited.
 
 The order matters: ratings first (the shorts threshold and the popularity rank need votes),
-then basics (which titles are kept), then akas, crew and principals (filtered on the kept
-titles; the last two mark the people credited), then name.basics (filtered on those people).
-A missing file other than title.basics is skipped: its facts are simply absent.
+then basics (which titles are kept, ranked by votes), then the titles pass over title.akas
+(title_pass.py: in a second process when the file is big) beside crew and principals
+(filtered on the kept titles; they mark the people credited), then name.basics (filtered on
+those people). A missing file other than title.basics is skipped: its facts are simply
+absent.
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ from moviechat_tui.films.title_pass import (
 
 DEFAULT_KINDS = frozenset({"movie", "tvMovie", "tvSeries", "tvMiniSeries", "short"})
 DEFAULT_SHORT_MIN_VOTES = 100
-"""About a million shorts are listed; those with fewer votes than this are rarely what a
-conversation is about, and leaving them out keeps the catalogue a third smaller."""
+"""About a million shorts are listed, most with a handful of votes or none; those below this
+are rarely what a conversation is about, and would almost double the number of films."""
 BATCH = 20_000
 """Rows per `executemany`."""
 CACHE_MB = 96
@@ -116,10 +118,15 @@ class ImportOptions(Record):
 
 
 class ImportProgress(Record):
-    """Passed to `on_progress` a few times a second. `done`/`total` are bytes of the input
-    files on disk (compressed), so a progress bar is proportional to the work; `phase` is the
-    dataset being read (`title.akas`) or "indexes" for the final step, whose progress is
-    `done == total` with `step`/`steps` counting its statements."""
+    """Passed to `on_progress` a few times a second (from the importing thread).
+
+    `done`/`total` are bytes of the input files on disk (compressed) — title.akas included
+    while its pass runs beside — so one progress bar is proportional to the work. `phase`
+    is what this process is doing: a dataset's name while it reads it (`title.basics`, …),
+    "ranking" (ordering the films by votes), "titles" (copying the titles in), then
+    "indexes" for the last step, whose progress is `done == total` with `step`/`steps`
+    counting its statements. `rows` is input rows read so far (title.akas counted when its
+    pass ends)."""
 
     phase: str
     done: int
@@ -284,7 +291,6 @@ class _Build:
         for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size={-CACHE_MB * 1024}",
                        "locking_mode=EXCLUSIVE", "temp_store=FILE", "threads=0"):
             conn.execute(f"PRAGMA {pragma}")
-        conn.create_function("normalize", 1, normalize, deterministic=True)
         conn.executescript(schema.TABLES)
 
         ratings = self._read_ratings()
