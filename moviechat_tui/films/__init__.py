@@ -21,12 +21,12 @@ A typical caller (the CLI directly; the TUI in a worker thread):
 
     from moviechat_tui.films.locations import FilmLocations
     from moviechat_tui.films.download import download_datasets
-    from moviechat_tui.films.importer import import_catalogue
+    from moviechat_tui.films.importer import import_catalogue, needs_import
     from moviechat_tui.films.catalogue import Catalogue
 
     where = FilmLocations.under(data_dir)
     report = download_datasets(where.downloads_dir, on_progress=...)
-    if report.changed or not where.catalogue.exists():
+    if needs_import(where.downloads_dir, where.catalogue):
         import_catalogue(where.downloads_dir, where.catalogue, source=report.base_url)
     catalogue = Catalogue(where.catalogue)
     catalogue.search("parasite 2019")

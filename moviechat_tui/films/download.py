@@ -2,7 +2,7 @@
 
     report = download_datasets(downloads_dir, base_url=DEFAULT_SOURCE,
                                on_progress=lambda p: bar.update(p.file, p.done, p.total))
-    if report.changed or not catalogue_path.exists():
+    if needs_import(downloads_dir, catalogue_path):     # importer.py
         import_catalogue(downloads_dir, catalogue_path, source=report.base_url)
 
 Any base URL holding the same file names works (IMDb's, a mirror, the tests' loopback

@@ -198,6 +198,21 @@ def import_catalogue(folder: Path, catalogue: Path, *, source: str | None = None
     return report
 
 
+def needs_import(folder: Path, catalogue: Path) -> bool:
+    """True if `catalogue` is missing or older than a dataset file in `folder` — what
+    `films update` asks after downloading, rather than only "did a file change": a
+    download whose import then failed (a full disk) must be imported by the next run, which
+    finds every file unchanged."""
+    try:
+        built = catalogue.stat().st_mtime
+    except OSError:
+        return True
+    found = [path for ds in (TITLE_BASICS, TITLE_AKAS, TITLE_CREW, TITLE_PRINCIPALS,
+                             TITLE_RATINGS, NAME_BASICS)
+             if (path := locate(folder, ds)) is not None]
+    return any(path.stat().st_mtime > built for path in found)
+
+
 @contextlib.contextmanager
 def _import_lock(catalogue: Path) -> Iterator[None]:
     lock_path = catalogue.with_name(catalogue.name + ".lock")

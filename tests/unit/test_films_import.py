@@ -22,7 +22,12 @@ from moviechat_tui.films.errors import (
     ImportFailed,
     ImportInterrupted,
 )
-from moviechat_tui.films.importer import ImportOptions, ImportProgress, import_catalogue
+from moviechat_tui.films.importer import (
+    ImportOptions,
+    ImportProgress,
+    import_catalogue,
+    needs_import,
+)
 from tests.support.imdb_fixtures import AKAS_HEADER, truncate, write_datasets
 
 REPO = Path(__file__).resolve().parents[2]
@@ -373,3 +378,13 @@ def test_a_killed_import_takes_its_titles_process_with_it(
     import_catalogue(folder, catalogue_path)  # and the next import cleans up after both
     assert sorted(p.name for p in catalogue_path.parent.iterdir()) == [
         catalogue_path.name, catalogue_path.name + ".lock"]
+
+
+def test_needs_import_until_the_files_are_imported(tmp_path: Path, imdb: Path,
+                                                   catalogue_path: Path) -> None:
+    assert needs_import(imdb, catalogue_path)  # no catalogue yet
+    import_catalogue(imdb, catalogue_path)
+    assert not needs_import(imdb, catalogue_path)
+    newer = imdb / "title.ratings.tsv.gz"
+    os.utime(newer, (catalogue_path.stat().st_mtime + 10,) * 2)  # a new download
+    assert needs_import(imdb, catalogue_path)
