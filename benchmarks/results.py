@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 UNITS = {"s": "{:.3f} s", "ms": "{:.0f} ms", "MB": "{:.1f} MB", "tok/s": "{:.0f} tok/s",
-         "MB/turn": "{:.3f} MB/turn", "cpu-s": "{:.3f} s"}
+         "MB/turn": "{:.3f} MB/turn", "cpu-s": "{:.3f} s", "rows/s": "{:,.0f} rows/s",
+         "min": "{:.1f} min", "msec": "{:.1f} ms"}
+"""`msec` is milliseconds shown to a tenth (lookups well under a millisecond)."""
 
 
 def median(values: Sequence[float]) -> float:
@@ -33,7 +35,8 @@ class Metric:
     """One row of the table.
 
     `goal` is read as: `max_ratio` — value/baseline must not exceed it; `max_value` — the value
-    must not exceed it (in `unit`). With neither, the row is informational (met = None).
+    must not exceed it (in `unit`); `min_value` — the value must reach it (a throughput).
+    With none of them, the row is informational (met = None).
     """
 
     name: str
@@ -47,6 +50,7 @@ class Metric:
     note: str = ""
     skipped: str = ""
     """Why this row was not measured (then it is shown as "not run", not as a failure)."""
+    min_value: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -60,6 +64,8 @@ class Metric:
             return f"≤ {self.max_ratio:g}×"
         if self.max_value is not None:
             return "≤ " + UNITS.get(self.unit, "{:g} " + self.unit).format(self.max_value)
+        if self.min_value is not None:
+            return "≥ " + UNITS.get(self.unit, "{:g} " + self.unit).format(self.min_value)
         return "—"
 
     @property
@@ -67,12 +73,14 @@ class Metric:
         if self.skipped:
             return None
         if math.isnan(self.value):
-            return False if (self.max_ratio or self.max_value) else None
+            return False if (self.max_ratio or self.max_value or self.min_value) else None
         if self.max_ratio is not None:
             ratio = self.ratio
             return None if ratio is None else ratio <= self.max_ratio
         if self.max_value is not None:
             return self.value <= self.max_value
+        if self.min_value is not None:
+            return self.value >= self.min_value
         return None
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""films: the film catalogue built from IMDb's non-commercial datasets, on the user's machine.
+
+Nothing here is imported at start-up, and this `__init__` imports nothing (start-up cost).
+The package imports only `core/` and `storage/`: no Textual, no openai. Bottom up:
+
+    errors.py     the one-line errors every operation raises (FilmsError and subclasses)
+    datasets.py   the six IMDb files: names, columns, a streaming tab-split reader
+    normalize.py  how titles, names and queries are normalised (case, accents, CJK) —
+                  shared by the importer, the search and the recognition of mentions
+    idsets.py     compact sets and maps of IMDb ids for the import (bounded memory)
+    schema.py     the catalogue's SQLite tables (one file, rebuilt whole by each import)
+    download.py   `films update`: fetch the files from a base URL (resume, skip unchanged)
+    importer.py   `films import`: files → a new catalogue file, swapped in atomically
+    records.py    the values the catalogue returns, and their `--json` shapes
+    search.py     how a title query is matched and ranked (used by catalogue.py)
+    catalogue.py  `Catalogue`: a lazily opened, read-only catalogue (search, card, status)
+    mentions.py   which films a finished reply mentions, and which claims do not hold
+    locations.py  where the files live by default under the data dir
+
+A typical caller (the CLI directly; the TUI in a worker thread):
+
+    from moviechat_tui.films.locations import FilmLocations
+    from moviechat_tui.films.download import download_datasets
+    from moviechat_tui.films.importer import import_catalogue, needs_import
+    from moviechat_tui.films.catalogue import Catalogue
+
+    where = FilmLocations.under(data_dir)
+    report = download_datasets(where.downloads_dir, on_progress=...)
+    if needs_import(where.downloads_dir, where.catalogue):
+        import_catalogue(where.downloads_dir, where.catalogue, source=report.base_url)
+    catalogue = Catalogue(where.catalogue)
+    catalogue.search("parasite 2019")
+
+See docs/films.md for what is imported, the sizes and times measured, and IMDb's terms.
+"""
