@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from moviechat_tui import __version__
+from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _, set_language
 from moviechat_tui.core.text import one_line
 
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("with list/search: print JSON (see docs/scripting.md)"))
     parser.add_argument("-o", "--output", metavar="FILE",
                         help=_("with export: write to FILE instead of standard output"))
+    # A tab of `moviechat serve` (its process id follows): see moviechat_tui/web/handoff.py.
+    parser.add_argument("--web-tab", type=int, metavar="PID", help=argparse.SUPPRESS)
     parser.add_argument("command", nargs="*", metavar="COMMAND",
                         help=_("config path | config init | list | search TEXT | export ID"))
     return parser
@@ -175,6 +178,44 @@ def _resolve_local_model(given: str | None) -> Path:
     return model
 
 
+def _serve(words: list[str]) -> int:
+    """`moviechat serve [--host] [--port] [--open] [--no-token] [app flags]`: the app in a
+    browser (moviechat_tui/web/). The app flags are checked here once, then given as they are
+    to every tab's app."""
+    from moviechat_tui.settings.config import Overrides, load_settings
+    from moviechat_tui.settings.paths import Paths
+    from moviechat_tui.web import serve
+
+    flags, app_words = serve.parse_arguments(words)
+    args = build_parser().parse_args(app_words)
+    if args.command or args.json or args.output or args.open_id or args.web_tab is not None:
+        print(_("moviechat: usage: moviechat serve [--host HOST] [--port PORT] [--open] "
+                "[--no-token] [moviechat's flags]"), file=sys.stderr)
+        return 2
+    if args.lang:
+        set_language(args.lang)
+    local_model: Path | None = None
+    try:
+        if args.local or args.local_model:
+            if args.base_url:
+                print(_("moviechat: --local and --base-url cannot be used together"),
+                      file=sys.stderr)
+                return 2
+            local_model = _resolve_local_model(args.local_model)
+        settings = load_settings(
+            Paths.default(data_dir=args.data_dir, config_file=args.config),
+            Overrides(base_url=args.base_url, model=args.model, persona=args.persona,
+                      lang=args.lang, local_model=local_model, profile=args.profile))
+    except UserFacingError as exc:  # ConfigError, LocalServerError
+        print(f"moviechat: {exc.message}", file=sys.stderr)
+        return 2
+    if settings.interface.lang and not args.lang:
+        set_language(settings.interface.lang)
+    return serve.run(serve.ServeOptions(flags=flags, app_arguments=tuple(app_words),
+                                        log_dir=settings.paths.log_dir,
+                                        local_model=local_model))
+
+
 def _early_lang(argv: Sequence[str]) -> str | None:
     """--lang must apply before the parser is built, or --help would ignore it."""
     for index, word in enumerate(argv):
@@ -186,7 +227,10 @@ def _early_lang(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    set_language(_early_lang(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    set_language(_early_lang(words))
+    if words[:1] == ["serve"]:
+        return _serve(words[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.lang:
@@ -214,6 +258,10 @@ def _run_tui(args: argparse.Namespace) -> int:
     from moviechat_tui.settings.config import ConfigError, Overrides, load_settings
     from moviechat_tui.settings.paths import Paths
 
+    if args.web_tab is not None:
+        from moviechat_tui.web.handoff import become_tab
+
+        become_tab(args.web_tab)
     local_model: Path | None = None
     if args.local or args.local_model:
         if args.base_url:
@@ -236,6 +284,14 @@ def _run_tui(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)
         return 2
+    if args.web_tab is not None:
+        from moviechat_tui.web.handoff import HandoffError, adopt_shared_local
+
+        try:
+            settings = adopt_shared_local(settings, os.environ)
+        except HandoffError as exc:
+            print(f"moviechat: {exc.message}", file=sys.stderr)
+            return 2
     if settings.interface.lang and not args.lang:
         set_language(settings.interface.lang)
 

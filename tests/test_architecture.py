@@ -6,6 +6,8 @@ The rules (docs/architecture.md, "Layers"):
   `core`; `library` and `films` only `core` and `storage`; `session` anything but `tui`.
 - `tui` reaches storage and the backend only through `session` (and the library's and the
   film catalogue's plain types): it never imports `storage` or `llm`.
+- `web` (the `moviechat serve` server) imports only `core`, `settings` and `llm`: the app
+  runs in a child process per browser tab, so the server never needs Textual.
 - Nothing outside `tui/` imports `textual`; only `llm/backend.py` imports `openai`.
 - No import cycles between modules, and a package's `__init__` imports none of its modules
   (importing one module of a layer must not load the whole layer at start-up).
@@ -35,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "films": {"core", "storage"},
     "session": {"core", "settings", "storage", "library", "llm", "films"},
     "tui": {"core", "settings", "session", "library", "films"},
+    "web": {"core", "settings", "llm"},
 }
 """Which layers each layer may import (besides itself)."""
 ENTRY_POINTS = {"__init__", "__main__", "cli"}

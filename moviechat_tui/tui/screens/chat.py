@@ -377,7 +377,13 @@ class ChatScreen(Screen[None]):
         await self.app.library.branch_from(event.view.message)  # type: ignore[attr-defined]
 
     async def action_export(self) -> None:
-        await self.app.library.export_current()  # type: ignore[attr-defined]
+        path = await self.app.library.export_current()  # type: ignore[attr-defined]
+        if path is not None and self.app.is_web:
+            # In a browser tab (`moviechat serve`) the file is also offered as a download:
+            # the folder it was written to may be on another machine.
+            self.app.deliver_text(path, mime_type="text/markdown", encoding="utf-8")
+            self.notify(_("Sent to your browser as a download: {name}").format(
+                name=path.name), markup=False)
 
     @on(AssistantMessage.VersionRequested)
     def flip_version(self, event: AssistantMessage.VersionRequested) -> None:
