@@ -98,3 +98,60 @@ def test_chat_in_a_real_browser_stays_on_this_machine(
     assert hosts == {"127.0.0.1"}, requests
     assert any(url.startswith("ws://127.0.0.1") for url in requests)  # the log saw the app
     assert not problems, problems  # no script error, no blocked font or style (CSP)
+
+
+def test_copy_and_links_go_through_the_browser_safely(
+        browser: Any, tmp_path: Path, loopback: LoopbackServer) -> None:
+    loopback.default_reply = Reply(text=ANSWER, delay=0.01)
+    with Serve(["--base-url", loopback.base_url], env=app_env(tmp_path), cwd=tmp_path) as serve:
+        context = browser.new_context(viewport={"width": 800, "height": 480})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=serve.base)
+        elsewhere: list[str] = []
+
+        def stay_here(route: Any) -> None:  # nothing may reach the internet: answer locally
+            if route.request.url.startswith(serve.base):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.fulfill(status=200, body="elsewhere", content_type="text/plain")
+
+        context.route("**/*", stay_here)
+        pages: list[Any] = []
+        context.on("page", lambda opened: pages.append(opened))
+        page = context.new_page()
+        page.goto(serve.url)
+        page.wait_for_selector("body.-first-byte", timeout=30_000)
+        page.click("#terminal", position={"x": 100, "y": 440})
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        wait_until(lambda: [m.get("finish_reason") for c in conversations(tmp_path / "data")
+                            for m in c.get("messages", [])][-1:] == ["stop"], 20, "no reply")
+
+        # Copy: up to the last message, then c. The app's OSC 52 becomes the browser's
+        # clipboard (this page is on loopback, a "secure context" that may write it).
+        page.keyboard.press("ArrowUp")
+        page.wait_for_timeout(500)  # the focus moves to the message (a person is not faster)
+        page.keyboard.press("c")
+        deadline = 50
+        while page.evaluate("navigator.clipboard.readText()") != ANSWER and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        assert page.evaluate("navigator.clipboard.readText()") == ANSWER
+
+        # The page opens only what the app asks for (after its dialog), and only web
+        # addresses: not the blank window xterm.js opens for text that looks like a link,
+        # not a script or a file.
+        for attempt in ("window.open()", "window.open('javascript:alert(1)', '_blank')",
+                        "window.open('file:///etc/passwd', '_blank')"):
+            page.evaluate(attempt)
+        page.wait_for_timeout(300)
+        assert pages == [page]
+        page.evaluate("window.open('https://example.org/film', '_blank')")
+        deadline = 50
+        while len(pages) < 2 and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        assert [p.url for p in pages[1:]] == ["https://example.org/film"]
+        assert pages[1].evaluate("window.opener") is None  # it cannot reach back into the app
+        assert elsewhere == ["https://example.org/film"]
+        context.close()

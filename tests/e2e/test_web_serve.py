@@ -239,3 +239,24 @@ async def test_a_killed_serve_leaves_no_tab_behind(
     user, reply = saved_messages(tmp_path)
     assert user["content"] == QUESTION
     assert str(reply["content"]).startswith("word0 word1 word2")
+
+
+async def test_a_link_opens_in_the_browser_only_after_the_dialog(
+        serve: Serve, loopback: LoopbackServer) -> None:
+    loopback.default_reply = Reply(text="See [Alien on IMDb](https://www.imdb.com/title/"
+                                   "tt0078748/) for more.", delay=0.01)
+    async with Tab(serve) as tab:
+        await tab.wait_for("Ask about a film")
+        await tab.send(QUESTION)
+        await tab.press("enter")
+        screen = await tab.wait_for("Alien on IMDb")
+        row = next(y for y, line in enumerate(screen.splitlines()) if "Alien on IMDb" in line)
+        column = screen.splitlines()[row].index("Alien on IMDb") + 2
+        await tab.click(column, row)  # the mouse, as xterm.js reports it
+        await tab.wait_for("Open this link in your browser?")
+        assert not any(m[0] == "open_url" for m in tab.messages)  # not before the user says
+        await tab.press("enter")  # "Open" has the focus
+        await tab.wait_until(lambda: any(m[0] == "open_url" for m in tab.messages), 10,
+                             "the page was not asked to open the link")
+    [opened] = [m[1] for m in tab.messages if m[0] == "open_url"]
+    assert opened == {"url": "https://www.imdb.com/title/tt0078748/", "new_tab": True}

@@ -245,6 +245,10 @@ class Tab:
     async def press(self, key: str) -> None:
         await self.send(KEYS[key])
 
+    async def click(self, column: int, row: int) -> None:
+        """A left click on a cell (0-based), in the SGR mouse encoding xterm.js sends."""
+        await self.send(f"\x1b[<0;{column + 1};{row + 1}M\x1b[<0;{column + 1};{row + 1}m")
+
     async def close(self) -> None:
         """Close the tab, as a browser does when its tab is closed."""
         if self.socket is not None:
