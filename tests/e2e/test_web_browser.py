@@ -72,7 +72,7 @@ def test_chat_in_a_real_browser_stays_on_this_machine(
         page.goto(serve.url)
         assert page.url == serve.base + "/", "the token stayed in the address bar"
         page.wait_for_selector("body.-first-byte", timeout=30_000)  # the app's first frame
-        page.click("#terminal", position={"x": 100, "y": 440})  # the prompt, at the bottom
+        # No click first: the page gives the app the keys, and the app its prompt.
         page.keyboard.type(QUESTION)
         page.keyboard.press("Enter")
         wait_until(lambda: [m.get("content") for c in conversations(tmp_path / "data")
@@ -121,7 +121,6 @@ def test_copy_and_links_go_through_the_browser_safely(
         page = context.new_page()
         page.goto(serve.url)
         page.wait_for_selector("body.-first-byte", timeout=30_000)
-        page.click("#terminal", position={"x": 100, "y": 440})
         page.keyboard.type(QUESTION)
         page.keyboard.press("Enter")
         wait_until(lambda: [m.get("finish_reason") for c in conversations(tmp_path / "data")
