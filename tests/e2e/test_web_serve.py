@@ -260,3 +260,13 @@ async def test_a_link_opens_in_the_browser_only_after_the_dialog(
                              "the page was not asked to open the link")
     [opened] = [m[1] for m in tab.messages if m[0] == "open_url"]
     assert opened == {"url": "https://www.imdb.com/title/tt0078748/", "new_tab": True}
+
+
+async def test_quitting_in_a_tab_ends_its_app_and_tells_the_page(serve: Serve) -> None:
+    async with Tab(serve) as tab:
+        await tab.wait_for("Ask about a film")
+        [app] = serve.tabs()
+        await tab.press("ctrl+q")
+        await tab.wait_until(lambda: tab.closed, 15, "the page was not told the app ended")
+    wait_until(lambda: not process_alive(app), 15, "the app is still running")
+    assert serve.process is not None and serve.process.poll() is None
