@@ -144,10 +144,10 @@ class Access:
         ]
         if reason:
             lines.insert(0, reason)
+        title = html.escape(_("moviechat: not allowed"))
         body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-        page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
-                f"<title>{html.escape(_('moviechat: not allowed'))}</title></head>"
-                f"<body id='refused'><h1>403</h1>{body}</body></html>")
+        page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
+                f"</head><body id='refused'><h1>403</h1>{body}</body></html>")
         return web.Response(status=403, text=page, content_type="text/html", charset="utf-8")
 
     async def add_headers(self, request: web.Request, response: web.StreamResponse) -> None:
