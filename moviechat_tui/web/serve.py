@@ -134,6 +134,8 @@ def run(options: ServeOptions) -> int:
             return asyncio.run(_serve(options, listening, local))
         except _LocalFailed as failure:
             return _fail(failure.message, 1)
+        except KeyboardInterrupt:  # ctrl+c while the --local model was loading
+            return 130
         finally:
             if local is not None:
                 local.stop()
