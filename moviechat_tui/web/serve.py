@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.records import Record
-from moviechat_tui.web.access import TOKEN_PARAMETER, is_loopback_host, new_token
 from moviechat_tui.web.handoff import tab_arguments, tab_environment
 
 if TYPE_CHECKING:
@@ -65,6 +64,8 @@ class ServeOptions(Record):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moviechat serve",
+        # No abbreviations: every other flag belongs to the app and passes through untouched.
+        allow_abbrev=False,
         description=_("Serve moviechat to a web browser: each tab is its own moviechat, on "
                       "the same conversations. Private by default (see docs/web.md)."),
         epilog=_("moviechat's own flags (--local, --profile, --data-dir, --config, --model, "
@@ -96,13 +97,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def web_extra_installed() -> bool:
+    """textual-serve and aiohttp, found without importing them (this module and the CLI
+    import neither, so a missing extra is one line, not a traceback)."""
+    return all(importlib.util.find_spec(name) is not None
+               for name in ("textual_serve", "aiohttp", "aiohttp_jinja2"))
+
+
 def run(options: ServeOptions) -> int:
     """Serve until ctrl+c (or SIGTERM, SIGHUP); every tab's app saves and ends first.
     Exit codes: 0 stopped, 1 could not serve, 2 usage."""
     flags = options.flags
-    if importlib.util.find_spec("textual_serve") is None:
+    if not web_extra_installed():
         return _fail(_("the browser mode needs the [web] extra: "
                        "pip install 'moviechat-tui[web]'"), 2)
+    from moviechat_tui.web.access import is_loopback_host
+
     if not 0 <= flags.port <= 65535:
         return _fail(_("--port must be between 0 and 65535."), 2)
     loopback = is_loopback_host(flags.host)
@@ -193,6 +203,8 @@ def _bind_problem(host: str, port: int, error: OSError) -> str:
 
 def page_address(host: str, port: int, token: str | None) -> str:
     """The address to open: on a wildcard address, this machine's loopback one."""
+    from moviechat_tui.web.access import TOKEN_PARAMETER
+
     if host in _ANY_ADDRESS:
         host = "::1" if host == "::" else "127.0.0.1"
     shown = f"[{host}]" if ":" in host else host
@@ -202,7 +214,7 @@ def page_address(host: str, port: int, token: str | None) -> str:
 
 async def _serve(options: ServeOptions, listening: socket.socket,
                  local: LocalServer | None) -> int:
-    from moviechat_tui.web.access import Access
+    from moviechat_tui.web.access import Access, is_loopback_host, new_token
     from moviechat_tui.web.server import WebServer
 
     flags = options.flags

@@ -270,3 +270,13 @@ async def test_quitting_in_a_tab_ends_its_app_and_tells_the_page(serve: Serve) -
         await tab.wait_until(lambda: tab.closed, 15, "the page was not told the app ended")
     wait_until(lambda: not process_alive(app), 15, "the app is still running")
     assert serve.process is not None and serve.process.poll() is None
+
+
+def test_without_the_web_extra_serve_says_how_to_get_it(tmp_path: Path) -> None:
+    hide = ("import sys; sys.modules['textual_serve'] = sys.modules['aiohttp'] = None; "
+            "from moviechat_tui.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", hide, "serve"], env=app_env(tmp_path),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == ("moviechat serve: the browser mode needs the [web] extra: "
+                             "pip install 'moviechat-tui[web]'\n")
