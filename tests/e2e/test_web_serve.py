@@ -103,18 +103,34 @@ async def test_the_token_becomes_a_cookie_and_leaves_the_address(serve: Serve) -
         assert address.startswith(("/", "data:")), address
 
 
+KEY = "sk-test-web-0123456789abcdefSECRET"
+
+
 async def test_a_question_typed_in_a_tab_is_answered_and_saved(
-        serve: Serve, loopback: LoopbackServer, tmp_path: Path) -> None:
-    async with Tab(serve) as tab:
-        await tab.wait_for("Ask about a film")
-        await tab.send(QUESTION)  # typed at once, without a click first: the prompt has focus
-        await tab.press("enter")
-        loopback.wait_for_requests(1)
-        assert loopback.last_request["messages"][-1]["content"] == QUESTION
-        await tab.wait_for(ANSWER)
-        await tab.wait_until(lambda: [m.get("content") for m in saved_messages(tmp_path)]
-                             == [QUESTION, ANSWER], 10, "the reply was not saved")
-    assert saved_messages(tmp_path)[1]["finish_reason"] == "stop"
+        tmp_path: Path, loopback: LoopbackServer) -> None:
+    loopback.default_reply = Reply(text=ANSWER, delay=0.01)
+    config = tmp_path / "config.toml"
+    config.write_text(f'api_key = "{KEY}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    args = ["--base-url", loopback.base_url, "--config", str(config)]
+    with Serve(args, env=app_env(tmp_path), cwd=tmp_path) as serve:
+        async with Tab(serve) as tab:
+            await tab.wait_for("Ask about a film")
+            await tab.send(QUESTION)  # typed at once, no click first: the prompt has focus
+            await tab.press("enter")
+            loopback.wait_for_requests(1)
+            assert loopback.last_request["messages"][-1]["content"] == QUESTION
+            await tab.wait_for(ANSWER)
+            await tab.wait_until(lambda: [m.get("content") for m in saved_messages(tmp_path)]
+                                 == [QUESTION, ANSWER], 10, "the reply was not saved")
+            async with (aiohttp.ClientSession(cookies=serve.cookie) as browser,
+                        browser.get(serve.base + "/") as page):
+                html = await page.text()
+        assert saved_messages(tmp_path)[1]["finish_reason"] == "stop"
+        # The key from the config file was used, and never sent to the browser.
+        assert loopback.request_headers[-1]["authorization"] == f"Bearer {KEY}"
+        assert KEY.encode() not in tab.received and KEY[-12:].encode() not in tab.received
+        assert KEY not in html and str(config) not in html
 
 
 async def test_closing_the_tab_mid_reply_saves_it_and_ends_its_app(

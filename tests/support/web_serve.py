@@ -187,6 +187,7 @@ class Tab:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.messages: list[list[Any]] = []
+        self.received = bytearray()  # everything the page was sent, screen bytes included
         self.session: aiohttp.ClientSession | None = None
         self.socket: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -209,8 +210,10 @@ class Tab:
         assert self.socket is not None
         async for message in self.socket:
             if message.type == aiohttp.WSMsgType.BINARY:
+                self.received += message.data
                 self.stream.feed(message.data)
             elif message.type == aiohttp.WSMsgType.TEXT:
+                self.received += message.data.encode()
                 self.messages.append(json.loads(message.data))
 
     @property
