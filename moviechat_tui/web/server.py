@@ -114,7 +114,7 @@ class WebServer(Server):
             "title": self.title,
             "font_size": _number(request.query, "fontsize"),
             "starting": _("Starting moviechat…"),
-            "ended": _("This tab's moviechat has ended; the conversation is saved."),
+            "ended": _("This tab's moviechat has ended."),
             "start_again": _("Start again"),
         }
         return aiohttp_jinja2.render_template("page.html", request, context)
