@@ -7,6 +7,8 @@ The rules (docs/architecture.md, "Layers"):
 - `tui` reaches storage and the backend only through `session` (and the library's and the
   film catalogue's plain types): it never imports `storage` or `llm`. Inside it, `render/`
   and `runtime/` import no widgets or screens, and widgets no screens.
+- `web` (the `moviechat serve` server) imports only `core`, `settings` and `llm`: the app
+  runs in a child process per browser tab, so the server never needs Textual.
 - Nothing outside `tui/` imports `textual`; only `llm/backend.py` imports `openai`.
 - No import cycles between modules, and a package's `__init__` imports none of its modules
   (importing one module of a layer must not load the whole layer at start-up).
@@ -36,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "films": {"core", "storage"},
     "session": {"core", "settings", "storage", "library", "llm", "films"},
     "tui": {"core", "settings", "session", "library", "films"},
+    "web": {"core", "settings", "llm"},
 }
 """Which layers each layer may import (besides itself)."""
 ENTRY_POINTS = {"__init__", "__main__", "cli"}

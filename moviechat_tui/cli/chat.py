@@ -18,9 +18,11 @@ MAX_FPS = 120
 """Textual's frame-rate cap (TEXTUAL_FPS) unless the user set one: see _run_app."""
 
 
-def add_flags(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    """The chat's own flags, on the bare command only; returns them so a sub-command given
-    with one of them can be told it does not apply."""
+def add_flags(parser: argparse.ArgumentParser, *,
+              open_id: bool = True) -> list[argparse.Action]:
+    """The chat's own flags, on the bare command (and `serve`, which hands them to every
+    tab: there `--open` opens the browser, so `open_id` is False); returns them so a
+    sub-command given with one of them can be told it does not apply."""
     group = parser.add_argument_group(_("chat options (without a command)"))
     flags = [
         group.add_argument("--base-url", metavar="URL",
@@ -41,12 +43,12 @@ def add_flags(parser: argparse.ArgumentParser) -> list[argparse.Action]:
                            help=_("run this GGUF model file offline (implies --local)")),
     ]
     reopen = group.add_mutually_exclusive_group()
-    flags += [
-        reopen.add_argument("--continue", dest="continue_latest", action="store_true",
-                            help=_("reopen the latest conversation")),
-        reopen.add_argument("--open", metavar="ID", dest="open_id",
-                            help=_("open the conversation with this id (or its start)")),
-    ]
+    flags.append(reopen.add_argument("--continue", dest="continue_latest", action="store_true",
+                                     help=_("reopen the latest conversation")))
+    if open_id:
+        flags.append(reopen.add_argument(
+            "--open", metavar="ID", dest="open_id",
+            help=_("open the conversation with this id (or its start)")))
     return flags
 
 
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         gc.enable()
 
 
-def _resolve_local_model(given: str | None) -> Path:
+def resolve_local_model(given: str | None) -> Path:
     """The GGUF to run for --local: the given file, else the one the [local] extra ships.
 
     Checked before the TUI starts so a missing extra or a bad file is one line on stderr."""
@@ -95,6 +97,10 @@ def _run_app(args: argparse.Namespace) -> int:
     from moviechat_tui.settings.config import ConfigError, Overrides, load_settings
     from moviechat_tui.settings.paths import Paths
 
+    if args.web_tab is not None:
+        from moviechat_tui.web.handoff import become_tab
+
+        become_tab(args.web_tab)
     local_model: Path | None = None
     if args.local or args.local_model:
         if args.base_url:
@@ -104,7 +110,7 @@ def _run_app(args: argparse.Namespace) -> int:
         from moviechat_tui.llm.local_server import LocalServerError
 
         try:
-            local_model = _resolve_local_model(args.local_model)
+            local_model = resolve_local_model(args.local_model)
         except LocalServerError as exc:
             print(f"moviechat: {exc.message}", file=sys.stderr)
             return 2
@@ -117,6 +123,14 @@ def _run_app(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)
         return 2
+    if args.web_tab is not None:
+        from moviechat_tui.web.handoff import HandoffError, adopt_shared_local
+
+        try:
+            settings = adopt_shared_local(settings, os.environ)
+        except HandoffError as exc:
+            print(f"moviechat: {exc.message}", file=sys.stderr)
+            return 2
     if settings.interface.lang and not args.lang:
         set_language(settings.interface.lang)
 

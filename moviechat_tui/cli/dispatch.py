@@ -24,6 +24,12 @@ USAGE = ("%(prog)s [OPTION ...]\n"
 """argparse would show the optional command as required ("COMMAND ...") after every flag."""
 
 
+COMMANDS = frozenset({"config", "list", "search", "export", "serve"})
+"""The command names: words after which the small parser of the bare command must not be
+tried (`serve --open` is not the chat's `--open ID`). tests/unit/test_cli.py checks that it
+matches what the groups register."""
+
+
 def build_parser(*, with_commands: bool = True
                  ) -> tuple[CommandLineParser, list[argparse.Action]]:
     """The parser, and the chat's flags (refused together with a sub-command).
@@ -48,13 +54,15 @@ def build_parser(*, with_commands: bool = True
     parser.add_argument("--version", action="version", version=f"moviechat {__version__}",
                         help=_("print the version and exit"))
     chat_flags = chat.add_flags(parser)
+    # A tab of `moviechat serve` (its process id follows): see moviechat_tui/web/handoff.py.
+    parser.add_argument("--web-tab", type=int, metavar="PID", help=argparse.SUPPRESS)
     add_global_flags(parser, after_command=False)
     if with_commands:
         # The command groups, in the order `moviechat --help` lists them: one module each.
-        from moviechat_tui.cli import config, conversations
+        from moviechat_tui.cli import config, conversations, serve
 
         commands = Commands(parser, dest="command", title=_("commands"))
-        for group in (config, conversations):
+        for group in (config, conversations, serve):
             group.register(commands)
     return parser, chat_flags
 
@@ -65,10 +73,11 @@ def parse(words: list[str]) -> tuple[argparse.Namespace, CommandLineParser,
     and the chat's flags. The bare command (flags only, the common case) is parsed with the
     small parser; anything else (a command, help, a stray word or flag) with the whole one,
     which also gives the errors."""
-    parser, chat_flags = build_parser(with_commands=False)
-    args, rest = parser.parse_known_args(words)
-    if not rest:
-        return args, parser, chat_flags
+    if not COMMANDS.intersection(words):
+        parser, chat_flags = build_parser(with_commands=False)
+        args, rest = parser.parse_known_args(words)
+        if not rest:
+            return args, parser, chat_flags
     parser, chat_flags = build_parser()
     args, rest = parser.parse_known_args(words)
     # Usage errors after the command name belong to that command: its usage, its name.
@@ -98,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         return chat.run(args)
-    flag = chat.misplaced_flag(args, chat_flags)
+    flag = None if getattr(args, "takes_chat_flags", False) else chat.misplaced_flag(
+        args, chat_flags)
     if flag:
         parser.error(_("{flag} is for the chat; `moviechat {command}` does not take it").format(
             flag=flag, command=parser.prog.removeprefix("moviechat ")))

@@ -95,6 +95,10 @@ class Endpoint(Record):
     local_model: Path | None = None
     """`--local`: this GGUF file runs in llama.cpp's server on this machine; `base_url` and
     `api_key` are filled in once that server has started."""
+    local_server_shared: bool = False
+    """`--local` in a tab of `moviechat serve`: `serve` already runs the server for
+    `local_model`, shared by every tab, and `base_url`/`api_key` are its; this process must
+    neither start nor stop one (moviechat_tui/web/handoff.py)."""
     url_source: str = "--base-url"
     """Where the address came from, as an error message tells the user to check it:
     `--base-url`, `OPENAI_BASE_URL`, "base_url in FILE", a profile's base_url."""

@@ -141,7 +141,9 @@ class Connection:
         backend waits for the server. Progress arrives as notifications; once ready, requests
         go through the same OpenAI backend as any endpoint. `on_failure(message)` is called
         if it cannot start."""
-        if self.settings.endpoint.local_model is None or self._ready is not None:
+        endpoint = self.settings.endpoint
+        if (endpoint.local_model is None or endpoint.local_server_shared
+                or self._ready is not None):
             return
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()

@@ -176,6 +176,16 @@ class MovieChatApp(App[None]):
         if self.is_running:
             self.controller.remember_theme(theme)
 
+    def watch_app_focus(self, focused: bool) -> None:
+        """In a browser tab (`moviechat serve`) the app starts blurred, before the chat
+        screen has focused its prompt, and Textual then never focuses it: the first keys
+        typed in the page went nowhere. When the app gets focus with nothing focused, the
+        prompt gets it at once, so the key that brought the focus is typed into it (Textual's
+        own watcher, which restores the focus a blur took away, runs first)."""
+        if (focused and self._chat is not None and self.screen is self._chat
+                and self._chat.focused is None):
+            self._chat.set_focus(self._chat.query_one("#prompt"))
+
     async def on_load(self) -> None:
         """--continue/--open: open the conversation before anything is drawn, so the first
         frame shows it (not an empty chat that is then replaced)."""

@@ -3,6 +3,7 @@ either side of the command, a suggestion for a typo, exit codes, output in any e
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -88,7 +89,7 @@ def test_the_apps_help_lists_the_commands_and_the_chat_flags(
     (["lsit"], "unknown command 'lsit'; did you mean 'list'?"),
     (["exprot", "x"], "unknown command 'exprot'; did you mean 'export'?"),
     (["config", "pth"], "unknown command 'pth'; did you mean 'path'?"),
-    (["hello"], "unknown command 'hello' (commands: config, list, search, export)"),
+    (["hello"], "unknown command 'hello' (commands: config, list, search, export, serve)"),
 ])
 def test_a_mistyped_command_gets_a_suggestion(capsys: pytest.CaptureFixture[str],
                                                argv: list[str], message: str) -> None:
@@ -268,3 +269,27 @@ def test_a_command_group_two_levels_deep_works_like_the_others(
     with pytest.raises(SystemExit):
         args.handler(args)
     assert "say which: import" in capsys.readouterr().err
+
+
+def test_serve_hands_the_chat_and_global_flags_to_every_tab() -> None:
+    """`serve` checks the chat's flags once and gives each tab's app the same ones, whether
+    the global flags came before or after the command; its own flags stay with it."""
+    from moviechat_tui.cli import dispatch, serve
+
+    args, _parser, _flags = dispatch.parse(
+        ["--data-dir", "/tmp/films", "serve", "--port", "0", "--open", "--local",
+         "--persona", "critic", "--continue", "--lang", "ko", "--debug"])
+    assert args.handler is serve.run_serve
+    assert (args.port, args.open_browser, args.token) == (0, True, True)
+    assert serve.tab_words(args) == ["--persona", "critic", "--local", "--continue",
+                                     "--data-dir", "/tmp/films", "--lang", "ko", "--debug"]
+
+
+def test_the_list_of_command_names_matches_the_parser() -> None:
+    from moviechat_tui.cli import dispatch
+
+    parser, _flags = dispatch.build_parser()
+    registered = {name for action in parser._actions
+                  if isinstance(action, argparse._SubParsersAction)
+                  for name in action.choices}
+    assert registered == dispatch.COMMANDS

@@ -384,7 +384,13 @@ class ChatScreen(Screen[None]):
         await self.app.library.branch_from(event.view.message)
 
     async def action_export(self) -> None:
-        await self.app.library.export_current()
+        path = await self.app.library.export_current()
+        if path is not None and self.app.is_web:
+            # In a browser tab (`moviechat serve`) the file is also offered as a download:
+            # the folder it was written to may be on another machine.
+            self.app.deliver_text(path, mime_type="text/markdown", encoding="utf-8")
+            self.notify(_("Sent to your browser as a download: {name}").format(
+                name=path.name), markup=False)
 
     @on(AssistantMessageView.VersionRequested)
     def flip_version(self, event: AssistantMessageView.VersionRequested) -> None:
