@@ -30,6 +30,21 @@ FINISH_ERROR = "error"
 FINISH_TRUNCATED = "truncated"
 """The connection closed without a finish_reason: the reply may be incomplete."""
 
+def ending_label(reason: str | None) -> str:
+    """Words for how a reply ended ("" for a normal end): under it on screen, and in an
+    export."""
+    from moviechat_tui.core.i18n import _
+
+    return {
+        FINISH_CANCELLED: _("stopped"),
+        FINISH_ERROR: _("failed: incomplete"),
+        FINISH_TRUNCATED: _("cut off: may be incomplete"),
+        FINISH_STREAMING: _("interrupted: incomplete"),
+        "length": _("hit the length limit"),
+        "content_filter": _("stopped by the content filter"),
+    }.get(reason or "", "")
+
+
 NoticeKind = Literal["persona", "error", "info"]
 """What a `notice` line is: a persona switch (its content is the persona's name), an error
 or warning, or neutral information. Kept in `Message.notice`, never in `finish_reason`,
@@ -43,6 +58,12 @@ NOTICE_INFO: NoticeKind = "info"
 def now_utc() -> datetime:
     """Timestamps are always timezone-aware UTC, second precision is not enough for ordering."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (the app only makes UTC ones); others are converted,
+    so sorting and writing never mix naive and aware values."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def new_id() -> str:

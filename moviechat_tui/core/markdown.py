@@ -39,8 +39,9 @@ def parser() -> MarkdownIt:
 _per_thread = threading.local()
 
 
-def _thread_parser() -> MarkdownIt:
-    """A parser of this thread's own, for work done off the UI thread (search snippets)."""
+def thread_parser() -> MarkdownIt:
+    """A parser of this thread's own, for work done off the UI thread (search snippets,
+    exports)."""
     found: MarkdownIt | None = getattr(_per_thread, "parser", None)
     if found is None:
         found = _per_thread.parser = _new_parser()
@@ -55,7 +56,7 @@ def plain_text(markdown: str) -> str:
     words: list[str] = []
     number: list[int] = []
     """The next item number of each open ordered list (0 in a bullet list)."""
-    for token in _thread_parser().parse(markdown):
+    for token in thread_parser().parse(markdown):
         if token.type == "ordered_list_open":
             number.append(int(token.attrs.get("start", 1) or 1))
         elif token.type == "bullet_list_open":

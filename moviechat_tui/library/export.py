@@ -15,26 +15,23 @@ from __future__ import annotations
 import re
 import stat
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moviechat_tui.core.conversation import (
-    FINISH_CANCELLED,
-    FINISH_ERROR,
-    FINISH_STREAMING,
-    FINISH_TRUNCATED,
     Conversation,
     Message,
+    ending_label,
 )
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.markdown import thread_parser
 from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.storage.errors import StoreWriteError, why_not_written
 from moviechat_tui.storage.files import write_atomically
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
+    pass
 
 HEADING_SHIFT = 2
 """How many levels a reply's headings move down: below the export's `#` title and its `##`
@@ -48,31 +45,12 @@ class ExportError(UserFacingError):
     nothing else changed."""
 
 
-def _ended(message: Message) -> str:
-    """Words for a reply that did not end normally (the same as under it on screen)."""
-    return {
-        FINISH_CANCELLED: _("stopped"),
-        FINISH_ERROR: _("failed: incomplete"),
-        FINISH_TRUNCATED: _("cut off: may be incomplete"),
-        FINISH_STREAMING: _("interrupted: incomplete"),
-        "length": _("hit the length limit"),
-        "content_filter": _("stopped by the content filter"),
-    }.get(message.finish_reason or "", "")
-
-
 def _speaker(message: Message, personas: Iterable[Persona]) -> str:
     if message.role == "user":
         return _("You")
     persona = find(tuple(personas), message.persona or "")
     name = persona.display_name if persona else (message.persona or _("Assistant"))
     return f"{name} ({message.model})" if message.model else name
-
-
-@cache
-def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt().enable("table")  # the block rules the chat pane renders with
 
 
 def _fence_is_closed(lines: list[str], start: int, end: int, markup: str) -> bool:
@@ -88,7 +66,7 @@ def nested_markdown(text: str) -> str:
     block left open at its end closed."""
     lines = text.split("\n")
     counted = len(lines) - 1 if lines[-1] == "" else len(lines)  # as markdown-it counts
-    tokens = _parser().parse(text)
+    tokens = thread_parser().parse(text)
     replaced: dict[int, str | None] = {}
     for index, token in enumerate(tokens):
         if token.map is None:
@@ -133,7 +111,7 @@ def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
         stamp = message.created.strftime("%Y-%m-%d %H:%M")
         lines += [f"## {_speaker(message, personas)} · {stamp}", "",
                   nested_markdown(message.content).rstrip("\n"), ""]
-        ended = _ended(message) if message.role == "assistant" else ""
+        ended = ending_label(message.finish_reason) if message.role == "assistant" else ""
         if ended:
             lines += [f"*({ended})*", ""]
     return "\n".join(lines).rstrip() + "\n"

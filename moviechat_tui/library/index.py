@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from moviechat_tui.core.conversation import ConversationSummary, Message
+from moviechat_tui.core.data_layout import DataLayout
 from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import sanitize
 from moviechat_tui.storage.errors import (
@@ -191,8 +192,8 @@ def _check_summaries(summaries: list[ConversationSummary]) -> None:
 
 
 def default_index_path(conversations_dir: Path) -> Path:
-    """`<data dir>/cache/library.sqlite3`, next to `conversations/`."""
-    return Path(conversations_dir).parent / "cache" / "library.sqlite3"
+    """`<data dir>/cache/library.sqlite3`, next to `conversations/` (core/data_layout.py)."""
+    return DataLayout.of_conversations(conversations_dir).library_index
 
 
 def _is_busy(err: BaseException) -> bool:

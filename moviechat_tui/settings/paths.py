@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from moviechat_tui import APP_NAME
+from moviechat_tui.core.data_layout import DataLayout
 from moviechat_tui.core.records import Record
 
 
@@ -15,34 +16,29 @@ class Paths(Record):
     log_dir: Path
 
     @property
+    def layout(self) -> DataLayout:
+        """Every folder and file under the data dir (core/data_layout.py)."""
+        return DataLayout(self.data_dir)
+
+    @property
     def conversations_dir(self) -> Path:
-        return self.data_dir / "conversations"
-
-    @property
-    def cache_dir(self) -> Path:
-        """Disposable files, rebuilt when missing or bad (the library index, kept views)."""
-        return self.data_dir / "cache"
-
-    @property
-    def library_index(self) -> Path:
-        return self.cache_dir / "library.sqlite3"
+        return self.layout.conversations
 
     @property
     def views_dir(self) -> Path:
-        return self.cache_dir / "views"
+        return self.layout.views
 
     @property
     def trash_dir(self) -> Path:
-        return self.data_dir / "trash"
+        return self.layout.trash
 
     @property
     def exports_dir(self) -> Path:
-        return self.data_dir / "exports"
+        return self.layout.exports
 
     @property
     def films_dir(self) -> Path:
-        """The film catalogue and the dataset files it was imported from."""
-        return self.data_dir / "films"
+        return self.layout.films
 
     @classmethod
     def default(cls, *, data_dir: str | os.PathLike[str] | None = None,

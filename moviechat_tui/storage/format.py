@@ -37,6 +37,7 @@ from moviechat_tui.core.conversation import (
     Message,
     NoticeKind,
     Role,
+    as_utc,
 )
 from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import sanitize
@@ -88,17 +89,12 @@ class FormatError(ValueError):
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (the app only makes UTC ones); others are converted."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _message_table(message: Message) -> dict[str, Any]:
     """Every key but `content`, which `_content_toml` writes after them."""
     table: dict[str, Any] = {
         "id": message.id,
         "role": message.role,
-        "created": _utc(message.created),
+        "created": as_utc(message.created),
     }
     # TOML has no null: an absent key means None.
     for key in ("persona", "model", "finish_reason", "group", "prompt_tokens",
@@ -192,8 +188,8 @@ def serialise(conv: Conversation, previous: ChunkCache | None = None,
         "schema_version": conv.schema_version,
         "id": conv.id,
         "title": conv.title,
-        "created": _utc(conv.created),
-        "updated": _utc(conv.updated),
+        "created": as_utc(conv.created),
+        "updated": as_utc(conv.updated),
         "persona": conv.persona,
         "model": conv.model,
         "message_count": len(conv.messages) + sum(ref.count for ref in segments),
@@ -293,7 +289,7 @@ that showing it in any time zone (offsets are under a day) cannot overflow. A ha
 def usable_time(value: datetime) -> datetime | None:
     """`value` in UTC if the app can use it everywhere (see `EARLIEST`), else None."""
     try:
-        moment = _utc(value)
+        moment = as_utc(value)
     except OverflowError:  # beyond year 9999 (or before year 1) once in UTC
         return None
     return moment if EARLIEST <= moment < LATEST else None

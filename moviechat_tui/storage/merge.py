@@ -8,14 +8,8 @@ documents it for callers and docs/storage-format.md for users.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
-from moviechat_tui.core.conversation import Conversation, Message
-
-
-def utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, so sorting never mixes naive and aware values."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from moviechat_tui.core.conversation import Conversation, Message, as_utc
 
 
 def private_copy(message: Message) -> Message:
@@ -26,7 +20,7 @@ def private_copy(message: Message) -> Message:
     also takes all fields at one instant even if another thread is changing the message."""
     copy: Message = object.__new__(Message)
     copy.__dict__.update(message.__dict__)
-    copy.__dict__["created"] = utc(message.created)
+    copy.__dict__["created"] = as_utc(message.created)
     return copy
 
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import tomli_w
 
+from moviechat_tui.core.data_layout import DataLayout
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage.files import write_atomically
-
-STATE_FILE = "state.toml"
 
 
 class Preferences(Record):
@@ -24,7 +23,7 @@ class Preferences(Record):
 
 def load_preferences(data_dir: Path) -> Preferences:
     try:
-        text = (data_dir / STATE_FILE).read_text("utf-8")
+        text = DataLayout(data_dir).state_file.read_text("utf-8")
     except (OSError, UnicodeDecodeError):
         return Preferences()
     import tomllib  # only with a state file to read: a first start has none
@@ -42,4 +41,4 @@ def save_preferences(data_dir: Path, prefs: Preferences) -> None:
     if prefs.theme:
         doc["theme"] = prefs.theme
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomically(data_dir / STATE_FILE, tomli_w.dumps(doc).encode("utf-8"))
+    write_atomically(DataLayout(data_dir).state_file, tomli_w.dumps(doc).encode("utf-8"))

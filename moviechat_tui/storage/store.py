@@ -48,6 +48,7 @@ from moviechat_tui.core.conversation import (
     Conversation,
     ConversationSummary,
     Message,
+    as_utc,
 )
 from moviechat_tui.core.records import Record
 from moviechat_tui.storage import format as store_format
@@ -65,7 +66,7 @@ from moviechat_tui.storage.errors import (
 )
 from moviechat_tui.storage.files import exclusive_lock, quarantine, write_atomically
 from moviechat_tui.storage.format import FormatError
-from moviechat_tui.storage.merge import Unedited, merge, private_copy, utc
+from moviechat_tui.storage.merge import Unedited, merge, private_copy
 from moviechat_tui.storage.repair import DuplicateIds, duplicate_count, unique_ids
 from moviechat_tui.storage.scan import (
     CONVERSATION_SUFFIX,
@@ -437,7 +438,7 @@ class ConversationStore:
         mark = changes_mark()  # before anything is copied: later changes count as changes
         live = list(conv.messages)
         header = dataclasses.replace(
-            conv, created=utc(conv.created), updated=utc(conv.updated), messages=[]
+            conv, created=as_utc(conv.created), updated=as_utc(conv.updated), messages=[]
         )
         drop = frozenset(removed)
         try:

@@ -31,11 +31,9 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from moviechat_tui.core.conversation import (
-    FINISH_CANCELLED,
-    FINISH_ERROR,
     FINISH_STREAMING,
-    FINISH_TRUNCATED,
     Message,
+    ending_label,
 )
 from moviechat_tui.core.i18n import _
 from moviechat_tui.settings.keys import DEFAULT_KEYS
@@ -64,18 +62,6 @@ the size of the block still arriving, not of the reply."""
 
 def _clock(moment: datetime) -> str:
     return moment.astimezone().strftime("%H:%M")
-
-
-def finish_label(reason: str | None) -> str:
-    """Words for how a reply ended, shown under it ("" for a normal end)."""
-    return {
-        FINISH_CANCELLED: _("stopped"),
-        FINISH_ERROR: _("failed: incomplete"),
-        FINISH_TRUNCATED: _("cut off: may be incomplete"),
-        FINISH_STREAMING: _("interrupted: incomplete"),
-        "length": _("hit the length limit"),
-        "content_filter": _("stopped by the content filter"),
-    }.get(reason or "", "")
 
 
 class MessageView(Vertical, can_focus=True):
@@ -187,7 +173,7 @@ class AssistantMessageView(MessageView):
         # The tail (the block still arriving) and the status line ("stopped", …) are only
         # mounted when there is something to show: a stored reply is two widgets, not four,
         # which a conversation's first frame feels.
-        label = finish_label(self.message.finish_reason)
+        label = ending_label(self.message.finish_reason)
         if label:
             yield Static(Content(label), classes="message-status")
 
@@ -397,7 +383,7 @@ class AssistantMessageView(MessageView):
         # -streaming is set from the first moment a live reply is shown (mark_live/append)
         # until finish(); a saved reply still marked "streaming" was interrupted.
         streaming = self.has_class("-streaming")
-        label = "…" if streaming else finish_label(self.message.finish_reason)
+        label = "…" if streaming else ending_label(self.message.finish_reason)
         status = self._status_widget
         if status is None:
             status = next(iter(self.query_children(".message-status").results(Static)), None)
