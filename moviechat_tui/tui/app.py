@@ -45,7 +45,7 @@ from moviechat_tui.tui.commands import (
     system_commands,
 )
 from moviechat_tui.tui.render.renderers import load_renderer
-from moviechat_tui.tui.runtime import quit_signals
+from moviechat_tui.tui.runtime import bracketed_paste, quit_signals
 from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 from moviechat_tui.tui.screens.chat import ChatScreen
 
@@ -96,6 +96,7 @@ class MovieChatApp(App[None]):
     def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
                  backend_factory: BackendFactory = default_backend_factory) -> None:
         super().__init__()
+        bracketed_paste.install(self)  # pasted text in order, control codes dropped
         self.settings = settings
         self.startup = startup or StartupAction()
         self.controller = ConversationController.for_settings(settings, self._emit,
