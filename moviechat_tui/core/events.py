@@ -84,6 +84,16 @@ class PersonaChanged(Record):
 
 class ModelChanged(Record):
     model: str
+    announce: bool = True
+    """False when the model changed because a conversation that remembers its model was
+    opened (the header shows it; no notice needed)."""
+
+
+class Progress(Record):
+    """Work that lasts a while is under way (the `--local` server starting): `text` says
+    what, until the next Progress; None when it is over."""
+
+    text: str | None
 
 
 class BusyChanged(Record):
@@ -113,6 +123,7 @@ ControllerEvent = (
     | RetryScheduled
     | PersonaChanged
     | ModelChanged
+    | Progress
     | BusyChanged
     | Notify
     | TitleChanged

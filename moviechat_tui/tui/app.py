@@ -36,7 +36,7 @@ from moviechat_tui.session.controller import (
     default_backend_factory,
 )
 from moviechat_tui.settings.config import Settings
-from moviechat_tui.settings.keys import DEFAULT_KEYS
+from moviechat_tui.settings.keys import DEFAULT_KEYS, key_label
 from moviechat_tui.settings.personas import key_for
 from moviechat_tui.tui.commands import (
     ConversationCommands,
@@ -387,9 +387,7 @@ class MovieChatApp(App[None]):
     # ------------------------------------------------------------ discovery
     def key_for(self, binding_id: str) -> str:
         """The key(s) an action answers to now, after `[keys]` remapping."""
-        keys = self.settings.interface.keymap.get(binding_id, DEFAULT_KEYS[binding_id])
-        return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
-                          for k in keys.split(","))
+        return key_label(binding_id, self.settings.interface.keymap)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
