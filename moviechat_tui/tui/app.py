@@ -265,6 +265,9 @@ class MovieChatApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self.keystrokes.pressed()
+            chat = self._chat
+            if chat is not None and self.screen is chat:
+                chat.route_typed_key(event)  # typing always reaches the prompt
         await super().on_event(event)
 
     # ----------------------------------------------------------------- actions

@@ -345,3 +345,27 @@ async def test_an_edit_left_behind_by_a_new_conversation_is_over(
         await pilot.press("enter")  # the question's text stayed in the prompt, as a draft
         await wait_idle(pilot)
         assert messages_on_screen(app)[-1] == ("assistant", "Fresh start.")
+
+
+async def test_keys_typed_fast_on_a_message_all_reach_the_prompt(
+        tmp_path: Path, loopback) -> None:
+    """Keys that arrive together (a fast typist, a terminal's burst) are queued before the
+    first one moves the focus: none may be lost, and none may run as a message key (the
+    "b" and "c" of "about Scorsese" vanished, found in tmux)."""
+    from textual import events
+
+    loopback.push(Reply(text="Ridley Scott."))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "Who directed Alien?")
+        await wait_idle(pilot)
+        await pilot.press("up")
+        assert isinstance(app.focused, AssistantMessageView)
+        text = "what about Scorsese"
+        for char in text:
+            app.post_message(events.Key("space" if char == " " else char, char))
+        await pilot.pause()
+        await pilot.pause()
+        assert prompt_of(app).text == text
+        assert app.clipboard == ""
+        assert len(conversation_files(app)) == 1

@@ -73,6 +73,19 @@ async def test_local_progress_is_a_line_that_goes_not_a_stack_of_toasts(
         assert not status_of(app).display
 
 
+async def test_local_progress_that_comes_before_the_screen_is_up(
+        tmp_path: Path, loopback) -> None:
+    """--local reports its first line while the app mounts: it crashed the app
+    (AttributeError: the chat screen had no status line yet)."""
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    app.controller.start_local_endpoint = (  # type: ignore[method-assign]
+        lambda: app._emit(ev.Progress("Starting llama.cpp server…")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert status_of(app).text == "Starting llama.cpp server…"
+        assert status_of(app).display
+
+
 @pytest.mark.parametrize("status", [429, 401])
 async def test_ctrl_r_sends_a_failed_question_again(tmp_path: Path, loopback,
                                                    status: int) -> None:

@@ -129,6 +129,10 @@ class ChatScreen(Screen[None]):
         """After a branch: the prompt's undo depth then. ctrl+z undoes the branch while the
         prompt has nothing newer to undo."""
         self._new_text_below = False
+        # Made here, not found by a query: controller events can arrive before the screen
+        # is mounted (--local's progress), and reply text asks for them with every chunk.
+        self._pane = MessagePane(id="messages")
+        self._status = StatusLine()
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -141,10 +145,10 @@ class ChatScreen(Screen[None]):
                          model=self.controller.model, extra=self._header_extra,
                          profile=self.controller.settings.endpoint.profile)
         yield header
-        with MessagePane(id="messages"):
+        with self._pane:
             yield from (NoticeView(notice) for notice in self._notices)
             yield from self._window_widgets(conversation, None)
-        yield StatusLine()
+        yield self._status
         with Horizontal(id="prompt-row"):
             yield PromptInput(
                 id="prompt",
@@ -159,8 +163,7 @@ class ChatScreen(Screen[None]):
         return self.app.controller
 
     def on_mount(self) -> None:
-        pane = self._pane = self.message_pane
-        self._status = self.query_one(StatusLine)
+        pane = self._pane
         if self._views:
             pane.anchor()  # a conversation: at its newest message
         # (An empty chat shows the notices and the greeting from the top: a first-run notice
@@ -401,21 +404,20 @@ class ChatScreen(Screen[None]):
             views[-1].focus()
 
     # ------------------------------------------------ focus and typed keys
-    def on_key(self, event: events.Key) -> None:
-        """A printable key that reached the screen unhandled while the focus is not in the
-        prompt (a message, the message area, an example list …) and that is not a key of the
-        focused widget (c, b, e, 1–9 … on a message): type it into the prompt. Checked
-        before the focused widget's own bindings run, hence the look at `active_bindings`."""
+    def route_typed_key(self, event: events.Key) -> None:
+        """Called by the app for every key, before it goes to the focused widget: a
+        printable key that is not a key of the focused widget (c, b, e, 1–9 … on a message)
+        while the focus is not in the prompt (a message, the message area, an example list)
+        moves the focus to the prompt first, so it — and every key queued after it — is
+        typed there. It must happen here, where keys are handled one at a time: a widget
+        that forwarded the key itself would move the focus only after the keys already
+        queued behind it went to the message (the "b" of "about" lost, or run)."""
         prompt = self.prompt
-        focused = self.focused
-        if focused is prompt or not event.is_printable or not event.character:
+        if self.focused is prompt or not event.is_printable or not event.character:
             return
         if event.key in self.active_bindings:
             return
-        event.stop()
-        event.prevent_default()
-        prompt.focus()
-        prompt.insert(event.character)
+        self.set_focus(prompt, scroll_visible=False)  # at once (Widget.focus is deferred)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._show_prompt_mode()
@@ -438,7 +440,10 @@ class ChatScreen(Screen[None]):
 
     def _message_keys(self, view: MessageView) -> str:
         """"Message: c copy · b branch …": the keys that act on `view`, as remapped."""
-        key = self.app.key_for
+        def key(binding_id: str) -> str:  # the first of an action's keys, as a glyph if any
+            first = self.app.key_for(binding_id).split(" / ")[0]
+            return {"left": "←", "right": "→"}.get(first, first)
+
         keys = [f"{key('copy_message')} " + _("copy")]
         message = view.message
         conversation = self.controller.conversation

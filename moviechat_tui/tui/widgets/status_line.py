@@ -107,10 +107,11 @@ class StatusLine(Horizontal):
         return _("↓ New text below (ctrl+end)")
 
     def _render_parts(self) -> None:
-        if not self.is_mounted:
+        text = next(iter(self.query_children("#status-text").results(Static)), None)
+        if text is None:  # not composed yet: on_mount draws what was set meanwhile
             return
         left, below = self._left_text(), self._below_text()
-        self.query_one("#status-text", Static).update(Content(left))
+        text.update(Content(left))
         marker = self.query_one(NewTextBelow)
         marker.update(Content(below))
         marker.display = bool(below)
