@@ -91,9 +91,11 @@ class ModelChanged(Record):
 
 class Progress(Record):
     """Work that lasts a while is under way (the `--local` server starting): `text` says
-    what, until the next Progress; None when it is over."""
+    what, until the next Progress. `text` None: it is over — the line goes after `linger`
+    seconds (so that its last words, "Ready on …", can be read), at once if 0."""
 
     text: str | None
+    linger: float = 0.0
 
 
 class BusyChanged(Record):

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+READY_LINGER = 3.0
+"""Seconds the `--local` server's "Ready on …" line stays before it goes."""
+
 BackendFactory = Callable[[Endpoint, RequestOptions], "ChatBackend"]
 Emit = Callable[[ev.ControllerEvent], None]
 
@@ -170,8 +173,8 @@ class Connection:
             self._emit(ev.Progress(None))
             on_failure(exc.message)
             return
-        # Ready: the progress line goes (the header's "offline" stays).
-        self._emit(ev.Progress(None))
+        # Ready: its last line ("Ready on …") stays a moment, then goes.
+        self._emit(ev.Progress(None, linger=READY_LINGER))
         redact_everywhere(server.api_key)
         self.settings = replace(self.settings, endpoint=replace(
             self.settings.endpoint, base_url=url, api_key=server.api_key,

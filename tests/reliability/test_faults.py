@@ -29,8 +29,8 @@ import pytest
 from textual.widgets import Static
 
 from moviechat_tui.tui.app import MovieChatApp
-from moviechat_tui.tui.widgets.status_line import StatusLine
 from moviechat_tui.tui.widgets.message_view import AssistantMessageView, NoticeView
+from moviechat_tui.tui.widgets.status_line import StatusLine
 from tests.support.apphelpers import (
     make_app,
     make_settings,

@@ -68,9 +68,12 @@ async def test_local_progress_is_a_line_that_goes_not_a_stack_of_toasts(
         await pilot.pause()
         assert status_of(app).text == "Ready on 127.0.0.1:4242"
         assert list(app.screen.query(Toast)) == []
-        app._emit(ev.Progress(None))
+        # Ready: the last line stays a moment (to be read), then goes.
+        app._emit(ev.Progress(None, linger=0.5))
         await pilot.pause()
-        assert not status_of(app).display
+        assert status_of(app).text == "Ready on 127.0.0.1:4242"
+        await until(pilot, lambda: not status_of(app).display, what="the line to go")
+        assert status_of(app).text == ""
 
 
 async def test_local_progress_that_comes_before_the_screen_is_up(

@@ -684,8 +684,8 @@ class ChatScreen(Screen[None]):
                                    reason=reason):
                 # Above the prompt, counting down, gone when the wait ends or is cancelled.
                 self._status.retry(reason, delay, attempt, total)
-            case ev.Progress(text=text):
-                self._status.set_progress(text)
+            case ev.Progress(text=text, linger=linger):
+                self._status.set_progress(text, linger=linger)
             case ev.PersonaChanged(persona=persona):
                 header.set_state(persona=persona.display_name)
                 for greeting in self.query(Greeting):

@@ -42,6 +42,7 @@ class StatusLine(Horizontal):
         self._retry: tuple[str, float, int, int] | None = None
         """(reason, when the wait ends on the monotonic clock, attempt, attempts)."""
         self._timer: Timer | None = None
+        self._progress_timer: Timer | None = None
         self._new_below = False
 
     def compose(self) -> ComposeResult:
@@ -62,7 +63,15 @@ class StatusLine(Horizontal):
         parts = [self._left_text(), self._below_text()]
         return "  ".join(part for part in parts if part)
 
-    def set_progress(self, text: str | None) -> None:
+    def set_progress(self, text: str | None, *, linger: float = 0.0) -> None:
+        """Show `text` until the next call; None clears the line, after `linger` seconds."""
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
+            self._progress_timer = None
+        if text is None and linger > 0 and self._progress:
+            self._progress_timer = self.set_timer(linger, lambda: self.set_progress(None),
+                                                  name="progress")
+            return
         self._progress = text
         self._render_parts()
 
