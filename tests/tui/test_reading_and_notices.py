@@ -185,6 +185,13 @@ async def test_new_text_below_is_marked_while_scrolled_up(tmp_path: Path, loopba
         await pilot.pause()
         assert "New text below" not in status_of(app).text
         assert app.chat_screen.message_pane.following
+        # Scrolled up again: a click on the marker goes there too.
+        await pilot.press("ctrl+home")
+        await until(pilot, lambda: "New text below" in status_of(app).text,
+                    what="the marker again")
+        await pilot.click("#new-text-below")
+        await pilot.pause()
+        assert app.chat_screen.message_pane.following
         await wait_idle(pilot, timeout=20)
 
 
