@@ -128,6 +128,12 @@ class Conversation:
     schema_version: int = 1
     """The layout of the file it was read from (1: one file, 2: with sealed segments; a save
     picks the layout itself). Above `SCHEMA_VERSION`: written by a newer app, read-only."""
+    chosen_model: str | None = None
+    """The model this conversation uses when it is not the endpoint's configured one (picked
+    in the palette), and `chosen_model_endpoint` the endpoint it was chosen for
+    (`Endpoint.identity`): reopening the conversation uses it again only there, since another
+    server may not have a model of that name."""
+    chosen_model_endpoint: str | None = None
 
     def touch(self) -> None:
         self.updated = now_utc()

@@ -116,5 +116,14 @@ class Endpoint(Record):
         return display_url(self.url)
 
     @property
+    def identity(self) -> str:
+        """What names this endpoint's models: the same identity, the same model names. The
+        URL as shown (no password or query), or for `--local` the model file (its server's
+        port changes with every start)."""
+        if self.local_model is not None:
+            return "local:" + self.local_model.name
+        return self.label
+
+    @property
     def is_openai(self) -> bool:
         return self.local_model is None and is_openai_url(self.base_url)

@@ -84,6 +84,18 @@ class PersonaChanged(Record):
 
 class ModelChanged(Record):
     model: str
+    announce: bool = True
+    """False when the model changed because a conversation that remembers its model was
+    opened (the header shows it; no notice needed)."""
+
+
+class Progress(Record):
+    """Work that lasts a while is under way (the `--local` server starting): `text` says
+    what, until the next Progress. `text` None: it is over — the line goes after `linger`
+    seconds (so that its last words, "Ready on …", can be read), at once if 0."""
+
+    text: str | None
+    linger: float = 0.0
 
 
 class BusyChanged(Record):
@@ -113,6 +125,7 @@ ControllerEvent = (
     | RetryScheduled
     | PersonaChanged
     | ModelChanged
+    | Progress
     | BusyChanged
     | Notify
     | TitleChanged

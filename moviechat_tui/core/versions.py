@@ -28,6 +28,15 @@ def last_user(conv: Conversation) -> Message | None:
     return next((m for m in reversed(visible(conv)) if m.role == "user"), None)
 
 
+def unanswered(conv: Conversation) -> Message | None:
+    """The last visible user message if no reply follows it (its turn failed or was stopped
+    before any text arrived, and the empty reply was dropped): the question to send again."""
+    question = last_user(conv)
+    if question is None or last_reply(conv) is not None:
+        return None
+    return question
+
+
 def group_of(conv: Conversation, message: Message) -> list[Message]:
     """All versions of `message`'s reply, oldest first (just itself if never regenerated)."""
     if message.group is None:

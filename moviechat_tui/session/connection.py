@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+READY_LINGER = 3.0
+"""Seconds the `--local` server's "Ready on …" line stays before it goes."""
+
 BackendFactory = Callable[[Endpoint, RequestOptions], "ChatBackend"]
 Emit = Callable[[ev.ControllerEvent], None]
 
@@ -138,7 +141,8 @@ class Connection:
         """Start llama.cpp's server for `endpoint.local_model` in the background.
 
         The first frame does not wait: the user can type at once, and whatever needs the
-        backend waits for the server. Progress arrives as notifications; once ready, requests
+        backend waits for the server. Progress arrives as `Progress` events (a line the UI
+        shows until the server is ready); once ready, requests
         go through the same OpenAI backend as any endpoint. `on_failure(message)` is called
         if it cannot start."""
         endpoint = self.settings.endpoint
@@ -162,14 +166,17 @@ class Connection:
         self._local = server
 
         def progress(line: str) -> None:
-            loop.call_soon_threadsafe(self._emit, ev.Notify(line))
+            loop.call_soon_threadsafe(self._emit, ev.Progress(line))
 
         try:
             url = await asyncio.to_thread(server.start, progress)
         except LocalServerError as exc:
             self._ready.set_exception(BackendError(ErrorKind.CONNECTION, exc.message))
+            self._emit(ev.Progress(None))
             on_failure(exc.message)
             return
+        # Ready: its last line ("Ready on …") stays a moment, then goes.
+        self._emit(ev.Progress(None, linger=READY_LINGER))
         redact_everywhere(server.api_key)
         self.settings = replace(self.settings, endpoint=replace(
             self.settings.endpoint, base_url=url, api_key=server.api_key,

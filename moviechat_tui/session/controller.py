@@ -47,6 +47,7 @@ from moviechat_tui.session.turn import (
     too_long_notice,
 )
 from moviechat_tui.settings.config import Settings
+from moviechat_tui.settings.keys import key_label
 from moviechat_tui.storage.errors import StoreError
 from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
 from moviechat_tui.storage.store import ConversationStore
@@ -140,6 +141,7 @@ class ConversationController:
         self._forget_history()
         self.conversation = self._blank()
         self.read_only = False
+        self._editing = None  # an edit of the conversation left behind is over
         self._removed.clear()
         self._emit(ev.ConversationOpened(self.conversation))
 
@@ -165,17 +167,39 @@ class ConversationController:
         self.conversation = loaded.conversation
         self._partial = not loaded.complete
         self.read_only = loaded.read_only
+        self._editing = None  # an edit of the conversation left behind is over
         self._removed.clear()
         if loaded.notice:
             self._emit(ev.Notify(loaded.notice, ev.Severity.WARNING))
         persona = find(self.personas, self.conversation.persona)
         if persona is not None:
             self.persona = persona
-        # The model stays the configured one: a conversation started on another server may
-        # name a model this endpoint does not have. Each reply records its own model.
         self._emit(ev.ConversationOpened(self.conversation, self.read_only, scroll_to))
         self._emit(ev.PersonaChanged(self.persona))
+        self._use_remembered_model()
         return True
+
+    def _use_remembered_model(self) -> None:
+        """The conversation just opened remembers a model chosen for it on this endpoint: use
+        it again. Otherwise the model in use stays (the header `model` of the file is not
+        used: a conversation started on another server may name a model this one lacks)."""
+        conv = self.conversation
+        if not conv.chosen_model or conv.chosen_model_endpoint != self.settings.endpoint.identity:
+            return
+        model = one_line(conv.chosen_model, 200)
+        if model != self.model:
+            self.model = model
+            self._emit(ev.ModelChanged(model, announce=False))
+
+    def _remember_model(self) -> None:
+        """Keep the model in the conversation (saved in its header) when it is not the
+        endpoint's configured one, with the endpoint it is for."""
+        conv = self.conversation
+        if self.model != one_line(self.settings.endpoint.model, 200):
+            conv.chosen_model = self.model
+            conv.chosen_model_endpoint = self.settings.endpoint.identity
+        else:
+            conv.chosen_model = conv.chosen_model_endpoint = None
 
     def kept_view(self) -> bytes | None:
         """What the UI kept of the open conversation's screen when it last quit (see
@@ -322,6 +346,7 @@ class ConversationController:
             self._emit(ev.TitleChanged(self.conversation.title))
         self.conversation.persona = self.persona.id
         self.conversation.model = self.model
+        self._remember_model()
         self.conversation.touch()
         self._emit(ev.MessageAdded(user))
         self._start_turn()
@@ -348,13 +373,19 @@ class ConversationController:
 
     # --------------------------------------------------- regenerate and edit
     def regenerate(self) -> bool:
-        """Ask again for the last reply; the current version stays reachable (< and >)."""
+        """Ask again for the last reply; the current version stays reachable (< and >). If
+        the last question has no reply (it failed with nothing received), send it again."""
         if self.refuse_if_busy_or_read_only():
             return False
         reply = versions.last_reply(self.conversation)
-        if reply is None or versions.last_user(self.conversation) is None:
-            self._emit(ev.Notify(_("There is no reply to regenerate yet.")))
-            return False
+        if reply is None:
+            if versions.unanswered(self.conversation) is None:
+                self._emit(ev.Notify(_("There is no reply to regenerate yet.")))
+                return False
+            # The last turn failed before any text arrived (its empty reply was dropped):
+            # ask again for the question that is already in the conversation.
+            self._start_turn()
+            return True
         group = versions.retire_for_regeneration(reply)
         self._emit(ev.MessagesHidden((reply,)))
         self._start_turn(group)
@@ -435,7 +466,10 @@ class ConversationController:
             log.warning("reply failed: %s: %s", failure.kind, failure.message)
             if reply is not None:
                 reply.finish_reason = FINISH_ERROR
-            await self._end_reply(reply, error=failure.message)
+            message = failure.message
+            if failure.kind != ErrorKind.CONTEXT_TOO_LONG:
+                message += " " + self._try_again_hint()
+            await self._end_reply(reply, error=message)
         except Exception as exc:  # a bug must not take the conversation with it
             log.exception("reply failed")
             if reply is not None:
@@ -448,6 +482,11 @@ class ConversationController:
             if reply is not None and self.settings.generate_titles:
                 self._maybe_generate_title(reply)
         self._emit(ev.BusyChanged(False))
+
+    def _try_again_hint(self) -> str:
+        """The sentence under a failed turn that names the key which sends it again."""
+        return _("Press {key} to try again.").format(
+            key=key_label("regenerate", self.settings.interface.keymap))
 
     def _request_for_turn(self, prompt_budget: int | None = None) -> tuple[ChatRequest, int]:
         """The request (with a notice if history was left out) and its estimated size."""
@@ -596,12 +635,17 @@ class ConversationController:
         return await self.connection.list_models()
 
     def set_model(self, model: str) -> None:
-        """Use `model` from the next reply on (this session and this conversation)."""
+        """Use `model` from the next reply on, in this conversation: it is remembered in the
+        conversation's file and used again when the conversation is reopened on this
+        endpoint (see `_use_remembered_model`)."""
         model = one_line(model, 200)
         if not model or model == self.model:
             return
         self.model = model
         self.conversation.model = model
+        self._remember_model()
+        if self.conversation.messages:
+            self._schedule_save()
         self._emit(ev.ModelChanged(model))
 
     # -------------------------------------------------------- endpoint profiles

@@ -16,6 +16,7 @@ from moviechat_tui.core import events as ev
 from moviechat_tui.core.conversation import Conversation, Message, new_id, now_utc
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import one_line
 from moviechat_tui.library import export
 from moviechat_tui.library import search as library
@@ -30,12 +31,24 @@ def _slug(title: str) -> str:
     return slug[:48] or "conversation"
 
 
+class _Branch(Record):
+    """The last branch made, for `undo_branch`."""
+
+    branch_id: str
+    source_id: str
+    message_id: str
+    """The message it was made from (the original is shown there again)."""
+    message_count: int
+    """Messages in the branch when it was made: one more, and there is no undoing it."""
+
+
 class LibraryController:
     def __init__(self, controller: ConversationController) -> None:
         self.controller = controller
         self.store = controller.store
         self.trash = Trash(self.store, controller.settings.paths.trash_dir)
         self._emit = controller.emit
+        self._branch: _Branch | None = None
 
     @property
     def exports_dir(self) -> Path:
@@ -101,7 +114,8 @@ class LibraryController:
         return True
 
     async def branch_from(self, message: Message) -> bool:
-        """A new conversation with the visible history up to and including `message`."""
+        """A new conversation with the visible history up to and including `message`; it
+        becomes current. Until something is added to it, `undo_branch` takes it back."""
         await self.controller.complete_history()
         source = self.controller.conversation
         if message not in source.messages:
@@ -118,8 +132,42 @@ class LibraryController:
         except StoreError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
             return False
-        await self.controller.open_conversation(branch.id)
-        self._emit(ev.Notify(_("Branched into a new conversation: the original is unchanged.")))
+        if not await self.controller.open_conversation(branch.id):
+            return False
+        self._branch = _Branch(branch.id, source.id, message.id,
+                               len(self.controller.conversation.messages))
+        self._emit(ev.Notify(_("Branched into a new conversation: the original is unchanged. "
+                               "ctrl+z goes back (the branch goes to the trash).")))
+        return True
+
+    @property
+    def branch_undoable(self) -> bool:
+        """The conversation made by the last branch is current and nothing was added to it."""
+        made = self._branch
+        current = self.controller.conversation
+        return (made is not None and current.id == made.branch_id
+                and len(current.messages) == made.message_count)
+
+    async def undo_branch(self) -> bool:
+        """Back to the conversation the last branch was made from, at the message it was made
+        from; the branch goes to the trash (restorable, like any deleted conversation)."""
+        if not self.branch_undoable:
+            self._branch = None
+            return False
+        made = self._branch
+        assert made is not None
+        self._branch = None
+        if not await self.controller.open_conversation(made.source_id,
+                                                       scroll_to=made.message_id):
+            return False
+        try:
+            await asyncio.to_thread(self.trash.delete, made.branch_id)
+        except (UserFacingError, StoreError) as exc:
+            self._emit(ev.Notify(exc.message, ev.Severity.ERROR))
+            return True
+        self.controller.view_cache.forget(made.branch_id)
+        self._emit(ev.Notify(_("Branch undone: back in the original conversation (the branch "
+                               "is in the trash).")))
         return True
 
     async def export_current(self) -> Path | None:

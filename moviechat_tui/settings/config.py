@@ -441,11 +441,13 @@ SAMPLE_CONFIG = '''\
 # model = "openai/gpt-4o-mini"
 # headers = { "X-Title" = "moviechat" }
 
-# Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
+# Change keys: action id = "key" (several: "f5,f12"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
 # branch_message, edit_message, older_version, newer_version. See docs/keybindings.md.
+# In the prompt, ctrl+a, ctrl+e, ctrl+k, ctrl+u and ctrl+w edit as in a shell: leave them.
 [keys]
 # regenerate = "f5"
+# edit_last = "ctrl+g"
 
 # Add a persona, or override a built-in one by using its id. Keys F2-F9 select personas 1-8;
 # `key` gives a persona its own key.

@@ -19,7 +19,10 @@ DEFAULT_KEYS: dict[str, str] = {
     "next_persona": "ctrl+t",
     "stop": "escape",
     "regenerate": "ctrl+r",
-    "edit_last": "ctrl+e",
+    # Not ctrl+e: in the prompt that is "end of line", as in every readline. ctrl+g reaches
+    # the app in xterm, tmux and the common desktop terminals (it is BEL, 0x07) and no
+    # editing key uses it.
+    "edit_last": "ctrl+g",
     "export": "ctrl+s",
     "copy_message": "c",
     "branch_message": "b",
@@ -49,6 +52,14 @@ def descriptions() -> dict[str, str]:
         "older_version": _("Previous version of a regenerated reply"),
         "newer_version": _("Next version of a regenerated reply"),
     }
+
+
+def key_label(binding_id: str, keymap: dict[str, str]) -> str:
+    """The key(s) an action answers to, after `[keys]` remapping, as the UI names them:
+    "ctrl+r", "left / <"."""
+    keys = keymap.get(binding_id, DEFAULT_KEYS[binding_id])
+    return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
+                      for k in keys.split(","))
 
 
 def validate_keymap(raw: object) -> tuple[dict[str, str], str | None, str]:

@@ -194,6 +194,10 @@ def serialise(conv: Conversation, previous: ChunkCache | None = None,
         "model": conv.model,
         "message_count": len(conv.messages) + sum(ref.count for ref in segments),
     }
+    if conv.chosen_model and conv.chosen_model_endpoint:
+        # Optional keys: a file without them loads as before, and an older app ignores them.
+        header["chosen_model"] = conv.chosen_model
+        header["chosen_model_endpoint"] = conv.chosen_model_endpoint
     parts = [_encode(tomli_w.dumps(header))]
     if segments:
         parts.append(_segments_toml(segments).encode("ascii"))
@@ -448,7 +452,18 @@ def parse_main(data: bytes, conv_id: str) -> tuple[Conversation, list[SegmentRef
         messages=messages,
         schema_version=version,
     )
+    conv.chosen_model, conv.chosen_model_endpoint = _model_choice(doc)
     return conv, segments
+
+
+def _model_choice(doc: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The header's `chosen_model` and the endpoint it was chosen for, both or neither. Only
+    a preference: a value of the wrong type is ignored rather than taken as damage."""
+    model, endpoint = doc.get("chosen_model"), doc.get("chosen_model_endpoint")
+    if not isinstance(model, str) or not isinstance(endpoint, str):
+        return None, None
+    model, endpoint = sanitize(model).strip(), sanitize(endpoint).strip()
+    return (model, endpoint) if model and endpoint else (None, None)
 
 
 def _messages_of(doc: Mapping[str, Any]) -> list[Message]:

@@ -36,7 +36,7 @@ from moviechat_tui.session.controller import (
     default_backend_factory,
 )
 from moviechat_tui.settings.config import Settings
-from moviechat_tui.settings.keys import DEFAULT_KEYS
+from moviechat_tui.settings.keys import DEFAULT_KEYS, key_label
 from moviechat_tui.settings.personas import key_for
 from moviechat_tui.tui.commands import (
     ConversationCommands,
@@ -46,7 +46,7 @@ from moviechat_tui.tui.commands import (
     textual_commands,
 )
 from moviechat_tui.tui.render.renderers import load_renderer
-from moviechat_tui.tui.runtime import quit_signals
+from moviechat_tui.tui.runtime import bracketed_paste, quit_signals
 from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 from moviechat_tui.tui.screens.chat import ChatScreen
 
@@ -97,6 +97,7 @@ class MovieChatApp(App[None]):
     def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
                  backend_factory: BackendFactory = default_backend_factory) -> None:
         super().__init__()
+        bracketed_paste.install(self)  # pasted text in order, control codes dropped
         self.settings = settings
         self.startup = startup or StartupAction()
         self.controller = ConversationController.for_settings(settings, self._emit,
@@ -275,6 +276,9 @@ class MovieChatApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self.keystrokes.pressed()
+            chat = self._chat
+            if chat is not None and self.screen is chat:
+                chat.route_typed_key(event)  # typing always reaches the prompt
         await super().on_event(event)
 
     # ----------------------------------------------------------------- actions
@@ -397,9 +401,7 @@ class MovieChatApp(App[None]):
     # ------------------------------------------------------------ discovery
     def key_for(self, binding_id: str) -> str:
         """The key(s) an action answers to now, after `[keys]` remapping."""
-        keys = self.settings.interface.keymap.get(binding_id, DEFAULT_KEYS[binding_id])
-        return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
-                          for k in keys.split(","))
+        return key_label(binding_id, self.settings.interface.keymap)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from textual_commands(self, screen)

@@ -47,13 +47,19 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("stop"),
         row("regenerate"),
         row("edit_last"),
-        ("up", _("From an empty prompt: move through messages (up/down)")),
+        ("ctrl+z", _("Undo in the prompt; right after a branch, undo the branch")),
         row("new_conversation"),
         row("open_conversations"),
         row("export"),
         ("ctrl+p", _("Command palette: personas and every action")),
         row("help"),
         row("quit"),
+    ]
+    # Their own table: the long key names would narrow the other tables' descriptions.
+    moving = [
+        ("up", _("From an empty prompt: move through messages (up/down)")),
+        ("pageup / pagedown", _("Scroll the conversation, also while typing")),
+        ("ctrl+home / ctrl+end", _("First message / newest message")),
     ]
     message = [
         row("copy_message"),
@@ -62,6 +68,7 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("older_version"),
         row("newer_version"),
         row("edit_message"),
+        ("esc", _("Back to the prompt (so does any other key, typed there)")),
     ]
     personas = [row("next_persona")]
     for index, persona in enumerate(app.settings.personas):
@@ -69,7 +76,8 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         personas.append(
             (key or "ctrl+p", persona.display_name + " — " + _(persona.description))
         )
-    return [(_("Chat"), general), (_("Focused message"), message),
+    return [(_("Chat"), general), (_("Scrolling and moving"), moving),
+            (_("Focused message"), message),
             (_("Library ({key})").format(key=app.key_for("open_conversations")), library_keys()),
             (_("Personas"), personas)]
 

@@ -262,7 +262,6 @@ def test_ask_switch_persona_quit_and_continue(home: Home) -> None:
 
         term.wait_for("Ready on 127.0.0.1", timeout=30)
         server = local_server_processes(home, term.pid)
-        # The server's start-up notes cover the right half for a few seconds; wait them out.
         screen = below_header(term.wait_for(everything_back, timeout=30))
         assert CRITIC in header(term.display()) and "Lights down" not in screen
         assert screen.index(QUESTION_1) < screen.index(f"Persona: {CRITIC}") \

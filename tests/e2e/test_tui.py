@@ -75,8 +75,9 @@ def test_chat_help_persona_and_hostile_reply_in_a_real_terminal(
     # F1: the keys, with the quit key spelled out (the footer only says "^q").
     assert "Ctrl+Q" not in screen
     term.press("f1")
+    term.wait_for("moviechat — keys", timeout=5)
+    term.press("end")  # at 80x24 the last rows are below: the help scrolls
     screen = term.wait_for("Ctrl+Q", timeout=5)
-    assert "moviechat — keys" in screen
     term.press("escape")
     screen = term.wait_for(lambda s: "moviechat — keys" not in s and ANSWER in s, timeout=5)
     assert "Ctrl+Q" not in screen
@@ -161,3 +162,33 @@ def test_kill_or_a_closed_terminal_quits_like_ctrl_q_and_keeps_the_reply(
     content = str(reply["content"])
     assert f"take{shown}" in content.split()  # all that was on screen (and what followed)
     assert words.startswith(content.rstrip())
+
+
+PASTE = b"\x1b[200~nul\x00here \x1b[31mred\x1b[0m bell\x07 end\x1b[201~"
+"""Issue 16, C19: arrived as `^[31mred^[0m bell endnulhere` (Textual's parser read the ESC as
+a key sequence, the text before it came last, and the BEL as the key ctrl+g)."""
+
+
+def test_a_bracketed_paste_keeps_its_order_in_the_prompt_and_the_rename_dialog(
+        term: Terminal, loopback: LoopbackServer) -> None:
+    term.wait_for("Ask about a film", timeout=20)
+    term.send(PASTE)
+    screen = term.wait_for("nulhere red bell end", timeout=5)
+    assert "^[" not in screen
+    term.press("enter")
+    term.wait_for(ANSWER, timeout=10)
+    assert loopback.last_request["messages"][-1]["content"] == "nulhere red bell end"
+    # The same paste in the rename dialog (ctrl+p → "Rename conversation…"): in order.
+    term.press("ctrl+p")
+    term.wait_for("Search for commands", timeout=5)
+    term.send("Rename conversation")
+    term.wait_for("Give this conversation a new title", timeout=5)
+    term.press("enter")
+    term.wait_for("Enter to confirm, Esc to cancel", timeout=5)
+    # The dialog starts with the current title, selected: the paste replaces it.
+    term.send(b"\x1b[200~Noir \x1b[1mnight\x1b[0m\x07!\x1b[201~")
+    term.wait_for("Noir night!", timeout=5)
+    term.press("enter")
+    term.wait_for(lambda s: "Noir night!" in header(s), timeout=5)
+    term.press("ctrl+q")
+    assert term.wait_exit(10) == 0

@@ -3,7 +3,8 @@
 Each row of `FAULTS` is one thing a server or the network can do to a reply. For every row the
 same promise is checked, the way a user would notice it:
 
-1. the chat (or, while a retry is pending, a toast) says in words what happened;
+1. the chat (or, while a retry is pending, the status line above the prompt) says in words
+   what happened — and a retry's line goes as soon as the wait is cancelled;
 2. the question is on disk;
 3. whatever part of the reply arrived is kept — on screen and on disk — and marked with how it
    ended (`finish_reason` and the label under the reply);
@@ -29,6 +30,7 @@ from textual.widgets import Static
 
 from moviechat_tui.tui.app import MovieChatApp
 from moviechat_tui.tui.widgets.message_view import AssistantMessageView, NoticeView
+from moviechat_tui.tui.widgets.status_line import StatusLine
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -70,10 +72,11 @@ class Fault:
     """How the kept reply is marked on disk."""
     label: str = ""
     """The words under the kept reply on screen."""
-    retry_toast: bool = False
-    """A 'retrying' toast must appear while the failing turn runs."""
+    retry_shown: bool = False
+    """A 'trying again' line must appear above the prompt while the failing turn runs."""
     message_in: str = "chat"
-    """Where the message is: 'chat' (a notice line), 'toast', or 'label' (under the reply)."""
+    """Where the message is: 'chat' (a notice line), 'status' (the line above the prompt,
+    while the retry waits), or 'label' (under the reply)."""
     cancel: bool = False
     """The user presses Esc while it happens."""
     settings: tuple[tuple[str, Any], ...] = ()
@@ -94,16 +97,16 @@ FAULTS: dict[str, Fault] = {
     "403 forbidden": Fault(slow_error(403), ("403", "refused")),
     "404 unknown model": Fault(slow_error(404, code="model_not_found"), ("404", "--model")),
     "429 Retry-After, Esc cancels the wait": Fault(
-        Reply.error(429, retry_after=30), ("429", "retrying in 30 s", "Esc"),
-        retry_toast=True, message_in="toast", cancel=True),
-    "500 internal error": Fault(slow_error(500), ("500", "try again"), retry_toast=True,
+        Reply.error(429, retry_after=30), ("429", "trying again in", "Esc"),
+        retry_shown=True, message_in="status", cancel=True),
+    "500 internal error": Fault(slow_error(500), ("500", "try again"), retry_shown=True,
                                 settings=(("max_attempts", 2),)),
-    "503 overloaded": Fault(slow_error(503), ("503", "overloaded"), retry_toast=True,
+    "503 overloaded": Fault(slow_error(503), ("503", "overloaded"), retry_shown=True,
                             settings=(("max_attempts", 2),)),
     "connection refused": Fault(None, ("could not connect", "running"),
                                 settings=(("max_attempts", 1),)),
     "no answer before the timeout": Fault(
-        Reply(fault=HANG, hang_for=60), ("did not answer", "timeout"), retry_toast=True,
+        Reply(fault=HANG, hang_for=60), ("did not answer", "timeout"), retry_shown=True,
         settings=(("timeout", 1.0), ("max_attempts", 2))),
     "dropped mid-stream": Fault(
         streamed(DROP_MID_STREAM, fault_after=9), ("connection dropped", "kept"),
@@ -133,8 +136,10 @@ assert len(FAULTS) == 15
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def toasts(app: MovieChatApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+def status_line(app: MovieChatApp) -> str:
+    """What the line above the prompt says ("" when it is not shown)."""
+    line = app.chat_screen.query_one(StatusLine)
+    return line.text if line.display else ""
 
 
 def prompt_text(app: MovieChatApp) -> str:
@@ -199,18 +204,21 @@ async def test_fault_is_survived_without_losing_a_word(tmp_path: Path, name: str
                     for r in replies(app)), what="the first words of the reply")
             # The user starts typing the next question while this one is failing.
             await pilot.press(*DRAFT)
-            if fault.retry_toast:
-                await until(pilot, lambda: any("retrying" in t for t in toasts(app)),
-                            timeout=15, what="a 'retrying' toast")
+            waiting = ""
+            if fault.retry_shown:
+                await until(pilot, lambda: "trying again" in status_line(app),
+                            timeout=15, what="a 'trying again' line above the prompt")
+                waiting = status_line(app)
             if fault.cancel:
                 await pilot.press("escape")
             await wait_idle(pilot, timeout=20)
+            assert status_line(app) == "", "the retry's line outlived the wait"
 
             # 1. What the user is told.
             if fault.message_in == "chat":
                 said = " ".join(notices(app))
-            elif fault.message_in == "toast":
-                said = " ".join(toasts(app))
+            elif fault.message_in == "status":
+                said = waiting
             elif fault.message_in == "label":
                 said = " ".join(reply_label(r) for r in replies(app))
             else:
@@ -262,14 +270,15 @@ async def test_fault_is_survived_without_losing_a_word(tmp_path: Path, name: str
 
 
 async def test_stopping_a_retry_wait_says_so_in_the_chat(tmp_path: Path) -> None:
-    """After Esc during 'retrying in 30 s', the toast may linger; the chat must say the
+    """After Esc during 'trying again in 30 s' the line goes at once, and the chat says the
     question was not answered, so the user knows to send it again."""
     with LoopbackServer(default_reply=Reply.error(429, retry_after=30)) as server:
         app = make_app(make_settings(tmp_path, server.base_url))
         async with app.run_test(size=(120, 40)) as pilot:
             await send(pilot, QUESTION)
-            await until(pilot, lambda: any("retrying" in t for t in toasts(app)),
-                        what="a 'retrying' toast")
+            await until(pilot, lambda: "trying again" in status_line(app),
+                        what="a 'trying again' line")
             await pilot.press("escape")
             await wait_idle(pilot)
+            assert status_line(app) == ""
             assert any("stopped" in n.lower() for n in notices(app)), notices(app)

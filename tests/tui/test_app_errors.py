@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from moviechat_tui.tui.widgets.status_line import StatusLine
 from tests.support.apphelpers import (
     make_app,
     make_settings,
@@ -105,9 +106,10 @@ async def test_retry_is_shown_and_then_succeeds(tmp_path: Path, loopback) -> Non
     async with app.run_test() as pilot:
         await send(pilot, "Busy?")
         await pilot.pause(0.5)
-        toasts = [str(n.message) for n in app._notifications]
-        assert any("retrying in 1 s (attempt 2 of 3)" in t for t in toasts), toasts
+        status = app.chat_screen.query_one(StatusLine)
+        assert "trying again in 1 s (attempt 2 of 3)" in status.text, status.text
         await wait_idle(pilot)
+        assert status.text == "" and not status.display
         assert messages_on_screen(app)[-1] == ("assistant", "Worth the wait.")
         assert notices_on_screen(app) == []
 

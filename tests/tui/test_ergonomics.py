@@ -67,7 +67,7 @@ async def test_edit_and_resend_replaces_the_turn_but_keeps_it_on_disk(
     async with app.run_test() as pilot:
         await send(pilot, "Tell me about Alien")
         await wait_idle(pilot)
-        await pilot.press("ctrl+e")
+        await pilot.press("ctrl+g")
         prompt = app.chat_screen.query_one("#prompt")
         assert prompt.text == "Tell me about Alien"  # type: ignore[attr-defined]
         await pilot.press("s", "enter")
@@ -88,7 +88,7 @@ async def test_escape_cancels_an_edit(tmp_path: Path, loopback) -> None:
     async with app.run_test() as pilot:
         await send(pilot, "Question")
         await wait_idle(pilot)
-        await pilot.press("ctrl+e", "escape")
+        await pilot.press("ctrl+g", "escape")
         assert app.chat_screen.query_one("#prompt").text == ""  # type: ignore[attr-defined]
         assert not app.controller.editing
 

@@ -73,7 +73,11 @@ async def test_full_text_search_jumps_to_the_message(tmp_path: Path) -> None:
         await pilot.press("enter")
         await wait_idle(pilot)
         assert app.controller.conversation.id == "c1"
-        assert isinstance(app.focused, MessageView) and app.focused.message.id == "c1m1"
+        # Scrolled to and highlighted; the focus stays in the prompt, so what is typed next
+        # is a question, not a message key (issue 16, A1).
+        [found] = app.chat_screen.query(".message.-found")
+        assert isinstance(found, MessageView) and found.message.id == "c1m1"
+        assert app.focused is app.chat_screen.prompt
 
 
 async def test_a_first_search_over_a_big_library_says_why_it_takes_a_while(

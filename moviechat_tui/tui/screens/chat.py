@@ -3,6 +3,13 @@
 It renders controller events and turns keys into controller calls; it holds no conversation
 state of its own beyond the widgets that show it.
 
+Keys and focus: the prompt has the focus unless the user asked for a message (Up from an empty
+prompt, Up/Down, Tab, a click on it). Opening a search result scrolls to the message and
+highlights it, but leaves the focus in the prompt. While a message has the focus the prompt's
+border says which keys act on it; Esc, or any printable key that is not one of them, goes
+back to the prompt (the key typed there). PageUp/PageDown and ctrl+Home/End scroll the
+conversation wherever the focus is. A branch (b) can be undone with ctrl+z.
+
 Start-up: the screen is the app's default screen and composes in one pass what the first
 frame shows — the header, the greeting (or the open conversation's newest messages) and the
 prompt. The footer is mounted right after that first frame (`_mount_footer`), and Textual's
@@ -15,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual import getters, on
+from textual import events, getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -47,8 +54,11 @@ from moviechat_tui.tui.widgets.message_view import (
 )
 from moviechat_tui.tui.widgets.prompt_input import PromptInput
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
+from moviechat_tui.tui.widgets.status_line import NewTextBelow, StatusLine
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from textual.strip import Strip
 
     from moviechat_tui.session.controller import ConversationController
@@ -78,7 +88,8 @@ class ChatScreen(Screen[None]):
 
     BINDINGS = [
         Binding(DEFAULT_KEYS["stop"], "stop_reply", _("Stop"), id="stop"),
-        # priority: the prompt (a TextArea) has focus nearly always and binds ctrl+e itself.
+        # priority: the prompt (a TextArea) has the focus nearly always. None of these keys is
+        # one of its editing keys (ctrl+a/e/k/u/w stay "start/end of line", "kill" …).
         Binding(DEFAULT_KEYS["regenerate"], "regenerate", _("Regenerate"), id="regenerate",
                 priority=True),
         Binding(DEFAULT_KEYS["edit_last"], "edit_last", _("Edit last"), show=False,
@@ -86,6 +97,18 @@ class ChatScreen(Screen[None]):
         Binding(DEFAULT_KEYS["export"], "export", _("Export"), show=False, id="export",
                 priority=True),
         Binding("ctrl+l", "focus_prompt", _("Prompt"), show=False, id="focus_prompt"),
+        # The conversation scrolls with these wherever the focus is (the prompt would move its
+        # cursor by a page, in a box of at most ten lines).
+        Binding("pageup", "scroll_messages('page_up')", _("Scroll up"), show=False,
+                priority=True),
+        Binding("pagedown", "scroll_messages('page_down')", _("Scroll down"), show=False,
+                priority=True),
+        Binding("ctrl+home", "scroll_messages('home')", _("First message"), show=False,
+                priority=True),
+        Binding("ctrl+end", "scroll_messages('end')", _("Newest message"), show=False,
+                priority=True),
+        # Undoes a branch (see action_undo); otherwise the prompt's own undo.
+        Binding("ctrl+z", "undo", _("Undo"), show=False, priority=True),
     ]
 
     def __init__(self, *, notices: Sequence[Message] = (), header_extra: str = "",
@@ -100,6 +123,16 @@ class ChatScreen(Screen[None]):
         """[start, end) of the visible messages that are mounted."""
         self._notices = list(notices)
         self._header_extra = header_extra
+        self._found: MessageView | None = None
+        """The message a search result opened at, highlighted until the next change."""
+        self._branch_undo_depth: int | None = None
+        """After a branch: the prompt's undo depth then. ctrl+z undoes the branch while the
+        prompt has nothing newer to undo."""
+        self._new_text_below = False
+        # Made here, not found by a query: controller events can arrive before the screen
+        # is mounted (--local's progress), and reply text asks for them with every chunk.
+        self._pane = MessagePane(id="messages")
+        self._status = StatusLine()
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -109,11 +142,13 @@ class ChatScreen(Screen[None]):
         header = ChatHeader()
         header.set_state(title=conversation.title, tokens=conversation.tokens_used,
                          persona=self.controller.persona.display_name,
-                         model=self.controller.model, extra=self._header_extra)
+                         model=self.controller.model, extra=self._header_extra,
+                         profile=self.controller.settings.endpoint.profile)
         yield header
-        with MessagePane(id="messages"):
+        with self._pane:
             yield from (NoticeView(notice) for notice in self._notices)
             yield from self._window_widgets(conversation, None)
+        yield self._status
         with Horizontal(id="prompt-row"):
             yield PromptInput(
                 id="prompt",
@@ -128,7 +163,12 @@ class ChatScreen(Screen[None]):
         return self.app.controller
 
     def on_mount(self) -> None:
-        self.message_pane.anchor()
+        pane = self._pane
+        if self._views:
+            pane.anchor()  # a conversation: at its newest message
+        # (An empty chat shows the notices and the greeting from the top: a first-run notice
+        # must not scroll off the top of a small terminal.)
+        self.watch(pane, "scroll_y", self._pane_scrolled, init=False)
         self.call_after_refresh(self._mount_footer)
         # A long conversation opened from its newest messages: the rest after the first frame.
         self.call_after_refresh(self.controller.load_history)
@@ -168,8 +208,11 @@ class ChatScreen(Screen[None]):
             # the controller appending this message and this event being handled.
             return existing
         pane = self.message_pane
-        for greeting in pane.query_children(Greeting):  # direct children: no DOM-wide scan
-            await greeting.remove()
+        self._unmark_found()
+        greetings = list(pane.query_children(Greeting))  # direct children: no DOM-wide scan
+        if greetings:
+            await pane.remove_children(greetings)
+            pane.anchor()  # the first message: from now on, follow the newest
         start, end = self._window
         if end < len(self._visible()) - 1:
             # The window shows older messages (a search jump): show the newest instead.
@@ -196,6 +239,7 @@ class ChatScreen(Screen[None]):
         drop = views[-excess:] if newest else views[:excess]
         for view in drop:
             self._views.pop(view.message.id, None)
+        self._before_removing(drop)
         await pane.remove_children(drop)
         start, end = self._window
         self._window = (start, end - excess) if newest else (start + excess, end)
@@ -264,27 +308,52 @@ class ChatScreen(Screen[None]):
         """Replace the pane's content with `conversation` (see `_window_widgets`); loaders
         at the ends bring in more on demand."""
         pane = self.message_pane
+        self._found = None
+        # A new conversation on screen: the user's next move is typing, not the message keys
+        # (the focus would otherwise go to whatever message is next in Textual's chain).
+        self.prompt.focus(scroll_visible=False)
         await pane.remove_children()
         self._shown_before.clear()  # only for the conversation opened at start
         self.header.set_state(title=conversation.title, tokens=conversation.tokens_used)
         widgets = self._window_widgets(conversation, scroll_to)
         await pane.mount_all(widgets)
+        self._show_new_text_below(False)
         if not self._views:
+            pane.anchor(False)
+            pane.scroll_home(animate=False)
             return
         target = self._views.get(scroll_to or "")
         if target is not None:
+            # A search result (or the message a branch was made from): scrolled to and
+            # highlighted; the focus stays in the prompt.
             pane.release_anchor()
             self.call_after_refresh(target.scroll_visible, top=True, animate=False)
-            target.focus()
+            target.add_class("-found")
+            self._found = target
         else:
             pane.anchor()
+
+    def _unmark_found(self) -> None:
+        if self._found is not None:
+            self._found.remove_class("-found")
+            self._found = None
+
+    def _before_removing(self, widgets: Iterable[Widget]) -> None:
+        """If the focus is in a widget about to be removed, put it in the prompt: Textual
+        would move it to the neighbouring message, where typed keys are commands."""
+        focused = self.focused
+        if focused is None:
+            return
+        if any(focused is w or w in focused.ancestors for w in widgets):
+            self.prompt.focus(scroll_visible=False)
 
     async def _refresh_loaders(self) -> None:
         pane = self.message_pane
         start, end = self._window
         total = len(self._visible())
-        for loader in list(pane.query_children(Loader)):
-            await loader.remove()
+        loaders = list(pane.query_children(Loader))
+        self._before_removing(loaders)
+        await pane.remove_children(loaders)
         if start > 0:
             await pane.mount(Loader(-1, start), before=0)
         if end < total:
@@ -320,24 +389,73 @@ class ChatScreen(Screen[None]):
     def submit(self, event: PromptInput.Submitted) -> None:
         if self.controller.send(event.text):
             event.input.clear()
+            event.input.give_back_draft()  # what the sent text had replaced (an edit, …)
             self.message_pane.anchor()
-
-    def _fill_prompt(self, text: str) -> None:
-        """Put `text` in the prompt, ready to change and send (the cursor at its end)."""
-        prompt = self.prompt
-        prompt.text = text
-        prompt.focus()
-        prompt.move_cursor(prompt.document.end)
+            self._show_prompt_mode()
 
     @on(Greeting.ExampleChosen)
     def use_example(self, event: Greeting.ExampleChosen) -> None:
-        self._fill_prompt(event.text)
+        self.prompt.fill(event.text)
 
     @on(PromptInput.HistoryRequested)
     def focus_last_message(self) -> None:
         views = list(self.query(MessageView))
         if views:
             views[-1].focus()
+
+    # ------------------------------------------------ focus and typed keys
+    def route_typed_key(self, event: events.Key) -> None:
+        """Called by the app for every key, before it goes to the focused widget: a
+        printable key that is not a key of the focused widget (c, b, e, 1–9 … on a message)
+        while the focus is not in the prompt (a message, the message area, an example list)
+        moves the focus to the prompt first, so it — and every key queued after it — is
+        typed there. It must happen here, where keys are handled one at a time: a widget
+        that forwarded the key itself would move the focus only after the keys already
+        queued behind it went to the message (the "b" of "about" lost, or run)."""
+        prompt = self.prompt
+        if self.focused is prompt or not event.is_printable or not event.character:
+            return
+        if event.key in self.active_bindings:
+            return
+        self.set_focus(prompt, scroll_visible=False)  # at once (Widget.focus is deferred)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_prompt_mode()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._show_prompt_mode()
+
+    def _show_prompt_mode(self) -> None:
+        """The prompt's border: the keys of the focused message, or that an edit is on."""
+        prompt = self.prompt
+        focused = self.focused
+        if isinstance(focused, MessageView):
+            prompt.show_mode(self._message_keys(focused),
+                             _("Esc or typing: back to the prompt"))
+        elif self.controller.editing:
+            prompt.show_mode(_("✎ Editing your last question"),
+                             _("Enter resends it · Esc cancels"))
+        else:
+            prompt.show_mode()
+
+    def _message_keys(self, view: MessageView) -> str:
+        """"Message: c copy · b branch …": the keys that act on `view`, as remapped."""
+        def key(binding_id: str) -> str:  # the first of an action's keys, as a glyph if any
+            first = self.app.key_for(binding_id).split(" / ")[0]
+            return {"left": "←", "right": "→"}.get(first, first)
+
+        keys = [f"{key('copy_message')} " + _("copy")]
+        message = view.message
+        conversation = self.controller.conversation
+        if code_blocks(message.content):
+            keys.append("1–9 " + _("copy code"))
+        if isinstance(view, AssistantMessageView) and view.version[1] > 1:
+            keys.append(f"{key('older_version')} {key('newer_version')} " + _("versions"))
+        if message is versions.last_user(conversation):
+            keys.append(f"{key('edit_message')} " + _("edit"))
+        if any(m is message for m in conversation.messages):  # not a start-up notice
+            keys.append(f"{key('branch_message')} " + _("branch"))
+        return _("Message: {keys}").format(keys=" · ".join(keys))
 
     @on(RenderedMarkdown.LinkClicked)
     def ask_to_open_link(self, event: RenderedMarkdown.LinkClicked) -> None:
@@ -346,13 +464,18 @@ class ChatScreen(Screen[None]):
         self.app.open_link(event.href)
 
     def action_stop_reply(self) -> None:
+        """Esc: stop the reply; else cancel an edit; else give back a draft that an example
+        question replaced. The draft an edit replaced comes back with the cancel."""
         if self.controller.cancel():
             return
         prompt = self.prompt
         if self.controller.cancel_edit():
-            prompt.clear()
-            self.notify(_("Edit cancelled."), markup=False)
+            if not prompt.give_back_draft():
+                prompt.clear()
+        else:
+            prompt.give_back_draft()
         prompt.focus()
+        self._show_prompt_mode()
 
     def action_regenerate(self) -> None:
         if self.controller.regenerate():
@@ -365,9 +488,9 @@ class ChatScreen(Screen[None]):
         if text is None:
             self.notify(_("There is no question to edit yet."), markup=False)
             return
-        self._fill_prompt(text)
-        self.notify(_("Editing your last question: Enter resends it (the old turn is kept "
-                      "in the file), Esc cancels."), markup=False)
+        # The draft in the prompt is kept: Esc (or sending the edit) gives it back.
+        self.prompt.fill(text)
+        self._show_prompt_mode()
 
     @on(UserMessageView.EditRequested)
     def edit_message(self, event: UserMessageView.EditRequested) -> None:
@@ -381,7 +504,26 @@ class ChatScreen(Screen[None]):
 
     @on(MessageView.BranchRequested)
     async def branch(self, event: MessageView.BranchRequested) -> None:
-        await self.app.library.branch_from(event.view.message)
+        """b on a message. Not asked first: a branch is a copy and the original stays as it
+        was, so ctrl+z undoing it is enough — and a question whose button has the focus
+        would be answered by the next keys of someone who was typing."""
+        if await self.app.library.branch_from(event.view.message):
+            history = self.prompt.history
+            history.checkpoint()
+            self._branch_undo_depth = len(history.undo_stack)
+
+    async def action_undo(self) -> None:
+        """ctrl+z: the prompt's undo — or, right after a branch and before anything newer
+        in the prompt to undo, the branch (back to the original, the branch to the trash)."""
+        prompt = self.prompt
+        depth = self._branch_undo_depth
+        if depth is not None and (self.focused is not prompt
+                                  or len(prompt.history.undo_stack) <= depth):
+            self._branch_undo_depth = None
+            if await self.app.library.undo_branch():
+                return
+        if self.focused is prompt:
+            prompt.undo()
 
     async def action_export(self) -> None:
         path = await self.app.library.export_current()
@@ -420,6 +562,30 @@ class ChatScreen(Screen[None]):
     def action_focus_prompt(self) -> None:
         self.prompt.focus()
 
+    def action_scroll_messages(self, where: str) -> None:
+        pane = self.message_pane
+        if where == "page_up":
+            pane.scroll_page_up(animate=False)
+        elif where == "page_down":
+            pane.scroll_page_down(animate=False)
+        elif where == "home":
+            pane.scroll_home(animate=False)
+        else:
+            pane.anchor()  # to the newest text, and follow it again
+
+    @on(NewTextBelow.Clicked)
+    def jump_to_new_text(self) -> None:
+        self.action_scroll_messages("end")
+
+    def _pane_scrolled(self, scroll_y: float) -> None:
+        pane = self._pane
+        if self._new_text_below and (pane.following or scroll_y >= pane.max_scroll_y):
+            self._show_new_text_below(False)
+
+    def _show_new_text_below(self, shown: bool) -> None:
+        self._new_text_below = shown
+        self._status.show_new_text_below(shown)
+
     def key_up(self) -> None:
         self._step_through_messages(-1)
 
@@ -447,12 +613,19 @@ class ChatScreen(Screen[None]):
         view = self._views.get(message.id)
         if isinstance(view, AssistantMessageView) and view.is_mounted:
             view.text_arrived()
+            if not self._new_text_below and not self._pane.following:
+                self._show_new_text_below(True)  # the user scrolled up: say more is coming
+        if self._status.waiting_to_retry:
+            self._status.retry_over()  # the retry answered
 
     async def handle_event(self, event: ev.ControllerEvent) -> None:
         header = self.header
         match event:
             case ev.ConversationOpened(conversation=conversation, scroll_to=scroll_to):
                 await self.show_conversation(conversation, scroll_to)
+                # An edit of the conversation shown until now is over (its text stays in the
+                # prompt, as a draft; a draft it replaced still comes back on Esc).
+                self._show_prompt_mode()
                 self.call_after_refresh(self.controller.load_history)
             case ev.HistoryLoaded(conversation=conversation, earlier=earlier):
                 # Older messages were put before the shown ones (same objects): shift the
@@ -470,6 +643,7 @@ class ChatScreen(Screen[None]):
                     gone = self._views.pop(message.id, None)
                     if gone is not None:
                         removed += 1
+                        self._before_removing([gone])
                         await gone.remove()
                 start, end = self._window
                 self._window = (start, end - removed)
@@ -481,10 +655,15 @@ class ChatScreen(Screen[None]):
                 pane = self.message_pane
                 if previous is not None:
                     await pane.mount(flipped, after=previous)
+                    if self.focused is previous:
+                        # Before the old one goes: Textual would focus (and scroll to) the
+                        # message before it.
+                        flipped.focus(scroll_visible=False)
                     await previous.remove()
                 else:
                     await pane.mount(flipped)
-                flipped.focus()
+                # Versions differ in length: keep the reply's top, with its ‹ i/n ›, in view.
+                self.call_after_refresh(self._show_top_of, flipped)
             case ev.ReplyStarted(message=message):
                 hold_full_collections()
                 started = await self._add(message)
@@ -504,26 +683,39 @@ class ChatScreen(Screen[None]):
                         await view.finish()
                     else:
                         self._views.pop(message.id, None)
+                        self._before_removing([view])
                         await view.remove()
+                self._status.retry_over()
             case ev.RetryScheduled(attempt=attempt, max_attempts=total, delay=delay,
                                    reason=reason):
-                self.notify(
-                    _("{reason}: retrying in {delay:.0f} s (attempt {attempt} of {total}). "
-                      "Esc cancels.").format(reason=reason, delay=delay, attempt=attempt,
-                                             total=total),
-                    severity="warning", markup=False, timeout=max(3.0, delay),
-                )
+                # Above the prompt, counting down, gone when the wait ends or is cancelled.
+                self._status.retry(reason, delay, attempt, total)
+            case ev.Progress(text=text, linger=linger):
+                self._status.set_progress(text, linger=linger)
             case ev.PersonaChanged(persona=persona):
                 header.set_state(persona=persona.display_name)
                 for greeting in self.query(Greeting):
                     greeting.set_persona(persona.display_name)
-            case ev.ModelChanged(model=model):
-                header.set_state(model=model)
-                self.notify(_("Model: {model} (from the next reply on)").format(model=model),
-                            markup=False)
+            case ev.ModelChanged(model=model, announce=announce):
+                header.set_state(model=model,
+                                 profile=self.controller.settings.endpoint.profile)
+                if announce:
+                    self.notify(_("Model: {model} (from the next reply on)").format(
+                        model=model), markup=False)
             case ev.BusyChanged(busy=busy):
                 header.set_state(busy=busy, model=self.controller.model)
+                if not busy:
+                    self._status.retry_over()
             case ev.TitleChanged(title=title):
                 header.set_state(title=title)
             case ev.Notify(text=text, severity=severity):
                 self.notify(text, severity=severity.value, markup=False)
+
+    def _show_top_of(self, view: Widget) -> None:
+        """Scroll so that `view`'s first line is in the pane, if it is not."""
+        if not view.is_attached:
+            return
+        pane = self.message_pane
+        top = view.virtual_region.y
+        if not pane.scroll_y <= top < pane.scroll_y + pane.scrollable_content_region.height:
+            pane.scroll_to(y=top, animate=False)

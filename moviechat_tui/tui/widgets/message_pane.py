@@ -27,3 +27,9 @@ class MessagePane(VerticalScroll):
         if not size and arranged is not None:
             return Size(arranged.width, arranged.height + self.scrollbar_size_horizontal)
         return size
+
+    @property
+    def following(self) -> bool:
+        """The pane keeps to its newest line as text arrives: anchored, and not scrolled away
+        by the user since (Textual releases the anchor then, and takes it back at the end)."""
+        return self.is_anchored and not self._anchor_released

@@ -68,7 +68,12 @@ class MessageView(Vertical, can_focus=True):
     """A focusable block so the user can move through messages by keyboard.
 
     Keys act on the focused message; the chat screen does the work (copying goes through the
-    app, versions and edits through the controller), the view only says what was asked."""
+    app, versions and edits through the controller), the view only says what was asked.
+
+    A message gets the focus only when the user asks for it: Up from an empty prompt, Up and
+    Down between messages, Tab, or a click on it — not a click on a link in it (that only
+    opens the link dialog). Esc goes back to the prompt, and so does any printable key that
+    is not one of the message's own (the chat screen types it into the prompt)."""
 
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
@@ -78,7 +83,18 @@ class MessageView(Vertical, can_focus=True):
         Binding(DEFAULT_KEYS["branch_message"], "branch", _("Branch"), id="branch_message"),
         *[Binding(str(n), f"copy_code({n})", _("Copy code block {n}").format(n=n),
                   show=False) for n in range(1, 10)],
+        # Before the screen's Esc (stop the reply): leaving a message stops nothing.
+        Binding("escape", "screen.focus_prompt", _("Back to the prompt"), show=False),
     ]
+
+    def focus_on_click(self) -> bool:
+        """Not when the click is on a link: that only asks to open it (see links.py)."""
+        x, y = self.app.mouse_position
+        try:
+            style = self.screen.get_style_at(x, y)
+        except Exception:  # no widget there any more: focus as usual
+            return True
+        return not (style.meta or {}).get("@click")
 
     class CopyRequested(TextualMessage):
         def __init__(self, view: MessageView, code_block: int | None = None) -> None:
@@ -163,6 +179,12 @@ class AssistantMessageView(MessageView):
 
     def action_version(self, step: int) -> None:
         self.post_message(self.VersionRequested(self, step))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """← and → (and their footer entries) only on a reply that has other versions."""
+        if action == "version":
+            return self.version[1] > 1
+        return True
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")

@@ -1,7 +1,16 @@
 """The multi-line prompt: Enter sends, ctrl+j (or shift/alt+enter) inserts a newline.
 
 Plain terminals and tmux cannot tell shift+enter from enter, so ctrl+j (a line feed, which
-every terminal sends distinctly) is the documented newline key.
+every terminal sends distinctly) is the documented newline key. The readline keys (ctrl+a,
+ctrl+e, ctrl+k, ctrl+u, ctrl+w) are Textual's TextArea's own and keep their meaning here: no
+app key takes them.
+
+Nothing the app does loses a draft: an action that puts other text in the prompt (editing the
+last question, an example question) keeps the draft it replaces (`fill`) and gives it back
+on Esc or once the new text is sent (`give_back_draft`); the replacement is an ordinary edit,
+so ctrl+z undoes it too. A mode that lasts (editing a question, a message chosen with the
+keyboard) is written on the prompt's border for as long as it lasts (`show_mode`), where a
+toast would cover the text being edited and then fade while the mode is still on.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import events, getters
+from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.widgets import TextArea
 
@@ -45,6 +55,38 @@ class PromptInput(TextArea):
             placeholder=placeholder,
             highlight_cursor_line=False,
         )
+
+    _stashed: str | None = None
+
+    def fill(self, text: str) -> None:
+        """Put `text` in the prompt, ready to change and send (the cursor at its end). A draft
+        it replaces is kept for `give_back_draft`."""
+        draft = self.text
+        if draft.strip() and draft != text and self._stashed is None:
+            self._stashed = draft
+        self._replace_all(text)
+        self.focus()
+
+    def give_back_draft(self) -> bool:
+        """Put back the draft that `fill` replaced, if any (True if there was one)."""
+        draft, self._stashed = self._stashed, None
+        if draft is None:
+            return False
+        self._replace_all(draft)
+        return True
+
+    def _replace_all(self, text: str) -> None:
+        # An edit (not `self.text = …`, which forgets the undo history): ctrl+z undoes it.
+        self.history.checkpoint()
+        self.replace(text, (0, 0), self.document.end)
+        self.history.checkpoint()
+        self.move_cursor(self.document.end)
+
+    def show_mode(self, title: str = "", subtitle: str = "") -> None:
+        """What the prompt's border says: the mode that is on ("" for none) and, below, how
+        to leave it."""
+        self.border_title = Content(title) if title else None
+        self.border_subtitle = Content(subtitle) if subtitle else None
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
