@@ -177,3 +177,26 @@ async def test_the_palette_speaks_korean(tmp_path: Path, korean: None) -> None:
         app.search_themes()
         await _settle(pilot)
         assert app.screen.query_one(CommandInput).placeholder == "테마 검색…"
+
+
+async def test_the_footer_offers_esc_only_when_it_does_something(
+        tmp_path: Path, loopback) -> None:
+    """Esc stops a reply or cancels an edit: with neither, the footer does not offer it."""
+    from tests.support.apphelpers import send, until, wait_idle
+    from tests.support.loopback_server import Reply
+
+    def footer_text(app: MovieChatApp) -> str:
+        return _footer_row(app)[1]
+
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert "Stop" not in footer_text(app)
+        loopback.push(Reply(text="word " * 400, delay=0.02))
+        await send(pilot, "Tell me about Jaws")
+        await until(pilot, lambda: "Stop" in footer_text(app), what="Stop while streaming")
+        await pilot.press("escape")
+        await wait_idle(pilot)
+        await until(pilot, lambda: "Stop" not in footer_text(app), what="Stop gone")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: "Stop" in footer_text(app), what="Esc offered in an edit")

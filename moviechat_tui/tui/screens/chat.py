@@ -396,6 +396,7 @@ class ChatScreen(Screen[None]):
     @on(Greeting.ExampleChosen)
     def use_example(self, event: Greeting.ExampleChosen) -> None:
         self.prompt.fill(event.text)
+        self.refresh_bindings()  # Esc now gives the replaced draft back
 
     @on(PromptInput.HistoryRequested)
     def focus_last_message(self) -> None:
@@ -425,8 +426,17 @@ class ChatScreen(Screen[None]):
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         self._show_prompt_mode()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc is offered in the footer only when it does something: a reply is arriving, an
+        edit is on, or a replaced draft waits to come back."""
+        if action == "stop_reply":
+            return (self.controller.busy or self.controller.editing
+                    or self.prompt.has_stashed_draft)
+        return True
+
     def _show_prompt_mode(self) -> None:
         """The prompt's border: the keys of the focused message, or that an edit is on."""
+        self.refresh_bindings()
         prompt = self.prompt
         focused = self.focused
         if isinstance(focused, MessageView):
@@ -704,6 +714,7 @@ class ChatScreen(Screen[None]):
                         model=model), markup=False)
             case ev.BusyChanged(busy=busy):
                 header.set_state(busy=busy, model=self.controller.model)
+                self.refresh_bindings()
                 if not busy:
                     self._status.retry_over()
             case ev.TitleChanged(title=title):

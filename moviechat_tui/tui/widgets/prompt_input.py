@@ -67,6 +67,11 @@ class PromptInput(TextArea):
         self._replace_all(text)
         self.focus()
 
+    @property
+    def has_stashed_draft(self) -> bool:
+        """A draft that `fill` replaced is waiting to be given back (Esc)."""
+        return self._stashed is not None
+
     def give_back_draft(self) -> bool:
         """Put back the draft that `fill` replaced, if any (True if there was one)."""
         draft, self._stashed = self._stashed, None
