@@ -26,10 +26,14 @@ KEY_GAP = 2
 """Cells between the key column and the descriptions."""
 
 
+_KEY_NAMES = {"pageup": "PageUp", "pagedown": "PageDown", "escape": "Esc"}
+"""Key names as keyboards print them (Textual's are lower case, one word)."""
+
+
 def pretty_key(key: str) -> str:
-    """"ctrl+r / f5" → "Ctrl+R / F5"."""
+    """"ctrl+r / f5" → "Ctrl+R / F5", "pageup" → "PageUp"."""
     return " / ".join(
-        "+".join(part.capitalize() if len(part) > 1 else part.upper()
+        "+".join(_KEY_NAMES.get(part, part.capitalize() if len(part) > 1 else part.upper())
                  for part in one.split("+"))
         for one in key.split(" / "))
 
