@@ -107,6 +107,10 @@ class Conversation:
     schema_version: int = 1
     """The layout of the file it was read from (1: one file, 2: with sealed segments; a save
     picks the layout itself). Above `SCHEMA_VERSION`: written by a newer app, read-only."""
+    spoiler_shield: bool = False
+    """The spoiler shield is on for this conversation (core/spoilers.py): the model is asked
+    to mark plot-revealing passages and the UI keeps them closed. Files without the key (all
+    older ones) are "off"."""
 
     def touch(self) -> None:
         self.updated = now_utc()
