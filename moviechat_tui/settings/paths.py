@@ -44,6 +44,12 @@ class Paths(Record):
         """The film catalogue and the dataset files it was imported from."""
         return self.data_dir / "films"
 
+    @property
+    def my_films_dir(self) -> Path:
+        """Your watchlist, diary and ratings (films/my_store.py): your own data, apart from
+        the catalogue, which can always be built again."""
+        return self.data_dir / "my-films"
+
     @classmethod
     def default(cls, *, data_dir: str | os.PathLike[str] | None = None,
                 config_file: str | os.PathLike[str] | None = None) -> Paths:
