@@ -216,8 +216,11 @@ class MyFilmsStore:
                 self._report(problem, (str(path), identity))
                 return _Unwritable(problem)
             if not locked:
-                with exclusive_lock(self.folder / LOCK_NAME, path):
-                    return self._read(name, locked=True)
+                try:
+                    with exclusive_lock(self.folder / LOCK_NAME, path):
+                        return self._read(name, locked=True)
+                except StoreWriteError:  # no lock to be had (a read-only folder): say so,
+                    return self._unreadable(path, err.reason, identity)  # move nothing
             moved = quarantine(path)
             damaged = DamagedList(path, moved, err.reason)
             self._report(damaged, (str(path), identity))

@@ -91,6 +91,26 @@ def test_a_damaged_list_is_moved_aside_reported_and_never_overwritten(
     assert (store.folder / "ratings.toml.corrupt").read_bytes() == damage
 
 
+def test_a_damaged_list_in_a_folder_without_a_lock_is_reported_and_left_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from moviechat_tui.films import my_store
+    from moviechat_tui.storage.errors import StoreWriteError
+
+    def no_lock(lock: Path, report_as: Path | None = None) -> None:
+        raise StoreWriteError(report_as or lock, OSError(errno.EROFS, "read-only"))
+
+    store = store_in(tmp_path)
+    store.folder.mkdir(parents=True)
+    store.path_of("diary").write_bytes(b"schema_version = 1\ncount = [\n")
+    monkeypatch.setattr(my_store, "exclusive_lock", no_lock)
+    assert store.load().diary == ()
+    [problem] = store.take_problems()
+    assert "could not be read" in problem.message and "diary.toml" in problem.message
+    assert store.path_of("diary").exists() and not list(store.folder.glob("*.corrupt"))
+
+
 def test_a_list_from_a_newer_version_is_kept_and_never_written(tmp_path: Path) -> None:
     store = store_in(tmp_path)
     store.folder.mkdir(parents=True)
