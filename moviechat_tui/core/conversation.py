@@ -134,6 +134,10 @@ class Conversation:
     (`Endpoint.identity`): reopening the conversation uses it again only there, since another
     server may not have a model of that name."""
     chosen_model_endpoint: str | None = None
+    spoiler_shield: bool = False
+    """The spoiler shield is on for this conversation (core/spoilers.py): the model is asked
+    to mark plot-revealing passages and the UI keeps them closed. Files without the key (all
+    older ones) are "off"."""
 
     def touch(self) -> None:
         self.updated = now_utc()

@@ -7,6 +7,7 @@
     <data>/cache/library.sqlite3 the search index (disposable)
     <data>/cache/views/          the last screen kept at quit (disposable)
     <data>/films/                the film catalogue and its dataset files
+    <data>/my-films/             the user's watchlist, diary and ratings
 
 The settings' `Paths` (which data folder: platformdirs, --data-dir, MOVIECHAT_DATA_DIR) and
 every reader below the settings (the library index, which knows only the store) ask this
@@ -56,6 +57,12 @@ class DataLayout(Record):
     @property
     def views(self) -> Path:
         return self.cache / "views"
+
+    @property
+    def my_films(self) -> Path:
+        """The user's watchlist, diary and ratings: their own data, kept apart from the
+        catalogue, which can always be built again."""
+        return self.root / "my-films"
 
     @property
     def films(self) -> Path:

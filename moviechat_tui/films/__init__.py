@@ -17,6 +17,17 @@ The package imports only `core/` and `storage/`: no Textual, no openai. Bottom u
     mentions.py   which films a finished reply mentions, and which claims do not hold
     locations.py  where the files live by default under the data dir
 
+My films, the user's own lists (docs/storage-format.md, "My films"):
+
+    my_lists.py   an entry, the three lists, the rules of a list (same film, same entry,
+                  merging), filtering and sorting, the JSON shape
+    my_format.py  one list's TOML file; my_toml.py reads the layout it writes, fast
+    my_store.py   the files: atomic writes, a lock per change, quarantine, undo
+    title_match.py  which catalogue film a title and a year mean
+    letterboxd.py   importing a Letterboxd export; letterboxd_export.py writing one
+    taste.py      the taste summary for recommendations; my_films_tool.py the `my_films`
+                  tool's answer
+
 A typical caller (the CLI directly; the TUI in a worker thread):
 
     from moviechat_tui.films.locations import FilmLocations

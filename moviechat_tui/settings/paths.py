@@ -40,6 +40,12 @@ class Paths(Record):
     def films_dir(self) -> Path:
         return self.layout.films
 
+    @property
+    def my_films_dir(self) -> Path:
+        """Your watchlist, diary and ratings (films/my_store.py): your own data, apart from
+        the catalogue, which can always be built again."""
+        return self.layout.my_films
+
     @classmethod
     def default(cls, *, data_dir: str | os.PathLike[str] | None = None,
                 config_file: str | os.PathLike[str] | None = None) -> Paths:

@@ -198,6 +198,8 @@ def serialise(conv: Conversation, previous: ChunkCache | None = None,
         # Optional keys: a file without them loads as before, and an older app ignores them.
         header["chosen_model"] = conv.chosen_model
         header["chosen_model_endpoint"] = conv.chosen_model_endpoint
+    if conv.spoiler_shield:  # written only when on: an older app ignores the key
+        header["spoiler_shield"] = True
     parts = [_encode(tomli_w.dumps(header))]
     if segments:
         parts.append(_segments_toml(segments).encode("ascii"))
@@ -257,7 +259,8 @@ def split_for_disk(conv: Conversation) -> tuple[bytes, list[tuple[str, bytes]]]:
     tail = Conversation(id=conv.id, title=conv.title, created=conv.created,
                         updated=conv.updated, persona=conv.persona, model=conv.model,
                         messages=messages[sealed:],
-                        schema_version=max(conv.schema_version, version))
+                        schema_version=max(conv.schema_version, version),
+                        spoiler_shield=conv.spoiler_shield)
     data, _ = serialise(tail, None, refs)
     return data, files
 
@@ -451,6 +454,7 @@ def parse_main(data: bytes, conv_id: str) -> tuple[Conversation, list[SegmentRef
         model=summary.model,
         messages=messages,
         schema_version=version,
+        spoiler_shield=doc.get("spoiler_shield") is True,  # anything else: off
     )
     conv.chosen_model, conv.chosen_model_endpoint = _model_choice(doc)
     return conv, segments
