@@ -52,7 +52,7 @@ def test_openai_is_not_imported_by_the_first_frame(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv", [["config", "path"], ["--version"], ["--help"],
-                                  ["search", "--help"]])
+                                  ["search", "--help"], ["films", "search", "--help"]])
 def test_cli_version_help_and_config_path_are_instant_and_light(
         tmp_path: Path, argv: list[str]) -> None:
     code = ("import sys\nfrom moviechat_tui.cli import main\ntry:\n"
