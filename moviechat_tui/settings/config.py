@@ -464,7 +464,8 @@ SAMPLE_CONFIG = '''\
 
 # Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
-# branch_message, edit_message, older_version, newer_version. See docs/keybindings.md.
+# branch_message, edit_message, older_version, newer_version, film_search, message_films.
+# See docs/keybindings.md.
 [keys]
 # regenerate = "f5"
 
