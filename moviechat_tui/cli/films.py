@@ -12,7 +12,8 @@ config.toml. docs/scripting.md describes the output, the JSON shapes and the exi
     130  ctrl+c (the previous catalogue is unchanged; an update resumes where it stopped)
 
 Progress bars (`rich`, installed with Textual) go to standard error and only when it is a
-terminal; what was done is printed on standard output once it is done.
+terminal, and go away when their step ends (or is interrupted); what was done is printed on
+standard output once it is done.
 """
 
 from __future__ import annotations
@@ -264,7 +265,7 @@ def _download(where: FilmLocations, source: str) -> DownloadReport:
     tasks: dict[str, TaskID] = {}
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                   DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                  console=console, disable=not show) as progress:
+                  console=console, disable=not show, transient=True) as progress:
 
         def on_progress(p: DownloadProgress) -> None:
             task = tasks.get(p.file)
@@ -324,7 +325,7 @@ def _import(folder: Path, catalogue: Path, *, source: str,
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                   TaskProgressColumn(), TextColumn("{task.fields[rows]}", markup=False),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                  disable=not show) as progress:
+                  disable=not show, transient=True) as progress:
         reading = progress.add_task(_("reading the files"), total=None, rows="")
         indexes: TaskID | None = None
 

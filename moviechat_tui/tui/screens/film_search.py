@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from moviechat_tui.core.i18n import _
+from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.text import one_line
 from moviechat_tui.films.card import summary_line
 from moviechat_tui.films.records import ATTRIBUTION, FilmSummary
@@ -116,7 +116,9 @@ class FilmSearchScreen(ModalScreen[None]):
         if status is not None:
             self._say(status)
         elif films:
-            self._say(_("{n} films · Enter opens the card").format(n=len(films)))
+            self._say(ngettext("{n} film · Enter opens the card",
+                               "{n} films · Enter opens the card", len(films)).format(
+                                   n=len(films)))
 
     def _say(self, text: str) -> None:
         self.status.update(Content(text))

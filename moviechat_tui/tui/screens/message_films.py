@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from moviechat_tui.core.i18n import _
+from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.text import one_line
 from moviechat_tui.films.card import kind_label
 from moviechat_tui.films.mentions import UNKNOWN, YEAR_DIFFERS, Mention
@@ -47,7 +47,9 @@ def mention_prompt(mention: Mention) -> Content:
         said = _("{title} ({year}), {kind}").format(
             title=one_line(film.title, 80), year=film.year or "?", kind=kind_label(film.kind))
     if mention.others:
-        said += " · " + _("{n} other films of that title").format(n=len(mention.others))
+        said += " · " + ngettext("{n} other film of that title",
+                                 "{n} other films of that title",
+                                 len(mention.others)).format(n=len(mention.others))
     return Content.assemble(head, "\n", Content.styled("  " + said, "$foreground-muted"))
 
 
