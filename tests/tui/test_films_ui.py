@@ -271,3 +271,42 @@ async def test_titles_from_the_catalogue_are_never_markup(
                     and app.screen.details is not None, what="the card")
         assert "[red]x" in _screen_text(app)
         assert app.is_running
+
+
+async def test_only_the_replies_on_screen_are_checked_then_more_as_you_scroll(
+        tmp_path: Path) -> None:
+    """A conversation opened with --continue: the replies off screen get their line when
+    they are scrolled into view, not before (recognition is for what the user sees)."""
+    from datetime import UTC, datetime, timedelta
+
+    from moviechat_tui.core.conversation import Conversation, Message
+    from moviechat_tui.storage.store import ConversationStore
+
+    settings = make_settings(tmp_path, closed_port_url())
+    _with_catalogue(tmp_path, settings)
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    conv = Conversation(id="many", title="Films", persona="expert", model="m")
+    for i in range(6):
+        conv.messages.append(Message(role="user", content=f"Question {i}?", id=f"u{i}",
+                                     created=at + timedelta(minutes=i)))
+        conv.messages.append(Message(
+            role="assistant", id=f"a{i}", created=at + timedelta(minutes=i),
+            finish_reason="stop",
+            content=f"Reply {i}: try *Parasite* (2019).\n\nA line.\n\nAnother line."))
+    ConversationStore(settings.paths.conversations_dir).save(conv)
+    app = make_app(settings, continue_latest=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(pilot)
+        pane = app.chat_screen.message_pane
+        views = list(app.chat_screen.query(AssistantMessageView))
+        newest = views[-1]
+        await until(pilot, lambda: bool(newest.query(FilmMarks)), what="the newest's line")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        above = [v for v in views if v.virtual_region.bottom < pane.scroll_y]
+        assert above, "the test needs a reply mounted above the visible part"
+        assert not any(v.query(FilmMarks) for v in above)  # off screen: not checked
+        pane.scroll_home(animate=False)
+        await until(pilot, lambda: all(v.query(FilmMarks) for v in above),
+                    what="the lines of the replies scrolled into view")
+        assert above[0].query_one(FilmMarks).plain == "Films: Parasite (2019)"
