@@ -22,7 +22,6 @@ Titles are the catalogue's or the reply's: shown as literal text (Content), neve
 from __future__ import annotations
 
 import weakref
-from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import RenderResult
@@ -35,6 +34,7 @@ from moviechat_tui.films.mentions import UNKNOWN, YEAR_DIFFERS, Mention
 
 if TYPE_CHECKING:
     from textual.timer import Timer
+    from textual.worker import Worker
 
     from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.widgets.message_view import AssistantMessageView
@@ -147,10 +147,7 @@ class FilmMarker:
         if not message.content.strip():
             return
         self._done.add(view)
-        # A partial, not a coroutine: a worker the closing app never starts leaves none
-        # un-awaited behind.
-        self.app.run_worker(partial(self._mark, view, finished=True), group="film-marks",
-                            exit_on_error=False)
+        self._run(view, finished=True)
 
     def check_on_screen(self) -> None:
         """Recognise the films of the finished replies now on screen, not checked yet."""
@@ -172,8 +169,7 @@ class FilmMarker:
             if region.bottom < top or region.y > bottom:
                 continue
             self._done.add(view)
-            self.app.run_worker(partial(self._mark, view, finished=False),
-                                group="film-marks", exit_on_error=False)
+            self._run(view, finished=False)
 
     def scrolled(self) -> None:
         """The conversation moved: check what came into view once it settles."""
@@ -181,6 +177,14 @@ class FilmMarker:
             self._scroll_timer.stop()
         self._scroll_timer = self.app.set_timer(SCROLL_SETTLE, self.check_on_screen,
                                                 name="film marks")
+
+    def _run(self, view: AssistantMessageView, *, finished: bool) -> Worker[None]:
+        async def mark() -> None:
+            await self._mark(view, finished=finished)
+
+        # A coroutine function, not a coroutine: a worker the closing app never starts leaves
+        # nothing un-awaited behind.
+        return self.app.run_worker(mark, group="film-marks", exit_on_error=False)
 
     async def _mark(self, view: AssistantMessageView, *, finished: bool) -> None:
         from moviechat_tui.session.films import NoCatalogue
