@@ -19,7 +19,9 @@ import time
 import traceback
 from pathlib import Path
 
-GROUPS = ("startup", "continue", "streaming", "memory", "peers")
+GROUPS = ("films", "startup", "continue", "streaming", "memory", "peers")
+"""`films` (the catalogue: import, search, card, a reply's films; benchmarks/films.py) runs
+first: the start-up group opens the app with the catalogue it kept."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Run from the repository root so `-m benchmarks.*` and `-m moviechat_tui` resolve.
     os.chdir(Path(__file__).resolve().parent.parent)
-    from benchmarks import first_frame, memory, peers, streaming
+    from benchmarks import films, first_frame, memory, peers, streaming
     from benchmarks.config import Config, MachineLoad, progress, wait_for_quiet
     from benchmarks.results import Metric, table, write_json
 
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             progress(name, "FAILED\n" + traceback.format_exc())
 
+    if "films" in groups:
+        attempt("films", lambda: films.run(cfg))
     if groups & {"startup", "continue"}:
         attempt("first-frame", lambda: first_frame.run(
             cfg, startup="startup" in groups, resume="continue" in groups))

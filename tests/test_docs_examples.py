@@ -60,6 +60,7 @@ def test_the_sample_config_loads_as_the_defaults(tmp_path: Path) -> None:
     assert sample.endpoint == bare.endpoint
     assert sample.request == bare.request
     assert sample.persona == bare.persona
+    assert sample.films == bare.films
     assert not sample.warnings
 
 

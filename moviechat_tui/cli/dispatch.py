@@ -24,7 +24,7 @@ USAGE = ("%(prog)s [OPTION ...]\n"
 """argparse would show the optional command as required ("COMMAND ...") after every flag."""
 
 
-COMMANDS = frozenset({"config", "list", "search", "export", "serve", "films"})
+COMMANDS = frozenset({"config", "list", "search", "export", "films", "serve"})
 """The command names: words after which the small parser of the bare command must not be
 tried (`serve --open` is not the chat's `--open ID`). tests/unit/test_cli.py checks that it
 matches what the groups register."""
@@ -59,14 +59,11 @@ def build_parser(*, with_commands: bool = True
     add_global_flags(parser, after_command=False)
     if with_commands:
         # The command groups, in the order `moviechat --help` lists them: one module each.
-        from moviechat_tui.cli import config, conversations, my_films, serve
+        from moviechat_tui.cli import config, conversations, films, serve
 
         commands = Commands(parser, dest="command", title=_("commands"))
-        for group in (config, conversations, serve):
+        for group in (config, conversations, films, serve):
             group.register(commands)
-        # Until cli/films.py (the catalogue's commands) registers the `films` group and
-        # calls my_films.register_into on it, my_films makes the group itself.
-        my_films.register(commands)
     return parser, chat_flags
 
 

@@ -32,16 +32,8 @@ SHOWN = 50
 LISTS: tuple[ListName, ...] = ("watchlist", "diary", "ratings")
 
 
-def register(commands: Commands) -> None:
-    """A `films` group holding only these commands: for a tree without cli/films.py (the
-    catalogue's commands register the same group and call `register_into`)."""
-    films = commands.add(
-        "films", summary=_("your watchlist, diary and ratings; Letterboxd in and out"),
-        description=_("Your lists of films, and the Letterboxd import and export."))
-    register_into(commands.group(films, title=_("commands")))
-
-
 def register_into(films: Commands) -> None:
+    """Your lists' commands, in the `films` group (cli/films.py calls this)."""
     letterboxd = films.add(
         "letterboxd", summary=_("import a Letterboxd export; export your lists for Letterboxd"),
         description=_("Moves your lists between moviechat and Letterboxd."),
@@ -114,9 +106,9 @@ def _store(paths: Paths) -> MyFilmsStore:
 
 def _catalogue(paths: Paths) -> Catalogue:
     from moviechat_tui.films.catalogue import Catalogue
+    from moviechat_tui.films.locations import FilmLocations
 
-    # The catalogue's own location rule (films/locations.py) decides the file name.
-    return Catalogue(paths.films_dir / "catalogue.sqlite3")
+    return Catalogue(FilmLocations.in_folder(paths.films_dir).catalogue)
 
 
 def _problems(store: MyFilmsStore) -> None:

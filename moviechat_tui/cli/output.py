@@ -43,3 +43,15 @@ def reader_left() -> None:
         os.close(devnull)
     except (OSError, ValueError, io.UnsupportedOperation):
         pass
+
+
+def cells(text: str) -> int:
+    """Terminal cells `text` takes: a Hangul or CJK character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` followed by spaces up to `width` cells (labels in a column, Korean too)."""
+    return text + " " * max(0, width - cells(text))

@@ -136,7 +136,7 @@ def add_global_flags(parser: argparse.ArgumentParser, *, after_command: bool) ->
     absent: Any = argparse.SUPPRESS if after_command else None
     group = parser.add_argument_group(_("global options"))
     group.add_argument("--data-dir", metavar="DIR", default=absent,
-                       help=_("where conversations are saved"))
+                       help=_("where conversations and the film catalogue are kept"))
     group.add_argument("--config", metavar="FILE", default=absent,
                        help=_("config file to use"))
     group.add_argument("--lang", metavar="LANG", default=absent,

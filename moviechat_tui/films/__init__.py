@@ -15,7 +15,7 @@ The package imports only `core/` and `storage/`: no Textual, no openai. Bottom u
     search.py     how a title query is matched and ranked (used by catalogue.py)
     catalogue.py  `Catalogue`: a lazily opened, read-only catalogue (search, card, status)
     mentions.py   which films a finished reply mentions, and which claims do not hold
-    locations.py  where the files live by default under the data dir
+    locations.py  the catalogue's files inside its folder (settings' Paths.films_dir)
 
 My films, the user's own lists (docs/storage-format.md, "My films"):
 
@@ -35,7 +35,7 @@ A typical caller (the CLI directly; the TUI in a worker thread):
     from moviechat_tui.films.importer import import_catalogue, needs_import
     from moviechat_tui.films.catalogue import Catalogue
 
-    where = FilmLocations.under(data_dir)
+    where = FilmLocations.in_folder(paths.films_dir)          # settings/paths.py
     report = download_datasets(where.downloads_dir, on_progress=...)
     if needs_import(where.downloads_dir, where.catalogue):
         import_catalogue(where.downloads_dir, where.catalogue, source=report.base_url)

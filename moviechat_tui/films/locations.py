@@ -1,10 +1,12 @@
-"""Where the film catalogue's files live by default: under the data dir, in `films/`.
+"""The catalogue's files inside its folder.
 
-    <data_dir>/films/catalogue.sqlite3      the catalogue (rebuilt whole by each import)
-    <data_dir>/films/downloads/             the dataset files `films update` keeps current
+    <films folder>/catalogue.sqlite3      the catalogue (rebuilt whole by each import)
+    <films folder>/downloads/             the dataset files `films update` keeps current
 
-Every function of the package takes these paths as arguments; this is only the default the
-settings layer (settings/paths.py) offers, kept here so the CLI and the TUI agree on it.
+Where the folder is, is the settings' business (`Paths.films_dir`: `<data dir>/films`, moved
+by `--data-dir` and MOVIECHAT_DATA_DIR); what it holds is the catalogue's, here. The CLI and
+the TUI both ask `FilmLocations.in_folder(paths.films_dir)`, so they never disagree. Every
+function of the package takes these paths as arguments.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from pathlib import Path
 
 from moviechat_tui.core.records import Record
 
+CATALOGUE_FILE = "catalogue.sqlite3"
+DOWNLOADS_DIR = "downloads"
+
 
 class FilmLocations(Record):
     catalogue: Path
     downloads_dir: Path
 
     @classmethod
-    def under(cls, data_dir: Path) -> FilmLocations:
-        films = Path(data_dir) / "films"
-        return cls(catalogue=films / "catalogue.sqlite3", downloads_dir=films / "downloads")
+    def in_folder(cls, films_dir: Path) -> FilmLocations:
+        folder = Path(films_dir)
+        return cls(catalogue=folder / CATALOGUE_FILE, downloads_dir=folder / DOWNLOADS_DIR)

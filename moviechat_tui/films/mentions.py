@@ -143,6 +143,14 @@ def find_mentions(markdown: str, catalogue: TitleLookup) -> list[Mention]:
     return mentions
 
 
+def names_films(markdown: str) -> bool:
+    """True if the text names films the way a model does (a marked title followed by a year:
+    `*Parasite* (2019)`, a list item's lead, a table row) — with no catalogue at hand: what
+    the app asks before offering to import one, so a reply about something else never
+    brings the offer up."""
+    return any(c.strength == _STRONG for c in _candidates(markdown))
+
+
 def _keys(text: str) -> list[str]:
     """The normalised forms a title may be stored under: as written, and with or without a
     leading English article."""

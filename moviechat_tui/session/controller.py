@@ -49,7 +49,7 @@ from moviechat_tui.session.turn import (
 from moviechat_tui.settings.config import Settings
 from moviechat_tui.settings.keys import key_label
 from moviechat_tui.storage.errors import StoreError
-from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
+from moviechat_tui.storage.preferences import Preferences, load_preferences, update_preferences
 from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.storage.view_cache import ViewCache
 
@@ -620,8 +620,8 @@ class ConversationController:
 
     async def _remember_theme(self, theme: str) -> None:
         try:
-            await asyncio.to_thread(save_preferences, self.settings.paths.data_dir,
-                                    Preferences(theme=theme))
+            await asyncio.to_thread(update_preferences, self.settings.paths.data_dir,
+                                    theme=theme)
         except StoreError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.WARNING))
 

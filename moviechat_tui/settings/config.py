@@ -21,6 +21,7 @@ from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.records import Record, field, replace
 from moviechat_tui.core.secret import Secret
+from moviechat_tui.settings.films import FilmOptions, parse_films
 from moviechat_tui.settings.keys import validate_keymap
 from moviechat_tui.settings.paths import Paths
 from moviechat_tui.settings.personas import DEFAULT_PERSONA_ID, PersonaError, build_personas
@@ -85,6 +86,8 @@ class Settings(Record):
     to, at start-up and when switched to from the palette alike (None: same as `endpoint`)."""
     generate_titles: bool = False
     """Ask the model for a short title after the first reply (one extra small request)."""
+    films: FilmOptions = field(default_factory=FilmOptions)
+    """`[films]`: the film catalogue's download source and what an import keeps."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -99,7 +102,7 @@ seconds for the timeouts (an hour between two pieces of a reply is already a hun
 attempts, tokens (above the largest context any model offers)."""
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
-             "keys", "profile", "profiles", "generate_titles"}
+             "keys", "profile", "profiles", "generate_titles", "films"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
 
@@ -357,6 +360,9 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     if include_usage is not None and not isinstance(include_usage, bool):
         raise ConfigError(_("{where}: request.include_usage must be true or false").format(
             where=_where(path, text, "include_usage")))
+    films, problem, bad_key = parse_films(data.get("films", {}))
+    if problem:
+        raise ConfigError(f"{_where(path, text, bad_key)}: {problem}")
 
     return Settings(
         paths=paths,
@@ -377,6 +383,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             keymap=keymap,
         ),
         generate_titles=generate_titles,
+        films=films,
         profiles=profiles,
         warnings=tuple(warnings),
     )
@@ -428,6 +435,20 @@ SAMPLE_CONFIG = '''\
 # Some compatible servers reject the option.
 # include_usage = true
 
+[films]
+# The film catalogue (docs/films.md): where `moviechat films update` downloads IMDb's datasets
+# from, and what an import keeps. Another base URL must hold the same *.tsv.gz file names.
+# source_url = "https://datasets.imdbws.com/"
+# Title kinds to keep: any of movie, short, tvMovie, tvSeries, tvMiniSeries, tvSpecial,
+# tvShort, tvEpisode, tvPilot, video, videoGame.
+# kinds = ["movie", "tvMovie", "tvSeries", "tvMiniSeries", "short"]
+# Votes a short needs to be kept (most shorts have a handful).
+# short_min_votes = 100
+# Keep adult titles.
+# include_adult = false
+# Keep alternative titles only from these regions (plus original titles); unset: all regions.
+# aka_regions = ["KR", "US"]
+
 # Endpoint profiles: switch with --profile NAME or the command palette ("Endpoint: ...").
 # A profile names the environment variable holding its key, never the key itself.
 # [[profiles]]
@@ -443,8 +464,9 @@ SAMPLE_CONFIG = '''\
 
 # Change keys: action id = "key" (several: "f5,f12"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
-# branch_message, edit_message, older_version, newer_version. See docs/keybindings.md.
-# In the prompt, ctrl+a, ctrl+e, ctrl+k, ctrl+u and ctrl+w edit as in a shell: leave them.
+# branch_message, edit_message, older_version, newer_version, film_search, message_films.
+# See docs/keybindings.md. In the prompt, ctrl+a, ctrl+e, ctrl+k, ctrl+u and ctrl+w edit as
+# in a shell: leave them.
 [keys]
 # regenerate = "f5"
 # edit_last = "ctrl+g"

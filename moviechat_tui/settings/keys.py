@@ -29,6 +29,10 @@ DEFAULT_KEYS: dict[str, str] = {
     "edit_message": "e",
     "older_version": "left,less_than_sign",
     "newer_version": "right,greater_than_sign",
+    # ctrl+f: every terminal sends it (0x06), the prompt's TextArea does not bind it, and in
+    # the conversation library (its own screen) it keeps meaning "search the text".
+    "film_search": "ctrl+f",
+    "message_films": "f",
 }
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,40}$")
@@ -51,6 +55,9 @@ def descriptions() -> dict[str, str]:
         "edit_message": _("On your last question: edit and resend it"),
         "older_version": _("Previous version of a regenerated reply"),
         "newer_version": _("Next version of a regenerated reply"),
+        "film_search": _("Look up a film in the catalogue (title, year, cast …)"),
+        "message_films": _("The films the focused message names, checked against the "
+                           "catalogue"),
     }
 
 

@@ -38,6 +38,8 @@ class Paths(Record):
 
     @property
     def films_dir(self) -> Path:
+        """The film catalogue and the dataset files it was imported from (what is inside:
+        films/locations.py `FilmLocations.in_folder`)."""
         return self.layout.films
 
     @property

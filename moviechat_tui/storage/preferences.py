@@ -1,24 +1,33 @@
-"""Choices the app remembers between runs (the theme picked in the palette), kept apart from
-config.toml, which is the user's file and is never rewritten by the app.
+"""Choices the app remembers between runs (the theme picked in the palette, that the film
+catalogue's import was offered), kept apart from config.toml, which is the user's file and is
+never rewritten by the app.
 
 `state.toml` in the data dir; a missing or unreadable file means "nothing remembered" (it is
 never worth an error), and writes are atomic like every other file we write (raising
-`StoreWriteError` on failure).
+`StoreWriteError` on failure). `update_preferences` changes one choice and keeps the others:
+two parts of the app remember different things in the same file.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
 from moviechat_tui.core.data_layout import DataLayout
-from moviechat_tui.core.records import Record
+from moviechat_tui.core.records import Record, replace
 from moviechat_tui.storage.files import write_atomically
+
+_updating = threading.Lock()
+"""Read-change-write of the file, one at a time (they run in worker threads)."""
 
 
 class Preferences(Record):
     theme: str | None = None
+    films_offered: bool = False
+    """The app said once how to get a film catalogue (session/films.py): not again."""
 
 
 def load_preferences(data_dir: Path) -> Preferences:
@@ -33,12 +42,23 @@ def load_preferences(data_dir: Path) -> Preferences:
     except (ValueError, RecursionError):  # not TOML, or TOML Python cannot hold: ignored
         return Preferences()
     theme = doc.get("theme")
-    return Preferences(theme=theme if isinstance(theme, str) else None)
+    return Preferences(theme=theme if isinstance(theme, str) else None,
+                       films_offered=doc.get("films_offered") is True)
 
 
 def save_preferences(data_dir: Path, prefs: Preferences) -> None:
     doc: dict[str, object] = {}
     if prefs.theme:
         doc["theme"] = prefs.theme
+    if prefs.films_offered:
+        doc["films_offered"] = True
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(DataLayout(data_dir).state_file, tomli_w.dumps(doc).encode("utf-8"))
+
+
+def update_preferences(data_dir: Path, **changes: Any) -> Preferences:
+    """Change some choices, keep the rest (`update_preferences(d, theme="nord")`)."""
+    with _updating:
+        prefs = replace(load_preferences(data_dir), **changes)
+        save_preferences(data_dir, prefs)
+    return prefs

@@ -51,14 +51,24 @@ from moviechat_tui.tui.runtime.keystrokes import Keystrokes
 from moviechat_tui.tui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
+    from moviechat_tui.core.conversation import Message
+    from moviechat_tui.films.records import FilmSummary
+    from moviechat_tui.session.films import FilmLookup
     from moviechat_tui.session.library_actions import LibraryController
     from moviechat_tui.tui.render.view_snapshot import Rendered
+    from moviechat_tui.tui.widgets.film_marks import FilmMarker
+    from moviechat_tui.tui.widgets.message_view import MessageView
 
 WARM_UP_DELAY: float | None = 1.0
 """Seconds without a key press, after the first frame, before the backend is warmed up
 (`openai` imported in a thread, ~1 s); None: only on the first request. The import competes
 with the interface for the GIL (measured: key echo p95 14 → 34 ms while it runs), so it waits
 for a pause in the typing."""
+
+FILMS_AFTER_FIRST_FRAME = 0.3
+"""Seconds after the first frame before the replies on screen are checked for films (in a
+worker thread; the catalogue is opened then, if there is one)."""
+
 
 class ControllerEventArrived(TextualMessage):
     """A controller event, on its way through the app's queue to the chat screen."""
@@ -92,6 +102,7 @@ class MovieChatApp(App[None]):
         Binding(DEFAULT_KEYS["open_conversations"], "open_conversations", _("Open"),
                 id="open_conversations"),
         Binding(DEFAULT_KEYS["next_persona"], "next_persona", _("Persona"), id="next_persona"),
+        Binding(DEFAULT_KEYS["film_search"], "look_up_film", _("Films"), id="film_search"),
     ]
 
     def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
@@ -159,6 +170,7 @@ class MovieChatApp(App[None]):
             self._opened_at_start = None  # the screen was composed with it
             return
         await self.chat_screen.handle_event(event)
+        self._films_after(event)
 
     @cached_property
     def library(self) -> LibraryController:
@@ -167,6 +179,43 @@ class MovieChatApp(App[None]):
         from moviechat_tui.session.library_actions import LibraryController
 
         return LibraryController(self.controller)
+
+    @cached_property
+    def films(self) -> FilmLookup:
+        """The film catalogue, as the screens ask it (session/films.py), set up when first
+        used: the catalogue is opened in a worker thread then, never for the first frame."""
+        from moviechat_tui.session.films import FilmLookup
+
+        return FilmLookup(self.settings.paths)
+
+    @cached_property
+    def film_marker(self) -> FilmMarker:
+        """Puts the line of films under replies (widgets/film_marks.py), when first needed."""
+        from moviechat_tui.tui.widgets.film_marks import FilmMarker
+
+        return FilmMarker(self)
+
+    def _films_after(self, event: ev.ControllerEvent) -> None:
+        """Films under replies: the one that just ended, and those a new view put on
+        screen (never while a reply streams)."""
+        if isinstance(event, ev.ReplyEnded):
+            from moviechat_tui.tui.widgets.message_view import AssistantMessageView
+
+            for shown in self.chat_screen.message_pane.query_children(AssistantMessageView):
+                if shown.message is event.message:
+                    self.film_marker.reply_finished(shown)
+        elif isinstance(event, ev.ConversationOpened | ev.HistoryLoaded | ev.VersionShown):
+            self.call_after_refresh(self._films_on_screen)
+
+    def _films_on_screen(self) -> None:
+        from moviechat_tui.tui.widgets.message_view import AssistantMessageView
+
+        if self._chat is not None and self._chat.message_pane.query_children(
+                AssistantMessageView):
+            self.film_marker.check_on_screen()
+
+    def _pane_scrolled(self, _scroll_y: float) -> None:
+        self.film_marker.scrolled()
 
     @property
     def chat_screen(self) -> ChatScreen:
@@ -251,6 +300,11 @@ class MovieChatApp(App[None]):
             self._freeze_after_warm_up = True
         if WARM_UP_DELAY is not None:
             self.set_timer(WARM_UP_DELAY, self._warm_up_backend, name="backend warm-up")
+        # Replies shown from disk: their films once they are on screen (as it scrolls too).
+        if self._chat is not None:
+            self.watch(self._chat.message_pane, "scroll_y", self._pane_scrolled, init=False)
+            self.set_timer(FILMS_AFTER_FIRST_FRAME, self._films_on_screen,
+                           name="films on screen")
 
     def _warm_up_backend(self) -> None:
         """Prepare the backend while the user reads, instead of after their first Enter —
@@ -385,6 +439,58 @@ class MovieChatApp(App[None]):
 
     def action_persona(self, persona_id: str) -> None:
         self.controller.set_persona(persona_id)
+
+    # ------------------------------------------------------------------ films
+    def action_look_up_film(self, query: str = "") -> None:
+        """The film search (ctrl+f, the palette, or a title from a message's films)."""
+        from moviechat_tui.tui.screens.film_search import FilmSearchScreen
+
+        if isinstance(self.screen, FilmSearchScreen) and not query:
+            return
+        self.push_screen(FilmSearchScreen(query))
+
+    def open_film_card(self, film_id: str) -> None:
+        from moviechat_tui.tui.screens.film_card import FilmCardScreen
+
+        self.push_screen(FilmCardScreen(film_id))
+
+    def ask_about_film(self, film: FilmSummary) -> None:
+        """Back to the chat with a question about `film` started in the prompt. A draft in
+        the prompt is kept: the film is written into it where the cursor is."""
+        from moviechat_tui.films.card import title_with_year
+
+        chat = self.chat_screen
+        while len(self.screen_stack) > 1 and self.screen is not chat:
+            self.pop_screen()
+        reference = title_with_year(film)
+        if film.directors:
+            reference = _("{film}, directed by {director}").format(
+                film=reference, director=film.directors[0])
+        prompt = chat.prompt
+        if prompt.text.strip():
+            prompt.insert(reference)
+            self.notify(_("Added {film} to your draft.").format(film=title_with_year(film)),
+                        markup=False)
+        else:
+            prompt.insert(_("About {film}: ").format(film=reference))
+        prompt.focus()
+
+    def on_message_view_films_requested(self, request: MessageView.FilmsRequested) -> None:
+        self.show_message_films(request.view.message)
+
+    @work(group="message-films", exclusive=True)
+    async def show_message_films(self, message: Message) -> None:
+        """`f` on a message: the films it names, each with its mark (a list → the card)."""
+        from moviechat_tui.session.films import NoCatalogue
+        from moviechat_tui.tui.screens.message_films import MessageFilmsScreen
+
+        mentions = await self.films.mentions(message)
+        if isinstance(mentions, NoCatalogue):
+            self.notify(mentions.message, markup=False, timeout=10)
+        elif not mentions:
+            self.notify(_("The catalogue recognises no film in this message."), markup=False)
+        else:
+            self.push_screen(MessageFilmsScreen(mentions))
 
     def open_link(self, href: str) -> None:
         from moviechat_tui.tui.screens.link import LinkScreen

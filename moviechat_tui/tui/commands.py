@@ -51,6 +51,7 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("new_conversation"),
         row("open_conversations"),
         row("export"),
+        row("film_search"),
         ("ctrl+p", _("Command palette: personas and every action")),
         row("help"),
         row("quit"),
@@ -68,6 +69,7 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("older_version"),
         row("newer_version"),
         row("edit_message"),
+        row("message_films"),
         ("esc", _("Back to the prompt (so does any other key, typed there)")),
     ]
     personas = [row("next_persona")]
@@ -79,7 +81,23 @@ def help_sections(app: MovieChatApp) -> HelpSections:
     return [(_("Chat"), general), (_("Scrolling and moving"), moving),
             (_("Focused message"), message),
             (_("Library ({key})").format(key=app.key_for("open_conversations")), library_keys()),
+            (_("Film card"), film_card_keys()),
             (_("Personas"), personas)]
+
+
+def film_card_keys() -> list[tuple[str, str]]:
+    """The film card's keys, read from its bindings (they are not remappable)."""
+    from moviechat_tui.tui.screens.film_card import FilmCardScreen
+
+    bound = {binding.id: binding.key for binding in FilmCardScreen.BINDINGS
+             if isinstance(binding, Binding) and binding.id}
+    return [
+        (bound["copy_film_link"], _("Copy the film's IMDb link")),
+        (bound["ask_about_film"],
+         _("Ask about the film in the chat (a draft in the prompt is kept)")),
+        (bound["open_film_page"], _("Open the film's IMDb page (after you confirm)")),
+        (bound["close_film_card"], _("Back to the search or the chat")),
+    ]
 
 
 def library_keys() -> list[tuple[str, str]]:
@@ -164,6 +182,9 @@ def system_commands(app: MovieChatApp) -> Iterator[SystemCommand]:
     yield SystemCommand(_("Delete conversation…"),
                         _("Move this conversation to the trash (30 days)"),
                         app.action_delete_current)
+    yield SystemCommand(titled(_("Look up a film…"), "film_search"),
+                        _("Search the film catalogue by title, in any language"),
+                        app.action_look_up_film)
     yield SystemCommand(_("Choose model…"),
                         _("Pick from the endpoint's model list, or type a name"),
                         app.action_choose_model)

@@ -15,7 +15,7 @@ from tests.support.loopback_server import LoopbackServer, Reply
 from tests.support.terminal import Terminal
 
 LABELS = ["Stop", "Regenerate", "Quit", "Help", "New", "Open", "Persona", "Copy", "Branch",
-          "Older version", "Newer version", "Edit and resend", "Close", "palette"]
+          "Older version", "Newer version", "Edit and resend", "Films", "Close", "palette"]
 """Every label the chat screen's footer can show (a focused question or reply included)."""
 KEY = re.compile(r"^(\^[a-z]|esc|f\d{1,2}|[a-z]|←|→)$")
 

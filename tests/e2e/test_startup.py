@@ -52,7 +52,7 @@ def test_openai_is_not_imported_by_the_first_frame(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv", [["config", "path"], ["--version"], ["--help"],
-                                  ["search", "--help"]])
+                                  ["search", "--help"], ["films", "search", "--help"]])
 def test_cli_version_help_and_config_path_are_instant_and_light(
         tmp_path: Path, argv: list[str]) -> None:
     code = ("import sys\nfrom moviechat_tui.cli import main\ntry:\n"
@@ -97,7 +97,10 @@ FIRST_FRAME_SCRIPT = textwrap.dedent(
     DEFERRED = ["openai", "markdown_it", "rich.markdown", "pygments",
                 "textual.widgets._markdown", "moviechat_tui.tui.screens.help",
                 "moviechat_tui.session.library_actions", "moviechat_tui.tui.screens.conversations",
-                "moviechat_tui.cli.config", "moviechat_tui.cli.conversations"]
+                "moviechat_tui.cli.config", "moviechat_tui.cli.conversations",
+                "moviechat_tui.cli.films", "sqlite3", "moviechat_tui.films.catalogue",
+                "moviechat_tui.films.mentions", "moviechat_tui.session.films",
+                "moviechat_tui.tui.widgets.film_marks", "moviechat_tui.tui.screens.film_search"]
     seen = {}
     after_first_frame = MovieChatApp._after_first_frame
 
@@ -112,13 +115,14 @@ FIRST_FRAME_SCRIPT = textwrap.dedent(
         async with self.run_test() as pilot:
             await pilot.pause()
             seen["footer_keys"] = len(self.screen.query("Footer FooterKey"))
-            seen["examples"] = self.screen.query_one("#examples").option_count
+            examples = self.screen.query("#examples")
+            seen["examples"] = examples.first().option_count if examples else None
 
     MovieChatApp._after_first_frame = at_first_frame
     MovieChatApp.run = lambda self, **kw: asyncio.run(run(self))
     tmp = Path(sys.argv[1])
     code = cli.main(["--data-dir", str(tmp / "data"), "--config", str(tmp / "none.toml"),
-                     "--base-url", "http://127.0.0.1:9/v1"])
+                     "--base-url", "http://127.0.0.1:9/v1", *sys.argv[2:]])
     seen["gc_enabled_at_exit"] = gc.isenabled()
     print(json.dumps(seen))
     raise SystemExit(code)
@@ -128,9 +132,9 @@ FIRST_FRAME_SCRIPT = textwrap.dedent(
 
 def test_the_first_frame_waits_for_nothing_it_does_not_show(tmp_path: Path) -> None:
     """Launched as `moviechat` is: the reply renderer (Markdown, highlighting), the help and
-    library screens and openai are not imported by the first frame of an empty chat; the
-    garbage collector is off until then and on after; the footer and the example questions
-    arrive right after it."""
+    library screens, the film catalogue (SQLite included) and openai are not imported by the
+    first frame of an empty chat; the garbage collector is off until then and on after; the
+    footer and the example questions arrive right after it."""
     out = subprocess.run([sys.executable, "-c", FIRST_FRAME_SCRIPT, str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -141,6 +145,32 @@ def test_the_first_frame_waits_for_nothing_it_does_not_show(tmp_path: Path) -> N
     assert seen["frozen"] > 10_000  # start-up's objects are never rescanned
     assert seen["footer_keys"] >= 5
     assert seen["examples"] == 4
+
+
+def test_a_film_catalogue_is_not_opened_for_the_first_frame(tmp_path: Path) -> None:
+    """With a catalogue on disk and a conversation whose reply names films (--continue):
+    the catalogue's modules are not loaded before the first frame — the reply's films are
+    recognised after it, in a worker thread. (--continue itself reads the library index,
+    which is SQLite; the empty chat above checks that the catalogue adds no SQLite.)"""
+    from moviechat_tui.films.importer import import_catalogue
+    from moviechat_tui.films.locations import FilmLocations
+    from moviechat_tui.settings.paths import Paths
+    from tests.support.imdb_fixtures import write_datasets
+
+    paths = Paths(tmp_path / "data", tmp_path / "none.toml", tmp_path / "logs")
+    import_catalogue(write_datasets(tmp_path / "imdb"),
+                     FilmLocations.in_folder(paths.films_dir).catalogue)
+    conv = Conversation(id="films", title="Thrillers", persona="expert", model="m")
+    conv.messages += [Message(role="user", content="Three Korean thrillers?", id="u1"),
+                      Message(role="assistant", content="1. *Parasite* (2019) — a family.",
+                              id="a1", finish_reason="stop")]
+    ConversationStore(paths.conversations_dir).save(conv)
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME_SCRIPT, str(tmp_path),
+                          "--continue"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert [m for m in seen["imported"] if "film" in m] == []
+    assert seen["examples"] is None  # the conversation, not the greeting, was shown
 
 
 def _long_conversation(store_dir: Path, n: int, lines_per_reply: int = 1) -> Conversation:

@@ -15,6 +15,7 @@ from tests.support.apphelpers import (
     notices_on_screen,
     saved_conversations,
     send,
+    until,
     wait_idle,
 )
 from tests.support.loopback_server import Reply
@@ -234,7 +235,9 @@ async def test_missing_key_for_openai_explains_first_run(tmp_path: Path) -> None
         assert "OPENAI_API_KEY" in notice and "--base-url" in notice
         await send(pilot, "Hello?")
         await wait_idle(pilot)
-        assert any("OPENAI_API_KEY" in n for n in notices_on_screen(app)[1:])
+        await until(pilot, lambda: any("OPENAI_API_KEY" in n
+                                       for n in notices_on_screen(app)[1:]),
+                    what="the missing key said again after sending")
         assert app.chat_screen.query_one("#prompt") is not None
 
 

@@ -120,7 +120,7 @@ def _dialog_text(app: MovieChatApp) -> tuple[str, list[str]]:
 async def test_help_wraps_descriptions_on_words_in_the_width_it_has(tmp_path: Path,
                                                                     width: int) -> None:
     app = _app(tmp_path)
-    async with app.run_test(size=(width, 90)) as pilot:  # tall: every row on screen at once
+    async with app.run_test(size=(width, 130)) as pilot:  # tall: every row on screen at once
         await _settle(pilot)
         await pilot.press("f1")
         await _settle(pilot)

@@ -89,7 +89,7 @@ def test_the_apps_help_lists_the_commands_and_the_chat_flags(
     (["lsit"], "unknown command 'lsit'; did you mean 'list'?"),
     (["exprot", "x"], "unknown command 'exprot'; did you mean 'export'?"),
     (["config", "pth"], "unknown command 'pth'; did you mean 'path'?"),
-    (["hello"], "unknown command 'hello' (commands: config, list, search, export, serve, films)"),
+    (["hello"], "unknown command 'hello' (commands: config, list, search, export, films, serve)"),
 ])
 def test_a_mistyped_command_gets_a_suggestion(capsys: pytest.CaptureFixture[str],
                                                argv: list[str], message: str) -> None:

@@ -465,6 +465,8 @@ class ChatScreen(Screen[None]):
             keys.append(f"{key('edit_message')} " + _("edit"))
         if any(m is message for m in conversation.messages):  # not a start-up notice
             keys.append(f"{key('branch_message')} " + _("branch"))
+        if isinstance(view, AssistantMessageView):
+            keys.append(f"{key('message_films')} " + _("films"))
         return _("Message: {keys}").format(keys=" · ".join(keys))
 
     @on(RenderedMarkdown.LinkClicked)

@@ -81,6 +81,7 @@ class MessageView(Vertical, can_focus=True):
     BINDINGS = [
         Binding(DEFAULT_KEYS["copy_message"], "copy", _("Copy"), id="copy_message"),
         Binding(DEFAULT_KEYS["branch_message"], "branch", _("Branch"), id="branch_message"),
+        Binding(DEFAULT_KEYS["message_films"], "films", _("Films"), id="message_films"),
         *[Binding(str(n), f"copy_code({n})", _("Copy code block {n}").format(n=n),
                   show=False) for n in range(1, 10)],
         # Before the screen's Esc (stop the reply): leaving a message stops nothing.
@@ -119,6 +120,16 @@ class MessageView(Vertical, can_focus=True):
 
     def action_copy_code(self, number: int) -> None:
         self.post_message(self.CopyRequested(self, number))
+
+    class FilmsRequested(TextualMessage):
+        """`f`: the films this message names (the app opens them: tui/app.py)."""
+
+        def __init__(self, view: MessageView) -> None:
+            super().__init__()
+            self.view = view
+
+    def action_films(self) -> None:
+        self.post_message(self.FilmsRequested(self))
 
 
 class UserMessageView(MessageView):
