@@ -1,25 +1,33 @@
-"""Choices the app remembers between runs (the theme picked in the palette), kept apart from
-config.toml, which is the user's file and is never rewritten by the app.
+"""Choices the app remembers between runs (the theme picked in the palette, the models that
+refused tools), kept apart from config.toml, which is the user's file and is never rewritten
+by the app.
 
 `state.toml` in the data dir; a missing or unreadable file means "nothing remembered" (it is
 never worth an error), and writes are atomic like every other file we write (raising
-`StoreWriteError` on failure).
+`StoreWriteError` on failure). A change is read-modify-write (`update_preferences`), so
+remembering one thing never forgets another.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
-from moviechat_tui.core.records import Record
+from moviechat_tui.core.records import Record, replace
 from moviechat_tui.storage.files import write_atomically
 
 STATE_FILE = "state.toml"
+NO_TOOLS_LIMIT = 200
+"""Endpoint-and-model entries kept in `no_tools` (the oldest are forgotten first)."""
 
 
 class Preferences(Record):
     theme: str | None = None
+    no_tools: tuple[str, ...] = ()
+    """Endpoints and models ("<endpoint> <model>") that answered a request offering tools
+    with an error about tools: they get catalogue facts instead from then on."""
 
 
 def load_preferences(data_dir: Path) -> Preferences:
@@ -34,12 +42,25 @@ def load_preferences(data_dir: Path) -> Preferences:
     except (ValueError, RecursionError):  # not TOML, or TOML Python cannot hold: ignored
         return Preferences()
     theme = doc.get("theme")
-    return Preferences(theme=theme if isinstance(theme, str) else None)
+    no_tools = doc.get("no_tools")
+    return Preferences(
+        theme=theme if isinstance(theme, str) else None,
+        no_tools=tuple(entry for entry in no_tools if isinstance(entry, str))
+        if isinstance(no_tools, list) else ())
 
 
 def save_preferences(data_dir: Path, prefs: Preferences) -> None:
-    doc: dict[str, object] = {}
+    doc: dict[str, Any] = {}
     if prefs.theme:
         doc["theme"] = prefs.theme
+    if prefs.no_tools:
+        doc["no_tools"] = list(prefs.no_tools[-NO_TOOLS_LIMIT:])
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(data_dir / STATE_FILE, tomli_w.dumps(doc).encode("utf-8"))
+
+
+def update_preferences(data_dir: Path, **changes: Any) -> Preferences:
+    """Read what is remembered, change `changes`, write it back; returns the result."""
+    prefs = replace(load_preferences(data_dir), **changes)
+    save_preferences(data_dir, prefs)
+    return prefs
