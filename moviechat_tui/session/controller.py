@@ -32,28 +32,30 @@ from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.text import one_line, sanitize
 from moviechat_tui.library.index_worker import BACKLOG_TO_SPAWN, IndexWorker
-from moviechat_tui.llm.types import BackendError, ChatRequest, ErrorKind
-from moviechat_tui.session import titles
+from moviechat_tui.llm.types import BackendError, ChatRequest
+from moviechat_tui.session import titles, tool_loop
+from moviechat_tui.session.catalogue_access import CatalogueAccess
 from moviechat_tui.session.connection import (
     BackendFactory,
     Connection,
     Emit,
     default_backend_factory,
 )
+from moviechat_tui.session.grounding import Grounding, Plan, endpoint_key, refuses_tools
 from moviechat_tui.session.turn import (
     build_request,
     ending_notice,
-    stream_reply,
     too_long_notice,
 )
 from moviechat_tui.settings.config import Settings
 from moviechat_tui.storage.errors import StoreError
-from moviechat_tui.storage.preferences import Preferences, load_preferences, save_preferences
+from moviechat_tui.storage.preferences import Preferences, load_preferences, update_preferences
 from moviechat_tui.storage.store import ConversationStore
 from moviechat_tui.storage.view_cache import ViewCache
 
 if TYPE_CHECKING:
     from moviechat_tui.library.index import LibraryIndex
+    from moviechat_tui.llm.backend import ChatBackend
 
 __all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
 
@@ -99,6 +101,10 @@ class ConversationController:
         self._backlog_checked = False
         """The first listing checks whether to start the background indexer; later ones
         do not scan the directory a second time for it."""
+        self.grounding = Grounding(settings.films.grounding,
+                                   CatalogueAccess.under(settings.paths.data_dir),
+                                   settings.paths.data_dir)
+        """The film tools or catalogue facts each question gets (session/grounding.py)."""
 
     @classmethod
     def for_settings(cls, settings: Settings, emit: Emit,
@@ -399,11 +405,18 @@ class ConversationController:
             return True
         return False
 
-    def build_request(self, *, prompt_budget: int | None = None) -> tuple[ChatRequest, Fitted]:
-        """The request for the next reply, and what fitting the history did (session/turn)."""
+    def build_request(self, *, prompt_budget: int | None = None, plan: Plan | None = None,
+                      pending: Message | None = None,
+                      tool_choice: str | None = None) -> tuple[ChatRequest, Fitted]:
+        """The request for the next reply, and what fitting the history did (session/turn):
+        grounded by `plan` (its system message and tools), with the calls `pending` (the
+        reply being written) has made so far."""
         return build_request(self.conversation, self.persona, self.model,
                              context_window=self.settings.request.context_window,
-                             prompt_budget=prompt_budget)
+                             prompt_budget=prompt_budget,
+                             system=plan.system if plan else None,
+                             tools=plan.tools if plan else (), tool_choice=tool_choice,
+                             pending=pending)
 
     async def _run_turn(self, group: str | None = None) -> None:
         reply: Message | None = None
@@ -411,19 +424,33 @@ class ConversationController:
             # The user's words are on disk before anything goes over the network.
             await self._save()
             backend = await self.connection.backend()
+            key = endpoint_key(self.settings.endpoint, self.model)
+            plan = await self._plan(key)
             reply = Message(role="assistant", content="", persona=self.persona.id,
-                            model=self.model, finish_reason=FINISH_STREAMING, group=group)
+                            model=self.model, finish_reason=FINISH_STREAMING, group=group,
+                            facts=plan.facts)
             self.conversation.messages.append(reply)
             self._emit(ev.ReplyStarted(reply))
-            request, estimate = self._request_for_turn()
             try:
-                await stream_reply(backend, request, reply, self._emit, self._schedule_save)
+                stopped = await self._answer(backend, reply, plan)
             except BackendError as exc:
-                if exc.kind != ErrorKind.CONTEXT_TOO_LONG or reply.content:
+                if not (plan.may_fall_back and refuses_tools(exc) and not reply.content
+                        and not reply.tool_rounds):
                     raise
-                # Our estimate was too generous for this model: retry once with half of it.
-                retry, _estimate = self._request_for_turn(prompt_budget=estimate // 2)
-                await stream_reply(backend, retry, reply, self._emit, self._schedule_save)
+                # The server does not take tools: the same question with facts, and
+                # remembered for this endpoint and model.
+                log.info("tools refused by %s: %s", key, exc.detail)
+                await self.grounding.remember_refusal(key)
+                self._emit(ev.Notify(_(
+                    "{model} does not accept tools here: it gets facts from the film "
+                    "catalogue with each question instead.").format(model=self.model)))
+                plan = await self._plan(key, facts_only=True)
+                reply.facts = plan.facts
+                if plan.facts:
+                    self._emit(ev.FactsUsed(reply))
+                stopped = await self._answer(backend, reply, plan)
+            if stopped is not None:
+                self._emit(ev.Notify(stopped, ev.Severity.WARNING))
         except asyncio.CancelledError:
             if reply is not None:
                 reply.finish_reason = FINISH_CANCELLED
@@ -449,17 +476,45 @@ class ConversationController:
                 self._maybe_generate_title(reply)
         self._emit(ev.BusyChanged(False))
 
-    def _request_for_turn(self, prompt_budget: int | None = None) -> tuple[ChatRequest, int]:
-        """The request (with a notice if history was left out) and its estimated size."""
-        request, fitted = self.build_request(prompt_budget=prompt_budget)
+    async def _plan(self, key: str, *, facts_only: bool = False) -> Plan:
+        """How this question is grounded: tools offered, or catalogue facts given."""
+        return await self.grounding.plan(
+            self.conversation, self.persona, self.model, key,
+            context_window=self.settings.request.context_window, facts_only=facts_only)
+
+    async def _answer(self, backend: ChatBackend, reply: Message, plan: Plan) -> str | None:
+        """Stream the reply, with the rounds of tool calls it takes (session/tool_loop.py).
+        Returns a notice if the model was stopped for calling tools too often."""
+        announced = False
+
+        def request_for(*, tool_choice: str | None,
+                        prompt_budget: int | None) -> tuple[ChatRequest, int]:
+            nonlocal announced
+            request, estimate = self._request_for_turn(
+                prompt_budget, plan=plan, pending=reply, tool_choice=tool_choice,
+                announce=not announced)
+            announced = True
+            return request, estimate
+
+        return await tool_loop.answer(backend, reply, request_for, self.grounding.registry,
+                                      self._emit, self._schedule_save)
+
+    def _request_for_turn(self, prompt_budget: int | None = None, *, plan: Plan | None = None,
+                          pending: Message | None = None, tool_choice: str | None = None,
+                          announce: bool = True) -> tuple[ChatRequest, int]:
+        """The request (with a notice if history was left out, once per turn) and its
+        estimated size."""
+        request, fitted = self.build_request(prompt_budget=prompt_budget, plan=plan,
+                                             pending=pending, tool_choice=tool_choice)
         dropped = fitted.dropped
-        if dropped:
+        if dropped and announce:
             self._emit(ev.Notify(ngettext(
                 "{n} earlier message was left out to fit the model's context window.",
                 "{n} earlier messages were left out to fit the model's context window.",
                 dropped).format(n=dropped)))
-        log.debug("request: model=%s persona=%s messages=%d dropped=%d system=%.80r",
-                  request.model, self.persona.id, len(request.messages), dropped,
+        log.debug("request: model=%s persona=%s messages=%d dropped=%d tools=%d facts=%d "
+                  "system=%.80r", request.model, self.persona.id, len(request.messages),
+                  dropped, len(request.tools), len(plan.facts) if plan else 0,
                   request.messages[0]["content"])
         return request, fitted.estimated_tokens
 
@@ -581,8 +636,8 @@ class ConversationController:
 
     async def _remember_theme(self, theme: str) -> None:
         try:
-            await asyncio.to_thread(save_preferences, self.settings.paths.data_dir,
-                                    Preferences(theme=theme))
+            await asyncio.to_thread(update_preferences, self.settings.paths.data_dir,
+                                    theme=theme)
         except StoreError as exc:
             self._emit(ev.Notify(exc.message, ev.Severity.WARNING))
 

@@ -58,6 +58,18 @@ class RequestOptions(Record):
     """Ask for token usage; None means yes for models known to report it."""
 
 
+GROUNDING_MODES = ("auto", "tools", "facts", "off")
+"""`[films] grounding`: how answers use the film catalogue (session/grounding.py)."""
+
+
+class FilmsOptions(Record):
+    """`[films]`: the film catalogue in the chat."""
+
+    grounding: str = "auto"
+    """"auto": the film tools for models that can call them, catalogue facts in the system
+    message for the others; "tools" or "facts": always that; "off": neither."""
+
+
 class InterfaceOptions(Record):
     """How the app looks and answers to keys."""
 
@@ -79,6 +91,7 @@ class Settings(Record):
     personas: tuple[Persona, ...]
     request: RequestOptions = field(default_factory=RequestOptions)
     interface: InterfaceOptions = field(default_factory=InterfaceOptions)
+    films: FilmsOptions = field(default_factory=FilmsOptions)
     profiles: tuple[Profile, ...] = ()
     plain_endpoint: Endpoint | None = None
     """The endpoint without any profile: what a profile that sets no URL or key falls back
@@ -99,9 +112,10 @@ seconds for the timeouts (an hour between two pieces of a reply is already a hun
 attempts, tokens (above the largest context any model offers)."""
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
-             "keys", "profile", "profiles", "generate_titles"}
+             "keys", "profile", "profiles", "generate_titles", "films"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
+_FILMS_KEYS = {"grounding"}
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -357,6 +371,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     if include_usage is not None and not isinstance(include_usage, bool):
         raise ConfigError(_("{where}: request.include_usage must be true or false").format(
             where=_where(path, text, "include_usage")))
+    films = _films_options(data.get("films", {}), path, text)
 
     return Settings(
         paths=paths,
@@ -377,9 +392,28 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             keymap=keymap,
         ),
         generate_titles=generate_titles,
+        films=films,
         profiles=profiles,
         warnings=tuple(warnings),
     )
+
+
+def _films_options(films: Any, path: Path, text: str) -> FilmsOptions:
+    """`[films]`, checked: a table of known keys with usable values."""
+    if not isinstance(films, dict):
+        raise ConfigError(_("{where}: films must be a table ([films])").format(
+            where=_where(path, text, "films")))
+    for key in films:
+        if key not in _FILMS_KEYS:
+            raise ConfigError(_("{where}: unknown key films.{key} (known: {known})").format(
+                where=_where(path, text, key), key=key,
+                known=", ".join(sorted(_FILMS_KEYS))))
+    grounding = films.get("grounding", "auto")
+    if grounding not in GROUNDING_MODES:
+        raise ConfigError(_("{where}: films.grounding must be one of {modes}").format(
+            where=_where(path, text, "grounding"),
+            modes=", ".join(f'"{mode}"' for mode in GROUNDING_MODES)))
+    return FilmsOptions(grounding=grounding)
 
 
 SAMPLE_CONFIG = '''\
@@ -440,6 +474,12 @@ SAMPLE_CONFIG = '''\
 # api_key_env = "OPENROUTER_API_KEY"
 # model = "openai/gpt-4o-mini"
 # headers = { "X-Title" = "moviechat" }
+
+[films]
+# How answers use the film catalogue (`moviechat films update` imports it): "auto" offers the
+# film tools to models that can call them and puts catalogue facts in the system message for
+# the others; "tools" or "facts" always does that; "off" does neither.
+# grounding = "auto"
 
 # Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,

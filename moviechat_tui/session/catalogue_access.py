@@ -1,0 +1,45 @@
+"""Where this session gets the film catalogue from: one lazily made `Catalogue`.
+
+The film tools and the facts for models without tools both ask this object, and nothing
+else of the session opens the catalogue, so there is one place to point at another source
+(a shared service that also serves the film search screen). Nothing is opened until a
+lookup needs it: `available()` is one `stat`, and `Catalogue` opens its file on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moviechat_tui.films.catalogue import Catalogue
+
+
+class CatalogueAccess:
+    """The catalogue file at `path` (by default `<data dir>/films/catalogue.sqlite3`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._catalogue: Catalogue | None = None
+
+    @classmethod
+    def under(cls, data_dir: Path) -> CatalogueAccess:
+        from moviechat_tui.films.locations import FilmLocations
+
+        return cls(FilmLocations.under(data_dir).catalogue)
+
+    def available(self) -> bool:
+        """A catalogue has been imported (a stat; opening may still fail later)."""
+        return self.path.is_file()
+
+    def catalogue(self) -> Catalogue:
+        """The catalogue, made on first use (its file opens on the first lookup)."""
+        if self._catalogue is None:
+            from moviechat_tui.films.catalogue import Catalogue
+
+            self._catalogue = Catalogue(self.path)
+        return self._catalogue
+
+    def close(self) -> None:
+        if self._catalogue is not None:
+            self._catalogue.close()
