@@ -4,8 +4,6 @@ to be titles must not crowd out the film the user means."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from moviechat_tui.films.catalogue import Catalogue
