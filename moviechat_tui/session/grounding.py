@@ -33,6 +33,7 @@ from moviechat_tui.core.conversation import Conversation
 from moviechat_tui.core.endpoint import Endpoint
 from moviechat_tui.core.persona import Persona
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.tools import ToolCall
 from moviechat_tui.llm.types import BackendError, ErrorKind
 from moviechat_tui.session.catalogue_access import CatalogueAccess
 from moviechat_tui.session.film_tools import film_tools
@@ -94,20 +95,23 @@ class Grounding:
     def __init__(self, mode: str, access: CatalogueAccess, data_dir: Path) -> None:
         self.mode = mode if mode in GROUNDING_MODES else AUTO
         self.access = access
-        self.registry = ToolRegistry()
+        self.registry = ToolRegistry(film_tools(access))
+        """Every tool a model may be offered (making them opens nothing)."""
+        self._film_tools = frozenset(self.registry.names)
         self._data_dir = data_dir
-        self._film_tools = False
         self._refused: set[str] | None = None
         """Endpoint keys remembered as refusing tools (read from state.toml on first use)."""
 
-    def _tools(self) -> ToolRegistry:
-        """The registry, with the film tools once a catalogue exists (checked per question:
-        one stat, so a catalogue imported meanwhile is used at once)."""
-        if not self._film_tools and self.access.available():
-            for tool in film_tools(self.access):
-                self.registry.add(tool)
-            self._film_tools = True
-        return self.registry
+    def tool_specs(self) -> tuple[dict[str, Any], ...]:
+        """The tools to offer now: the film tools only while a catalogue exists (one stat
+        a question, so a catalogue imported meanwhile is used at once)."""
+        catalogue = self.access.available()
+        return tuple(spec for spec in self.registry.specs()
+                     if catalogue or spec["function"]["name"] not in self._film_tools)
+
+    def describe(self, call: ToolCall, *, running: bool = False) -> str:
+        """The chat's line for a call (see ToolRegistry.describe)."""
+        return self.registry.describe(call, running=running)
 
     async def _refusals(self) -> set[str]:
         if self._refused is None:
@@ -121,14 +125,14 @@ class Grounding:
         if self.mode == AUTO and (not capabilities_for(model).tools
                                   or key in await self._refusals()):
             return False
-        return len(self._tools()) > 0
+        return bool(self.tool_specs())
 
     async def plan(self, conversation: Conversation, persona: Persona, model: str, key: str,
                    *, context_window: int | None = None, facts_only: bool = False) -> Plan:
         """The grounding of the next request. `facts_only`: tools were just refused."""
         if not facts_only and await self.offers_tools(key, model):
             hint = " ".join(part for part in (TOOLS_GUIDANCE, persona.tools_hint) if part)
-            return Plan(f"{persona.system_prompt}\n\n{hint}", self.registry.specs(),
+            return Plan(f"{persona.system_prompt}\n\n{hint}", self.tool_specs(),
                         may_fall_back=self.mode == AUTO)
         if self.mode == OFF or not self.access.available():
             return Plan(persona.system_prompt)

@@ -42,6 +42,7 @@ from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.tui.render import highlighters
 from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
+from moviechat_tui.tui.widgets.tool_calls import ToolActivity
 
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
@@ -180,6 +181,8 @@ class AssistantMessageView(MessageView):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
+        if self.message.tool_rounds or self.message.facts:
+            yield ToolActivity(self.message)  # what it looked up, above what it said
         self._fed = self.message.content
         yield RenderedMarkdown(split_blocks(self._fed), classes="message-body",
                                shown_before=self._shown_before)
@@ -195,6 +198,15 @@ class AssistantMessageView(MessageView):
     def shown_text(self) -> str:
         """The reply's text as far as it is on screen (rendered blocks and the tail)."""
         return self._fed
+
+    async def tool_activity(self) -> ToolActivity:
+        """The lines of the reply's tool calls and facts (mounted above its text when the
+        first one comes)."""
+        found = next(iter(self.query_children(ToolActivity).results()), None)
+        if found is None:
+            found = ToolActivity(self.message)
+            await self.mount(found, before=self.body)
+        return found
 
     def _meta_text(self) -> str:
         parts = [self.persona_name]
