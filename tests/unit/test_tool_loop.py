@@ -371,3 +371,18 @@ async def test_without_a_catalogue_nothing_is_offered_or_added(
         body = loopback.last_request
         assert "tools" not in body
         assert body["messages"][0]["content"] == session.controller.persona.system_prompt
+
+
+async def test_the_persona_says_when_to_use_the_tools_only_when_they_are_offered(
+        loopback: LoopbackServer, make_session: Callable[..., Session]) -> None:
+    session = make_session(config='persona = "recommender"\n')
+    await session.ask("Recommend me something like Parasite.")
+    system = loopback.last_request["messages"][0]["content"]
+    assert system.startswith(session.controller.persona.system_prompt)
+    assert "Before you recommend a film, check with search_films that it exists" in system
+
+    facts = make_session(model="SmolLM2-135M-Instruct", config='persona = "recommender"\n')
+    await facts.ask("Recommend me something like Parasite.")
+    system = loopback.last_request["messages"][0]["content"]
+    assert "search_films" not in system and FACTS_GUIDANCE in system
+    assert "prefer them over your memory" in system
