@@ -8,6 +8,7 @@ lookup needs it: `available()` is one `stat`, and `Catalogue` opens its file on 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,16 @@ class CatalogueAccess:
 
             self._catalogue = Catalogue(self.path)
         return self._catalogue
+
+    def warm_up(self) -> None:
+        """Do now, in a thread, what the first lookup would otherwise wait for (~15–25 ms:
+        sqlite3's import, opening the file, the search module's import and the tables
+        `normalize` builds on first use for accented and Hangul text). Errors are left for
+        the lookup to report."""
+        from moviechat_tui.films.errors import FilmsError
+
+        with contextlib.suppress(FilmsError):
+            self.catalogue().search("Amélie 기생충", limit=1)
 
     def close(self) -> None:
         if self._catalogue is not None:

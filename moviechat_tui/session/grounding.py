@@ -56,7 +56,10 @@ EARLIER_TURNS = 2
 """User messages before the question that are searched for names too ("when was it
 released?" after "who directed Parasite?")."""
 CAST_IN_FACTS = 3
-FILMS_PER_ROLE = 5
+FILMS_PER_ROLE = 4
+ROLES_PER_PERSON = 3
+"""A person's facts name their first roles (directing, writing, acting first), a few films
+each, most-voted first."""
 _TOOL_WORDS = re.compile(r"\btools?\b|tool_choice|\bfunctions?\b|function.call", re.I)
 
 
@@ -101,6 +104,7 @@ class Grounding:
         self._data_dir = data_dir
         self._refused: set[str] | None = None
         """Endpoint keys remembered as refusing tools (read from state.toml on first use)."""
+        self._opening: asyncio.Task[None] | None = None
 
     def tool_specs(self) -> tuple[dict[str, Any], ...]:
         """The tools to offer now: the film tools only while a catalogue exists (one stat
@@ -131,6 +135,7 @@ class Grounding:
                    *, context_window: int | None = None, facts_only: bool = False) -> Plan:
         """The grounding of the next request. `facts_only`: tools were just refused."""
         if not facts_only and await self.offers_tools(key, model):
+            self._open_catalogue_soon()
             hint = " ".join(part for part in (TOOLS_GUIDANCE, persona.tools_hint) if part)
             return Plan(f"{persona.system_prompt}\n\n{hint}", self.tool_specs(),
                         may_fall_back=self.mode == AUTO)
@@ -150,6 +155,13 @@ class Grounding:
         if not block:
             return Plan(persona.system_prompt)
         return Plan(f"{persona.system_prompt}\n\n{FACTS_GUIDANCE}\n\n{block}", facts=labels)
+
+    def _open_catalogue_soon(self) -> None:
+        """Warm the catalogue up in a thread while the model thinks: the first call would
+        otherwise wait ~20 ms for it (see CatalogueAccess.warm_up)."""
+        if self._opening is None and self.access.available():
+            self._opening = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self.access.warm_up))
 
     async def remember_refusal(self, key: str) -> None:
         """`key` refused tools: facts from now on, this run and the next ones."""
@@ -186,34 +198,40 @@ def facts_for(question: str, earlier: Sequence[str], catalogue: Catalogue,
     from moviechat_tui.films.question_mentions import named_in
 
     named = named_in(question, catalogue, earlier=earlier)
+    found: list[tuple[str, str]] = []
+    for film in named.films:
+        details = catalogue.film(film.id)
+        if details is not None:
+            found.append(film_facts(details))
+    for person in named.people:
+        credits = catalogue.person(person.id)
+        if credits is not None:
+            found.append(person_facts(credits))
     blocks: list[str] = []
     labels: list[str] = []
     used = estimate_tokens("Film catalogue facts:")
-    for film in named.films:
-        details = catalogue.film(film.id)
-        if details is None:
-            continue
-        block, label = film_facts(details)
-        cost = estimate_tokens(block)
-        if used + cost > budget:
+    for block, label in found:
+        fitted = _fit(block, budget - used)
+        if fitted is None:
             break
-        used += cost
-        blocks.append(block)
-        labels.append(label)
-    for person in named.people:
-        found = catalogue.person(person.id)
-        if found is None:
-            continue
-        block, label = person_facts(found)
-        cost = estimate_tokens(block)
-        if used + cost > budget:
-            break
-        used += cost
-        blocks.append(block)
+        used += estimate_tokens(fitted)
+        blocks.append(fitted)
         labels.append(label)
     if not blocks:
         return "", ()
     return "Film catalogue facts:\n\n" + "\n\n".join(blocks), tuple(labels)
+
+
+def _fit(block: str, room: int) -> str | None:
+    """`block` without its last lines until it fits in `room` tokens (the first lines say
+    the most: title and year, original title, runtime); None if not even two lines fit."""
+    lines = block.split("\n")
+    while len(lines) >= 2:
+        text = "\n".join(lines)
+        if estimate_tokens(text) <= room:
+            return text
+        lines.pop()
+    return None
 
 
 def _titled(title: str, year: int | None) -> str:
@@ -221,28 +239,29 @@ def _titled(title: str, year: int | None) -> str:
 
 
 def film_facts(details: FilmDetails) -> tuple[str, str]:
-    """One film as short labelled lines (title and year, original title, runtime, genres,
-    directors, writers, the first cast members), and its label."""
+    """One film as short labelled lines, and its label: title and year, directors, original
+    title, runtime, writers, the first cast members, genres — most asked about first, since
+    a block cut to fit the budget loses its last lines."""
     film = details.film
     label = _titled(film.title, film.year)
     kind = {"movie": "", "tvMovie": "TV film", "tvSeries": "TV series",
             "tvMiniSeries": "TV mini-series", "short": "short film"}.get(film.kind, film.kind)
     lines = [f"Title: {label}" + (f", {kind}" if kind else "")]
+    if film.directors:
+        lines.append("Directed by: " + ", ".join(film.directors))
     if film.original_title and film.original_title != film.title:
         lines.append(f"Original title: {film.original_title}")
     if film.end_year and film.end_year != film.year:
         lines.append(f"Years: {film.year}–{film.end_year}")
     if film.runtime_minutes:
         lines.append(f"Runtime: {film.runtime_minutes} minutes")
-    if film.genres:
-        lines.append("Genres: " + ", ".join(film.genres))
-    if film.directors:
-        lines.append("Directed by: " + ", ".join(film.directors))
     if details.writers:
         lines.append("Written by: " + ", ".join(details.writers[:4]))
     cast = [c.name for c in details.cast[:CAST_IN_FACTS]]
     if cast:
         lines.append("Starring: " + ", ".join(cast))
+    if film.genres:
+        lines.append("Genres: " + ", ".join(film.genres))
     return "\n".join(lines), label
 
 
@@ -262,6 +281,8 @@ def person_facts(details: PersonDetails) -> tuple[str, str]:
         years = f" (born {person.birth_year})"
     lines = [f"Person: {person.name}{years}"]
     for role, words in _ROLE_WORDS:
+        if len(lines) > ROLES_PER_PERSON:
+            break
         films: list[str] = []
         for credit in details.credits:
             shown = _titled(credit.film.title, credit.film.year)
