@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 MAX_ROUNDS = 6
 """Rounds of calls per question before the model is asked to answer without more."""
+SHOW_RUNNING_AFTER = 0.1
+"""Seconds a call runs before its line shows it running (`ToolCallStarted`); a faster call
+gets its line once, finished (`ToolCallEnded`)."""
+AFTER_REQUEST = 0.03
+"""Seconds after a round before its finished lines are drawn and it is saved: the next
+request is on its way by then (a few ms), so the model does not wait for either."""
 TIME_LIMIT = 120.0
 """Seconds from the question on after which no more rounds are run (the model's own time
 included: a slow model that keeps calling is as stuck as a fast one)."""
@@ -59,36 +65,79 @@ async def answer(backend: ChatBackend, reply: Message, request_for: RequestFor,
     rounds = 0
     choice: str | None = None
     budget: int | None = None
-    while True:
-        request, estimate = request_for(tool_choice=choice, prompt_budget=budget)
-        start = len(reply.content)
-        try:
-            calls = await stream_reply(backend, request, reply, emit, save_soon)
-        except BackendError as exc:
-            if exc.kind != ErrorKind.CONTEXT_TOO_LONG or reply.content or budget is not None:
-                raise
-            # Our estimate was too generous for this model: retry once with half of it.
-            budget = estimate // 2
-            continue
-        if not calls or not request.tools:
-            return None  # the answer (calls asked for without tools offered are ignored)
-        if choice == "none":
-            return ngettext(
-                "The model kept asking for tools after {n} round of them and was stopped. "
-                "Ask again, or ask more precisely.",
-                "The model kept asking for tools after {n} rounds of them and was stopped. "
-                "Ask again, or ask more precisely.", rounds).format(n=rounds)
-        reply.finish_reason = FINISH_STREAMING
-        await run_round(registry, calls, reply, reply.content[start:], emit)
-        save_soon()
-        rounds += 1
-        if rounds >= max_rounds or time.monotonic() >= deadline:
-            choice = "none"
+    later = Deferred(emit, save_soon)
+    try:
+        while True:
+            request, estimate = request_for(tool_choice=choice, prompt_budget=budget)
+            start = len(reply.content)
+            try:
+                calls = await stream_reply(backend, request, reply, emit, save_soon)
+            except BackendError as exc:
+                if (exc.kind != ErrorKind.CONTEXT_TOO_LONG or reply.content
+                        or budget is not None):
+                    raise
+                # Our estimate was too generous for this model: retry once with half of it.
+                budget = estimate // 2
+                continue
+            if not calls or not request.tools:
+                return None  # the answer (calls asked for without tools offered: ignored)
+            if choice == "none":
+                return ngettext(
+                    "The model kept asking for tools after {n} round of them and was "
+                    "stopped. Ask again, or ask more precisely.",
+                    "The model kept asking for tools after {n} rounds of them and was "
+                    "stopped. Ask again, or ask more precisely.", rounds).format(n=rounds)
+            reply.finish_reason = FINISH_STREAMING
+            await run_round(registry, calls, reply, reply.content[start:], emit, later)
+            later.soon()
+            rounds += 1
+            if rounds >= max_rounds or time.monotonic() >= deadline:
+                choice = "none"
+    finally:
+        later.flush()  # however the turn ends, the chat has every line before it ends
+
+
+class Deferred:
+    """What a round leaves for the chat and the disk — its lines' final state and a save —
+    held until the next request has gone out (`AFTER_REQUEST`): drawing a line and
+    serialising the conversation cost the event loop and the GIL ~10 ms, which the model
+    would otherwise wait for. Flushed at once when a slow call's line must show, and when
+    the turn ends."""
+
+    def __init__(self, emit: Callable[[ev.ControllerEvent], None],
+                 save_soon: Callable[[], None]) -> None:
+        self._emit = emit
+        self._save_soon = save_soon
+        self._events: list[ev.ControllerEvent] = []
+        self._save = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, event: ev.ControllerEvent) -> None:
+        self._events.append(event)
+
+    def soon(self) -> None:
+        """Flush after `AFTER_REQUEST`, with a save."""
+        self._save = True
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(AFTER_REQUEST, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        events, self._events = self._events, []
+        for event in events:
+            self._emit(event)
+        if self._save:
+            self._save = False
+            self._save_soon()
 
 
 async def run_round(registry: ToolRegistry, requested: list[ToolCallRequest], reply: Message,
-                    text: str, emit: Callable[[ev.ControllerEvent], None]) -> None:
-    """Run one round's calls in the order asked and add the round to `reply`."""
+                    text: str, emit: Callable[[ev.ControllerEvent], None],
+                    later: Deferred) -> None:
+    """Run one round's calls in the order asked and add the round to `reply`. A call's
+    finished line goes to `later`; a slow call's running line is shown at once."""
     used = {call.id for turn in reply.tool_rounds for call in turn.calls}
     pending: list[ToolCall] = []
     for request in requested:
@@ -101,18 +150,28 @@ async def run_round(registry: ToolRegistry, requested: list[ToolCallRequest], re
     done: list[ToolCall] = []
     try:
         for call in pending:
-            emit(ev.ToolCallStarted(reply, call))
-            outcome = await registry.call(call.name, call.arguments)
+            running = asyncio.ensure_future(registry.call(call.name, call.arguments))
+            try:
+                # A line that says "running" only for a call that takes a while: a catalogue
+                # search is over in a few ms, and a line drawn twice costs a screen update.
+                await asyncio.wait({running}, timeout=SHOW_RUNNING_AFTER)
+                if not running.done():
+                    later.flush()  # the lines of the calls before it come first
+                    emit(ev.ToolCallStarted(reply, call))
+                outcome = await running
+            except asyncio.CancelledError:
+                running.cancel()
+                raise
             finished = ToolCall(call.id, call.name, call.arguments, outcome.result,
                                 outcome.failed)
             done.append(finished)
-            emit(ev.ToolCallEnded(reply, finished))
+            later.add(ev.ToolCallEnded(reply, finished))
     except asyncio.CancelledError:
         stopped = "Stopped by the user before it finished."  # for the model: not translated
         for call in pending[len(done):]:
             finished = ToolCall(call.id, call.name, call.arguments, stopped, True)
             done.append(finished)
-            emit(ev.ToolCallEnded(reply, finished))
+            later.add(ev.ToolCallEnded(reply, finished))
         reply.tool_rounds = (*reply.tool_rounds, ToolRound(tuple(done), text))
         raise
     reply.tool_rounds = (*reply.tool_rounds, ToolRound(tuple(done), text))
