@@ -33,15 +33,13 @@ from moviechat_tui.core.persona import Persona, find
 from moviechat_tui.core.text import one_line, sanitize
 from moviechat_tui.library.index_worker import BACKLOG_TO_SPAWN, IndexWorker
 from moviechat_tui.llm.types import BackendError, ChatRequest
-from moviechat_tui.session import titles, tool_loop
-from moviechat_tui.session.catalogue_access import CatalogueAccess
+from moviechat_tui.session import titles
 from moviechat_tui.session.connection import (
     BackendFactory,
     Connection,
     Emit,
     default_backend_factory,
 )
-from moviechat_tui.session.grounding import Grounding, Plan, endpoint_key, refuses_tools
 from moviechat_tui.session.turn import (
     build_request,
     ending_notice,
@@ -56,6 +54,7 @@ from moviechat_tui.storage.view_cache import ViewCache
 if TYPE_CHECKING:
     from moviechat_tui.library.index import LibraryIndex
     from moviechat_tui.llm.backend import ChatBackend
+    from moviechat_tui.session.grounding import Grounding, Plan
 
 __all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
 
@@ -101,10 +100,7 @@ class ConversationController:
         self._backlog_checked = False
         """The first listing checks whether to start the background indexer; later ones
         do not scan the directory a second time for it."""
-        self.grounding = Grounding(settings.films.grounding,
-                                   CatalogueAccess.under(settings.paths.data_dir),
-                                   settings.paths.data_dir)
-        """The film tools or catalogue facts each question gets (session/grounding.py)."""
+        self._grounding: Grounding | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, emit: Emit,
@@ -119,6 +115,19 @@ class ConversationController:
     def settings(self) -> Settings:
         """The settings in use (the endpoint changes with a profile switch or --local)."""
         return self.connection.settings
+
+    @property
+    def grounding(self) -> Grounding:
+        """The film tools or catalogue facts each question gets (session/grounding.py),
+        made with the first question: the tools and their modules cost start-up nothing."""
+        if self._grounding is None:
+            from moviechat_tui.session.catalogue_access import CatalogueAccess
+            from moviechat_tui.session.grounding import Grounding
+
+            data = self.settings.paths.data_dir
+            self._grounding = Grounding(self.settings.films.grounding,
+                                        CatalogueAccess.under(data), data)
+        return self._grounding
 
     @property
     def busy(self) -> bool:
@@ -424,6 +433,8 @@ class ConversationController:
             # The user's words are on disk before anything goes over the network.
             await self._save()
             backend = await self.connection.backend()
+            from moviechat_tui.session.grounding import endpoint_key, refuses_tools
+
             key = endpoint_key(self.settings.endpoint, self.model)
             plan = await self._plan(key)
             reply = Message(role="assistant", content="", persona=self.persona.id,
@@ -495,6 +506,8 @@ class ConversationController:
                 announce=not announced)
             announced = True
             return request, estimate
+
+        from moviechat_tui.session import tool_loop
 
         return await tool_loop.answer(backend, reply, request_for, self.grounding.registry,
                                       self._emit, self._schedule_save)

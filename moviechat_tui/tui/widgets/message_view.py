@@ -42,11 +42,11 @@ from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.tui.render import highlighters
 from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
-from moviechat_tui.tui.widgets.tool_calls import ToolActivity
 
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.render.view_snapshot import Rendered
+    from moviechat_tui.tui.widgets.tool_calls import ToolActivity
 
 TYPING_PAUSE = 0.12
 """Seconds after a key press before finished blocks are rendered again (see
@@ -182,6 +182,8 @@ class AssistantMessageView(MessageView):
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
         if self.message.tool_rounds or self.message.facts:
+            from moviechat_tui.tui.widgets.tool_calls import ToolActivity
+
             yield ToolActivity(self.message)  # what it looked up, above what it said
         self._fed = self.message.content
         yield RenderedMarkdown(split_blocks(self._fed), classes="message-body",
@@ -202,6 +204,8 @@ class AssistantMessageView(MessageView):
     async def tool_activity(self) -> ToolActivity:
         """The lines of the reply's tool calls and facts (mounted above its text when the
         first one comes)."""
+        from moviechat_tui.tui.widgets.tool_calls import ToolActivity
+
         found = next(iter(self.query_children(ToolActivity).results()), None)
         if found is None:
             found = ToolActivity(self.message)
