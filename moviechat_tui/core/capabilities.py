@@ -30,6 +30,10 @@ class ModelCapabilities(Record):
     tools: bool = True
     """The model can call functions: offer it the film tools. False: it cannot (or does it
     badly), so catalogue facts go in its system message instead."""
+    temperature: float | None = None
+    """Sent when the persona sets none (None: the server's default). The bundled SmolLM2
+    repeats the catalogue facts it is given at 0.2 and wanders off them at llama.cpp's
+    default (docs/facts measured at 0.2: "Bong Joon Ho … 2019" three times of three)."""
 
 
 DEFAULT = ModelCapabilities(context_window=8_192, window_known=False)
@@ -47,8 +51,8 @@ KNOWN: tuple[tuple[str, ModelCapabilities], ...] = (
     ("gpt-4-turbo*", ModelCapabilities(128_000, reports_usage=True)),
     ("gpt-4*", ModelCapabilities(8_192, reports_usage=True)),
     ("gpt-3.5-turbo*", ModelCapabilities(16_385, reports_usage=True)),
-    ("smollm2-135m*", ModelCapabilities(2_048, tools=False)),
-    ("smollm*", ModelCapabilities(2_048, tools=False)),
+    ("smollm2-135m*", ModelCapabilities(2_048, tools=False, temperature=0.2)),
+    ("smollm*", ModelCapabilities(2_048, tools=False, temperature=0.2)),
     ("llama3*", ModelCapabilities(8_192)),
     ("llama-3*", ModelCapabilities(8_192)),
     ("qwen2.5*", ModelCapabilities(32_768)),

@@ -91,8 +91,10 @@ def build_request(conversation: Conversation, persona: Persona, model: str, *,
             {"max_completion_tokens": persona.max_tokens} if persona.max_tokens else {})
         request = ChatRequest(model=model, messages=fitted.messages, extra=extra, **grounding)
     else:
+        temperature = persona.temperature if persona.temperature is not None \
+            else caps.temperature
         request = ChatRequest(model=model, messages=fitted.messages,
-                              temperature=persona.temperature, max_tokens=persona.max_tokens,
+                              temperature=temperature, max_tokens=persona.max_tokens,
                               **grounding)
     return request, fitted
 

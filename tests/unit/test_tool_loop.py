@@ -108,6 +108,7 @@ async def test_a_search_round_trip_sends_the_result_back_and_streams_the_answer(
 
     first, second = loopback.requests
     assert tool_names(first) == ["search_films", "film_details", "person_films"]
+    assert "temperature" not in first  # the server's default for a model the table lacks
     assert TOOLS_GUIDANCE in first["messages"][0]["content"]
     assert "check with search_films" not in first["messages"][0]["content"]  # expert's hint
     call, result = tail_after_question(second)
@@ -302,6 +303,7 @@ async def test_a_model_that_cannot_call_tools_gets_catalogue_facts(
     await session.ask(QUESTION)
     body = loopback.last_request
     assert "tools" not in body
+    assert body["temperature"] == 0.2  # the table's: it keeps to the facts at 0.2
     system = body["messages"][0]["content"]
     assert FACTS_GUIDANCE in system
     for fact in ("Title: Parasite (2019)", "Original title: Gisaengchung",
