@@ -1,5 +1,6 @@
 """Film catalogue figures (issue 15): import throughput and peak memory, catalogue size,
-title search and film card latency at a million titles, recognising the films of a reply.
+title search and film card latency at a million titles, recognising the films of a reply;
+and (issue 17) the catalogue facts for a question, for models that cannot call tools.
 
     python -m benchmarks.films                # full scale: ~21 M input rows, ~1 M films
     python -m benchmarks.films --quick        # CI smoke test: ~0.4 M rows, seconds
@@ -181,6 +182,54 @@ def _reply(conn: object, films: int, rng: random.Random, words: int = 1000) -> s
     return "\n".join(parts)
 
 
+def _questions(conn: object, films: int, rng: random.Random) -> list[tuple[str, list[str]]]:
+    """What people ask a model without tools: titles asked about plainly (capitalised,
+    lowercase, with a year, after a first question), people named, and questions that name
+    no film at all — each with the turns before it."""
+    import sqlite3
+
+    assert isinstance(conn, sqlite3.Connection)
+    marks = ",".join(str(rng.randint(1, min(films, 100_000))) for _ in range(40))
+    named = conn.execute(f"SELECT title, year FROM films WHERE rank IN ({marks})").fetchall()
+    people = [row[0] for row in conn.execute(
+        "SELECT p.name FROM credits c JOIN people p ON p.id = c.person "
+        f"WHERE c.film IN (SELECT tconst FROM films WHERE rank IN ({marks})) LIMIT 20")]
+    questions: list[tuple[str, list[str]]] = []
+    for title, year in named:
+        questions.append((f"Who directed {title} and when was it released?", []))
+        questions.append((f"is {title.lower()} worth watching tonight?", []))
+        questions.append((f"Tell me about {title} ({year or 2000}).", []))
+        questions.append(("Who starred in it?", [f"I just watched {title}."]))
+    questions += [(f"What else has {name} made?", []) for name in people]
+    questions += [(text, []) for text in (
+        "What's a good horror movie from the 80s for a rainy night with friends?",
+        "Recommend me something like the films I love, but lighter.",
+        "Why do so many films end with a wedding?")]
+    rng.shuffle(questions)
+    return questions
+
+
+def _facts(catalogue: object, conn: object, films: int, rng: random.Random,
+           repeat: int) -> list[Metric]:
+    from moviechat_tui.session.grounding import FACTS_BUDGET, facts_for
+
+    questions = _questions(conn, films, rng)
+    for text, earlier in questions[:10]:  # warm-up
+        facts_for(text, earlier, catalogue, FACTS_BUDGET)  # type: ignore[arg-type]
+    times = [_timed(lambda t=text, e=earlier: facts_for(  # type: ignore[misc]
+                 t, e, catalogue, FACTS_BUDGET))
+             for _ in range(repeat) for text, earlier in questions]
+    found = statistics.mean(len(facts_for(t, e, catalogue, FACTS_BUDGET)[1])  # type: ignore
+                            for t, e in questions)
+    return [
+        Metric(f"catalogue facts for a question p50 ({len(questions)} questions, "
+               f"{films:,} films)", statistics.median(times), "msec", samples=times),
+        Metric(f"catalogue facts for a question p95 (~{found:.1f} films or people each)",
+               percentile(times, 95), "msec", max_value=30.0),
+        Metric("catalogue facts, slowest question", max(times), "msec"),
+    ]
+
+
 def _lookups(path: Path, repeat: int) -> list[Metric]:
     from moviechat_tui.films.catalogue import Catalogue
     from moviechat_tui.films.mentions import find_mentions
@@ -207,7 +256,8 @@ def _lookups(path: Path, repeat: int) -> list[Metric]:
                   for _ in range(repeat) for r in replies]
     found = statistics.mean(len(find_mentions(r, catalogue)) for r in replies)
     at = f"{films:,} films"
-    return [
+    facts = _facts(catalogue, conn, films, rng, repeat)
+    return [*facts,
         Metric("first title search (opens the catalogue)", first, "msec"),
         Metric(f"title search p50 ({len(queries)} queries, {at})",
                statistics.median(search_ms), "msec", samples=search_ms),

@@ -62,6 +62,9 @@ def register(commands: Commands) -> None:
                                "(as git takes a commit's)"))
     export.add_argument("-o", "--output", metavar="FILE",
                         help=_("write to FILE instead of standard output"))
+    export.add_argument("--tools", action="store_true",
+                        help=_("include the film lookups (tool calls with their arguments "
+                               "and results) and the catalogue facts sent with questions"))
 
 
 def _store(args: argparse.Namespace) -> tuple[ConversationStore, Settings]:
@@ -121,7 +124,7 @@ def run_export(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"moviechat: {exc.message}", file=sys.stderr)
         return 1
-    text = export.export_markdown(conv, settings.personas)
+    text = export.export_markdown(conv, settings.personas, tools=args.tools)
     if args.output:
         try:
             export.write_export(Path(args.output), text)

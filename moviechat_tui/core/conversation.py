@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.tools import ToolRound
 
 Role = Literal["user", "assistant", "system", "notice"]
 """`notice` marks app-generated lines (persona switches, errors) that are shown and saved
 but never sent to the model."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The newest file layout this version reads (1: one file; 2: a main file plus sealed
-segments, see docs/storage-format.md)."""
+segments; 3: either, with replies that hold tool calls — see docs/storage-format.md)."""
 
 # finish_reason values beyond the ones servers send ("stop", "length", "content_filter", ...)
 FINISH_STREAMING = "streaming"
@@ -90,6 +91,11 @@ class Message:
     """Usage, when the server reported it."""
     notice: NoticeKind | None = None
     """For a `notice` line: what kind it is (None for other roles)."""
+    tool_rounds: tuple[ToolRound, ...] = ()
+    """A reply's calls of tools, round by round, with what was sent back (core/tools.py)."""
+    facts: tuple[str, ...] = ()
+    """For a reply to a model that cannot call tools: the films and people whose catalogue
+    facts went along with the question ("Parasite (2019)"), as the user was told."""
 
     def __init__(self, role: Role, content: str, created: datetime | None = None,
                  id: str | None = None, persona: str | None = None,
@@ -97,7 +103,9 @@ class Message:
                  group: str | None = None, hidden: bool = False,
                  prompt_tokens: int | None = None,
                  completion_tokens: int | None = None,
-                 notice: NoticeKind | None = None) -> None:
+                 notice: NoticeKind | None = None,
+                 tool_rounds: tuple[ToolRound, ...] = (),
+                 facts: tuple[str, ...] = ()) -> None:
         # One update of the attribute dict, not an assignment per field: a message made
         # field by field gets a shared-key table that the store's copies of the open
         # messages at every save handle more slowly (measured: ~8% of a save).
@@ -106,7 +114,7 @@ class Message:
             id=new_id() if id is None else id, persona=persona, model=model,
             finish_reason=finish_reason, group=group, hidden=hidden,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-            notice=notice)
+            notice=notice, tool_rounds=tool_rounds, facts=facts)
 
     @property
     def sent_to_model(self) -> bool:
@@ -126,8 +134,9 @@ class Conversation:
     model: str = ""
     messages: list[Message] = field(default_factory=list)
     schema_version: int = 1
-    """The layout of the file it was read from (1: one file, 2: with sealed segments; a save
-    picks the layout itself). Above `SCHEMA_VERSION`: written by a newer app, read-only."""
+    """The layout of the file it was read from (1: one file, 2: with sealed segments, 3: with
+    tool calls; a save picks the layout itself). Above `SCHEMA_VERSION`: written by a newer
+    app, read-only."""
     chosen_model: str | None = None
     """The model this conversation uses when it is not the endpoint's configured one (picked
     in the palette), and `chosen_model_endpoint` the endpoint it was chosen for

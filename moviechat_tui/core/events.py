@@ -11,6 +11,7 @@ from enum import StrEnum
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.persona import Persona
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.tools import ToolCall
 
 
 class Severity(StrEnum):
@@ -71,6 +72,27 @@ class ReplyEnded(Record):
     message: Message
 
 
+class ToolCallStarted(Record):
+    """The reply `message` runs a tool: `call` as the model asked for it (no result yet)."""
+
+    message: Message
+    call: ToolCall
+
+
+class ToolCallEnded(Record):
+    """A call of the reply `message` has its result (`call.result`, `call.failed`)."""
+
+    message: Message
+    call: ToolCall
+
+
+class FactsUsed(Record):
+    """Catalogue facts went along with the question of the reply `message` (its `facts`
+    name them); said when they were added after the reply started (tools refused)."""
+
+    message: Message
+
+
 class RetryScheduled(Record):
     attempt: int
     max_attempts: int
@@ -122,6 +144,9 @@ ControllerEvent = (
     | ReplyStarted
     | ReplyDelta
     | ReplyEnded
+    | ToolCallStarted
+    | ToolCallEnded
+    | FactsUsed
     | RetryScheduled
     | PersonaChanged
     | ModelChanged

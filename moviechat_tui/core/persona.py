@@ -19,6 +19,9 @@ class Persona(Record):
     key: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    tools_hint: str = ""
+    """When this persona should use the film tools, added to its prompt only when tools are
+    offered (settings/personas.py has the built-ins' and the general one)."""
 
     @property
     def display_name(self) -> str:

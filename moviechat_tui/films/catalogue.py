@@ -226,6 +226,28 @@ class Catalogue:
 
     # -- people -----------------------------------------------------------------------------
 
+    def people_with_name(self, norm: str, *, limit: int = 3) -> list[PersonSummary]:
+        """People whose normalised name is exactly `norm`, those credited on more-voted films
+        first: one phrase query on the people's full-text index and a lookup per namesake
+        (`search_people` ranks every partial match too, ~100 ms for a common first name)."""
+        from moviechat_tui.films.search import fts_query
+
+        if not norm:
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[PersonSummary]:
+            same = [person for person, name in conn.execute(
+                "SELECT rowid, norm FROM people_fts WHERE people_fts MATCH ? LIMIT 200",
+                (fts_query(norm, prefix=False),)) if name == norm]
+            ranked = sorted((conn.execute(
+                "SELECT min(f.rank) FROM credits c JOIN films f ON f.tconst = c.film "
+                "WHERE c.person = ?", (person,)).fetchone()[0] or 1 << 40, person)
+                for person in same[:20])
+            return [_person_summary(conn, person) for _, person in ranked[:limit]]
+
+        result: list[PersonSummary] = self._run(work)
+        return result
+
     def search_people(self, text: str, *, limit: int = 10) -> list[PersonSummary]:
         """People whose names match `text` (exact, prefix, then all words), the ones
         credited on more-voted films first, each with the films they are known for."""

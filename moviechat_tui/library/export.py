@@ -1,7 +1,12 @@
 """One conversation as a Markdown file to keep (ctrl+s, `moviechat export ID`).
 
 The export is a document of its own: `# title`, then `## speaker · time` per message, then
-the message. A reply is Markdown too, so its own headings are moved two levels down (a
+the message. Tool traffic (the catalogue lookups a reply made, the facts that went along
+with a question) is left out unless asked for (`tools=True`, `moviechat export --tools`):
+then each call is written before the reply's text, with its arguments and result in code
+blocks, as the model sent and got them.
+
+A reply is Markdown too, so its own headings are moved two levels down (a
 reply's `## Plot` becomes `#### Plot`, under its speaker instead of beside it), a code block
 a stopped reply left open is closed (or the rest of the export would become code), and a reply
 that did not end normally says so, as it does on screen.
@@ -91,8 +96,35 @@ def nested_markdown(text: str) -> str:
     return "\n".join(line for line in out if line is not None)
 
 
-def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
-    """The visible conversation as Markdown: who said what, with which persona and model."""
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any run of backticks in `text` (so it cannot close it)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _tool_traffic(message: Message) -> list[str]:
+    """The calls of a reply and the facts that went along, as Markdown lines."""
+    lines: list[str] = []
+    if message.facts:
+        lines += ["*" + _("Catalogue facts sent with the question: {films}").format(
+            films=", ".join(message.facts)) + "*", ""]
+    for turn in message.tool_rounds:
+        for call in turn.calls:
+            heading = _("Tool call `{name}`").format(name=call.name.replace("`", "'"))
+            if call.failed:
+                heading += " " + _("(failed)")
+            lines += [f"**{heading}**", ""]
+            for label, text in ((_("Arguments:"), call.arguments),
+                                (_("Result:"), call.result)):
+                fence = fence_for(text)
+                lines += [label, "", fence, text, fence, ""]
+    return lines
+
+
+def export_markdown(conv: Conversation, personas: Iterable[Persona], *,
+                    tools: bool = False) -> str:
+    """The visible conversation as Markdown: who said what, with which persona and model;
+    with `tools`, also the tool calls each reply made and the catalogue facts it got."""
     personas = tuple(personas)
     untitled = _("Untitled conversation")
     lines = [f"# {conv.title or untitled}", "",
@@ -109,8 +141,10 @@ def export_markdown(conv: Conversation, personas: Iterable[Persona]) -> str:
                 lines += ["---", "", "*" + _("Persona: {name}").format(name=name) + "*", ""]
             continue
         stamp = message.created.strftime("%Y-%m-%d %H:%M")
-        lines += [f"## {_speaker(message, personas)} · {stamp}", "",
-                  nested_markdown(message.content).rstrip("\n"), ""]
+        lines += [f"## {_speaker(message, personas)} · {stamp}", ""]
+        if tools and message.role == "assistant":
+            lines += _tool_traffic(message)
+        lines += [nested_markdown(message.content).rstrip("\n"), ""]
         ended = ending_label(message.finish_reason) if message.role == "assistant" else ""
         if ended:
             lines += [f"*({ended})*", ""]

@@ -33,6 +33,7 @@ from moviechat_tui.llm.types import (
     Retrying,
     StreamEvent,
     TextDelta,
+    ToolCallRequest,
     Usage,
 )
 
@@ -191,6 +192,17 @@ class OpenAIBackend:
             body["max_tokens"] = request.max_tokens
         if self._include_usage:
             body["stream_options"] = {"include_usage": True}
+        if request.tools:
+            body["tools"] = list(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = request.tool_choice
+        if log.isEnabledFor(logging.DEBUG) and request.messages:
+            # The system message as it goes out (persona prompt, catalogue facts): with
+            # --debug, what the model was told can be checked. Never the user's messages.
+            first = request.messages[0]
+            if first.get("role") == "system":
+                log.debug("request body: tools=%d system message=%r", len(request.tools),
+                          first.get("content"))
         return body
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
@@ -204,9 +216,10 @@ class OpenAIBackend:
 
         attempt = 1
         while True:
-            started = False  # has any text been yielded in this attempt?
+            started = False  # has any text (or tool call) arrived in this attempt?
             finished = False
             chunks = 0
+            calls = ToolCallAssembler()
             try:
                 # `post` with `cast_to=object` (the SDK's documented way to make custom
                 # requests) rather than `chat.completions.create`: the same request, auth,
@@ -226,8 +239,8 @@ class OpenAIBackend:
                 async with response:
                     async for chunk in response:
                         chunks += 1
-                        for event in _chunk_events(chunk, finished):
-                            if isinstance(event, TextDelta):
+                        for event in _chunk_events(chunk, finished, calls):
+                            if isinstance(event, TextDelta | ToolCallRequest):
                                 started = True
                             elif isinstance(event, Finished):
                                 finished = True
@@ -409,18 +422,83 @@ class OpenAIBackend:
             sentence = _("The server answered with an unexpected error ({status})."
                          ).format(status=status)
         return BackendError(kind, self._with_detail(sentence, exc), retry_after=retry_after,
-                            status=status)
+                            status=status, detail=detail)
 
 
 def _import_openai() -> None:
     import openai  # noqa: F401  (the import is the point: warm sys.modules off the loop)
 
 
-def _chunk_events(chunk: object, finished: bool) -> list[StreamEvent]:
+class ToolCallAssembler:
+    """Builds the calls of one streamed reply from its `delta.tool_calls` fragments.
+
+    Each fragment names its call by `index`; the first one of a call carries `id`, `type`
+    and `function.name`, the later ones pieces of `function.arguments` to concatenate, and
+    fragments of several calls may interleave. Servers differ: some leave `index` out (a
+    fragment with a new `id` then starts a new call, one without continues the last), some
+    send the name in pieces too, some send a whole call in one fragment."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, list[str]] = {}
+        """index → [id, name, arguments so far]."""
+        self._last: int | None = None
+
+    def feed(self, fragments: object) -> bool:
+        """Take a `delta.tool_calls` value; True if it held a call fragment."""
+        if not isinstance(fragments, list):
+            return False
+        took = False
+        for fragment in fragments:
+            if not isinstance(fragment, dict):
+                continue
+            call_id = fragment.get("id")
+            call_id = call_id if isinstance(call_id, str) else ""
+            given = fragment.get("index")
+            if isinstance(given, int) and not isinstance(given, bool):
+                index = given
+            else:
+                last = self._last
+                known = self._calls.get(last) if last is not None else None
+                if last is None or known is None or (call_id and known[0]
+                                                     and call_id != known[0]):
+                    index = max(self._calls, default=-1) + 1
+                else:
+                    index = last
+            call = self._calls.setdefault(index, ["", "", ""])
+            self._last = index
+            took = True
+            if call_id and not call[0]:
+                call[0] = call_id
+            function = fragment.get("function")
+            if isinstance(function, dict):
+                name = function.get("name")
+                if isinstance(name, str):
+                    call[1] += name
+                arguments = function.get("arguments")
+                if isinstance(arguments, str):
+                    call[2] += arguments
+                elif isinstance(arguments, dict):  # a few servers send the parsed object
+                    import json
+
+                    call[2] += json.dumps(arguments, ensure_ascii=False)
+        return took
+
+    def take(self) -> list[ToolCallRequest]:
+        """The calls assembled so far, by index (and forget them)."""
+        calls = [ToolCallRequest(index, *self._calls[index]) for index in sorted(self._calls)]
+        self._calls.clear()
+        self._last = None
+        return calls
+
+
+def _chunk_events(chunk: object, finished: bool,
+                  calls: ToolCallAssembler | None = None) -> list[StreamEvent]:
     """The events in one chunk (its JSON). `choices` may be empty (usage chunk, keep-alives).
 
     Servers leave fields out or send nulls where OpenAI sends values: everything is read
-    with a check of its type. Raises ValueError for JSON that is not a chunk at all."""
+    with a check of its type. Raises ValueError for JSON that is not a chunk at all.
+    Tool call fragments go to `calls`; the assembled calls come out just before `Finished`,
+    so a reply that was cut off never asks for a call with half its arguments."""
     if chunk is None:  # `data: null`: nothing in it
         return []
     if not isinstance(chunk, dict):
@@ -433,8 +511,12 @@ def _chunk_events(chunk: object, finished: bool) -> list[StreamEvent]:
         content = delta.get("content") if isinstance(delta, dict) else None
         if isinstance(content, str) and content:
             events.append(TextDelta(content))
+        if calls is not None and isinstance(delta, dict):
+            calls.feed(delta.get("tool_calls"))
         reason = choice.get("finish_reason")
         if reason and not finished:
+            if calls is not None:
+                events += calls.take()
             events.append(Finished(str(reason)))
     usage = chunk.get("usage")
     if isinstance(usage, dict):

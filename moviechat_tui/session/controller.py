@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import operator
 from collections.abc import Coroutine, Iterable
@@ -43,7 +44,6 @@ from moviechat_tui.session.connection import (
 from moviechat_tui.session.turn import (
     build_request,
     ending_notice,
-    stream_reply,
     too_long_notice,
 )
 from moviechat_tui.settings.config import Settings
@@ -55,6 +55,9 @@ from moviechat_tui.storage.view_cache import ViewCache
 
 if TYPE_CHECKING:
     from moviechat_tui.library.index import LibraryIndex
+    from moviechat_tui.llm.backend import ChatBackend
+    from moviechat_tui.session.catalogue_access import CatalogueAccess
+    from moviechat_tui.session.grounding import Grounding, Plan
 
 __all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
 
@@ -100,6 +103,7 @@ class ConversationController:
         self._backlog_checked = False
         """The first listing checks whether to start the background indexer; later ones
         do not scan the directory a second time for it."""
+        self._grounding: Grounding | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, emit: Emit,
@@ -114,6 +118,25 @@ class ConversationController:
     def settings(self) -> Settings:
         """The settings in use (the endpoint changes with a profile switch or --local)."""
         return self.connection.settings
+
+    @property
+    def grounding(self) -> Grounding:
+        """The film tools or catalogue facts each question gets (session/grounding.py),
+        made with the first question: the tools and their modules cost start-up nothing."""
+        if self._grounding is None:
+            from moviechat_tui.session.grounding import Grounding
+
+            self._grounding = Grounding(self.settings.films.grounding, self.catalogue,
+                                        self.settings.paths.data_dir)
+        return self._grounding
+
+    @functools.cached_property
+    def catalogue(self) -> CatalogueAccess:
+        """The film catalogue this session asks — for the film tools, the facts, and the
+        film search and card (session/films.py): one `Catalogue`, opened on first use."""
+        from moviechat_tui.session.catalogue_access import CatalogueAccess
+
+        return CatalogueAccess.in_folder(self.settings.paths.films_dir)
 
     @property
     def busy(self) -> bool:
@@ -430,11 +453,18 @@ class ConversationController:
             return True
         return False
 
-    def build_request(self, *, prompt_budget: int | None = None) -> tuple[ChatRequest, Fitted]:
-        """The request for the next reply, and what fitting the history did (session/turn)."""
+    def build_request(self, *, prompt_budget: int | None = None, plan: Plan | None = None,
+                      pending: Message | None = None,
+                      tool_choice: str | None = None) -> tuple[ChatRequest, Fitted]:
+        """The request for the next reply, and what fitting the history did (session/turn):
+        grounded by `plan` (its system message and tools), with the calls `pending` (the
+        reply being written) has made so far."""
         return build_request(self.conversation, self.persona, self.model,
                              context_window=self.settings.request.context_window,
-                             prompt_budget=prompt_budget)
+                             prompt_budget=prompt_budget,
+                             system=plan.system if plan else None,
+                             tools=plan.tools if plan else (), tool_choice=tool_choice,
+                             pending=pending)
 
     async def _run_turn(self, group: str | None = None) -> None:
         reply: Message | None = None
@@ -442,19 +472,35 @@ class ConversationController:
             # The user's words are on disk before anything goes over the network.
             await self._save()
             backend = await self.connection.backend()
+            from moviechat_tui.session.grounding import endpoint_key, refuses_tools
+
+            key = endpoint_key(self.settings.endpoint, self.model)
+            plan = await self._plan(key)
             reply = Message(role="assistant", content="", persona=self.persona.id,
-                            model=self.model, finish_reason=FINISH_STREAMING, group=group)
+                            model=self.model, finish_reason=FINISH_STREAMING, group=group,
+                            facts=plan.facts)
             self.conversation.messages.append(reply)
             self._emit(ev.ReplyStarted(reply))
-            request, estimate = self._request_for_turn()
             try:
-                await stream_reply(backend, request, reply, self._emit, self._schedule_save)
+                stopped = await self._answer(backend, reply, plan)
             except BackendError as exc:
-                if exc.kind != ErrorKind.CONTEXT_TOO_LONG or reply.content:
+                if not (plan.may_fall_back and refuses_tools(exc) and not reply.content
+                        and not reply.tool_rounds):
                     raise
-                # Our estimate was too generous for this model: retry once with half of it.
-                retry, _estimate = self._request_for_turn(prompt_budget=estimate // 2)
-                await stream_reply(backend, retry, reply, self._emit, self._schedule_save)
+                # The server does not take tools: the same question with facts, and
+                # remembered for this endpoint and model.
+                log.info("tools refused by %s: %s", key, exc.detail)
+                await self.grounding.remember_refusal(key)
+                self._emit(ev.Notify(_(
+                    "{model} does not accept tools here: it gets facts from the film "
+                    "catalogue with each question instead.").format(model=self.model)))
+                plan = await self._plan(key, facts_only=True)
+                reply.facts = plan.facts
+                if plan.facts:
+                    self._emit(ev.FactsUsed(reply))
+                stopped = await self._answer(backend, reply, plan)
+            if stopped is not None:
+                self._emit(ev.Notify(stopped, ev.Severity.WARNING))
         except asyncio.CancelledError:
             if reply is not None:
                 reply.finish_reason = FINISH_CANCELLED
@@ -488,17 +534,47 @@ class ConversationController:
         return _("Press {key} to try again.").format(
             key=key_label("regenerate", self.settings.interface.keymap))
 
-    def _request_for_turn(self, prompt_budget: int | None = None) -> tuple[ChatRequest, int]:
-        """The request (with a notice if history was left out) and its estimated size."""
-        request, fitted = self.build_request(prompt_budget=prompt_budget)
+    async def _plan(self, key: str, *, facts_only: bool = False) -> Plan:
+        """How this question is grounded: tools offered, or catalogue facts given."""
+        return await self.grounding.plan(
+            self.conversation, self.persona, self.model, key,
+            context_window=self.settings.request.context_window, facts_only=facts_only)
+
+    async def _answer(self, backend: ChatBackend, reply: Message, plan: Plan) -> str | None:
+        """Stream the reply, with the rounds of tool calls it takes (session/tool_loop.py).
+        Returns a notice if the model was stopped for calling tools too often."""
+        announced = False
+
+        def request_for(*, tool_choice: str | None,
+                        prompt_budget: int | None) -> tuple[ChatRequest, int]:
+            nonlocal announced
+            request, estimate = self._request_for_turn(
+                prompt_budget, plan=plan, pending=reply, tool_choice=tool_choice,
+                announce=not announced)
+            announced = True
+            return request, estimate
+
+        from moviechat_tui.session import tool_loop
+
+        return await tool_loop.answer(backend, reply, request_for, self.grounding.registry,
+                                      self._emit, self._schedule_save)
+
+    def _request_for_turn(self, prompt_budget: int | None = None, *, plan: Plan | None = None,
+                          pending: Message | None = None, tool_choice: str | None = None,
+                          announce: bool = True) -> tuple[ChatRequest, int]:
+        """The request (with a notice if history was left out, once per turn) and its
+        estimated size."""
+        request, fitted = self.build_request(prompt_budget=prompt_budget, plan=plan,
+                                             pending=pending, tool_choice=tool_choice)
         dropped = fitted.dropped
-        if dropped:
+        if dropped and announce:
             self._emit(ev.Notify(ngettext(
                 "{n} earlier message was left out to fit the model's context window.",
                 "{n} earlier messages were left out to fit the model's context window.",
                 dropped).format(n=dropped)))
-        log.debug("request: model=%s persona=%s messages=%d dropped=%d system=%.80r",
-                  request.model, self.persona.id, len(request.messages), dropped,
+        log.debug("request: model=%s persona=%s messages=%d dropped=%d tools=%d facts=%d "
+                  "system=%.80r", request.model, self.persona.id, len(request.messages),
+                  dropped, len(request.tools), len(plan.facts) if plan else 0,
                   request.messages[0]["content"])
         return request, fitted.estimated_tokens
 

@@ -9,7 +9,7 @@ Having no catalogue is a normal state, not an error: a lookup then returns `NoCa
 whose `message` says in one line how to get one, and the app goes on exactly as without the
 feature. `offer_once` says so unasked only once per data folder (remembered in state.toml).
 
-    lookup = FilmLookup(settings.paths)
+    lookup = FilmLookup(settings.paths, controller.catalogue)
     found = await lookup.search("parasite 2019")      # list[FilmSummary] | NoCatalogue
     card = await lookup.film("tt6751668")             # FilmDetails | NoCatalogue | None
     marks = await lookup.mentions(message)            # list[Mention] | NoCatalogue
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         FilmSummary,
         PersonDetails,
     )
+    from moviechat_tui.session.catalogue_access import CatalogueAccess
     from moviechat_tui.settings.paths import Paths
 
 T = TypeVar("T")
@@ -70,11 +71,14 @@ class NoCatalogue(Record):
 class FilmLookup:
     """The catalogue under `paths.films_dir`, asked from the app (see the module docstring)."""
 
-    def __init__(self, paths: Paths) -> None:
-        self._films_dir = paths.films_dir
+    def __init__(self, paths: Paths, access: CatalogueAccess | None = None) -> None:
         self._data_dir = paths.data_dir
-        self._catalogue: Catalogue | None = None
-        self._made = threading.Lock()
+        if access is None:
+            from moviechat_tui.session.catalogue_access import CatalogueAccess
+
+            access = CatalogueAccess.in_folder(paths.films_dir)
+        self._access = access
+        """The session's one catalogue (the film tools and facts use it too)."""
         self._offering = threading.Lock()
         self._keeping = threading.Lock()
         self._mentions: OrderedDict[tuple[str, int], tuple[object, list[Mention]]] = (
@@ -84,13 +88,7 @@ class FilmLookup:
 
     def _open(self) -> Catalogue:
         """The Catalogue (its module imported here, in the worker thread, on first use)."""
-        with self._made:
-            if self._catalogue is None:
-                from moviechat_tui.films.catalogue import Catalogue
-                from moviechat_tui.films.locations import FilmLocations
-
-                self._catalogue = Catalogue(FilmLocations.in_folder(self._films_dir).catalogue)
-            return self._catalogue
+        return self._access.catalogue()
 
     async def _ask(self, work: Callable[[Catalogue], T]) -> T | NoCatalogue:
         def run() -> T | NoCatalogue:

@@ -2,8 +2,9 @@
 
 The controller decides *when* a turn runs and saves; this module holds *what* a turn is: the
 request built from the conversation (persona prompt, fitted history, the parameters this model
-accepts), the reply streamed into its `Message` (sanitised chunk by chunk, with periodic saves),
-and the notice that explains an unusual ending.
+accepts, the tools offered), the reply streamed into its `Message` (sanitised chunk by chunk,
+with periodic saves, the function calls it asks for collected), and the notice that explains
+an unusual ending. The rounds of tool calls are run by tool_loop.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from moviechat_tui.core import events as ev
 from moviechat_tui.core.capabilities import capabilities_for, reply_reserve
@@ -25,8 +26,17 @@ from moviechat_tui.core.conversation import (
 )
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona
+from moviechat_tui.core.records import replace
 from moviechat_tui.core.text import StreamSanitizer
-from moviechat_tui.llm.types import ChatRequest, Finished, Retrying, TextDelta, Usage
+from moviechat_tui.core.tools import reply_messages, round_messages
+from moviechat_tui.llm.types import (
+    ChatRequest,
+    Finished,
+    Retrying,
+    TextDelta,
+    ToolCallRequest,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from moviechat_tui.llm.backend import ChatBackend
@@ -39,30 +49,53 @@ YIELD_INTERVAL = 0.005
 
 def build_request(conversation: Conversation, persona: Persona, model: str, *,
                   context_window: int | None = None,
-                  prompt_budget: int | None = None) -> tuple[ChatRequest, Fitted]:
-    """The request for the next reply, and what fitting the history did.
+                  prompt_budget: int | None = None,
+                  system: str | None = None,
+                  tools: tuple[dict[str, Any], ...] = (),
+                  tool_choice: str | None = None,
+                  pending: Message | None = None) -> tuple[ChatRequest, Fitted]:
+    """The request for the next reply, and what fitting the history did (`dropped` counts
+    the conversation's messages left out).
 
     History is fitted into the model's context window (`context_window` overrides the
     built-in table), or into `prompt_budget` tokens when the server already said our estimate
     was too generous. Reasoning models get `max_completion_tokens` and no temperature
-    (capabilities are data, see core/capabilities.py)."""
+    (capabilities are data, see core/capabilities.py). `system` replaces the persona's
+    prompt (the grounded one: session/grounding.py). With `tools` offered, earlier replies
+    are sent with their tool calls and results, and `pending` — the reply being written —
+    adds the rounds of calls it has made so far; without, only the replies' text is sent."""
     caps = capabilities_for(model, context_window=context_window)
-    history = [
-        {"role": m.role, "content": m.content}
-        for m in conversation.messages
-        if m.sent_to_model and m.finish_reason != FINISH_STREAMING
-    ]
+    with_tools = bool(tools)
+    history: list[dict[str, Any]] = []
+    owners: list[int] = []
+    """For each entry of `history`, the index of the message it comes from."""
+    for index, m in enumerate(conversation.messages):
+        if not m.sent_to_model or m.finish_reason == FINISH_STREAMING:
+            continue
+        if m.role == "assistant":
+            parts = reply_messages(m, with_tools=with_tools)
+        else:
+            parts = [{"role": m.role, "content": m.content}]
+        history += parts
+        owners += [index] * len(parts)
+    tail = round_messages(pending.tool_rounds) if pending is not None and with_tools else []
     reserve = reply_reserve(caps, persona.max_tokens)
     window = caps.context_window if prompt_budget is None else prompt_budget + reserve
-    fitted = fit_history({"role": "system", "content": persona.system_prompt},
-                         history, context_window=window, reply_reserve=reserve)
+    fitted = fit_history({"role": "system", "content": system or persona.system_prompt},
+                         history, context_window=window, reply_reserve=reserve, tail=tail)
+    if fitted.dropped:
+        fitted = replace(fitted, dropped=len(set(owners[:fitted.dropped])))
+    grounding: dict[str, Any] = {"tools": tools, "tool_choice": tool_choice if tools else None}
     if caps.reasoning:
         extra: dict[str, object] = (
             {"max_completion_tokens": persona.max_tokens} if persona.max_tokens else {})
-        request = ChatRequest(model=model, messages=fitted.messages, extra=extra)
+        request = ChatRequest(model=model, messages=fitted.messages, extra=extra, **grounding)
     else:
+        temperature = persona.temperature if persona.temperature is not None \
+            else caps.temperature
         request = ChatRequest(model=model, messages=fitted.messages,
-                              temperature=persona.temperature, max_tokens=persona.max_tokens)
+                              temperature=temperature, max_tokens=persona.max_tokens,
+                              **grounding)
     return request, fitted
 
 
@@ -91,13 +124,15 @@ def too_long_notice(text: str, persona: Persona, model: str, *,
 
 async def stream_reply(backend: ChatBackend, request: ChatRequest, reply: Message,
                        emit: Callable[[ev.ControllerEvent], None],
-                       save_soon: Callable[[], None]) -> None:
+                       save_soon: Callable[[], None]) -> list[ToolCallRequest]:
     """Stream the backend's answer into `reply`, emitting `ReplyDelta`s and asking for a save
     every SAVE_INTERVAL; on return `reply.finish_reason` says how it ended (`truncated` if the
-    server never said). Backend errors and cancellation propagate, with the text so far kept
-    in `reply`."""
+    server never said). Returns the function calls the model asked for (none when it
+    answered). Backend errors and cancellation propagate, with the text so far kept in
+    `reply`."""
     last_save = last_yield = time.monotonic()
     finished: str | None = None
+    calls: list[ToolCallRequest] = []
     clean = StreamSanitizer()
     async for event in backend.stream(request):
         if isinstance(event, TextDelta):
@@ -115,6 +150,8 @@ async def stream_reply(backend: ChatBackend, request: ChatRequest, reply: Messag
                 # loop: after a burst, let key presses and screen updates in.
                 await asyncio.sleep(0)
                 last_yield = time.monotonic()
+        elif isinstance(event, ToolCallRequest):
+            calls.append(event)
         elif isinstance(event, Finished):
             finished = event.reason or "stop"
         elif isinstance(event, Retrying):
@@ -128,6 +165,7 @@ async def stream_reply(backend: ChatBackend, request: ChatRequest, reply: Messag
         reply.content += tail
         emit(ev.ReplyDelta(reply, tail))
     reply.finish_reason = finished or FINISH_TRUNCATED
+    return calls if finished else []
 
 
 def ending_notice(reply: Message) -> str | None:

@@ -448,6 +448,10 @@ SAMPLE_CONFIG = '''\
 # include_adult = false
 # Keep alternative titles only from these regions (plus original titles); unset: all regions.
 # aka_regions = ["KR", "US"]
+# How answers use the catalogue: "auto" offers the film tools to models that can call them and
+# puts catalogue facts in the system message for the others; "tools" or "facts" always does
+# that; "off" does neither.
+# grounding = "auto"
 
 # Endpoint profiles: switch with --profile NAME or the command palette ("Endpoint: ...").
 # A profile names the environment variable holding its key, never the key itself.

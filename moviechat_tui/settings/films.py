@@ -23,7 +23,10 @@ SHORT_MIN_VOTES_MAX = 10_000_000
 _REGION = re.compile(r"^[A-Za-z]{2,4}$")
 """IMDb's regions: ISO 3166 codes (KR, US) and a few of its own (XWW, SUHH)."""
 
-FILMS_KEYS = ("source_url", "kinds", "short_min_votes", "include_adult", "aka_regions")
+FILMS_KEYS = ("source_url", "kinds", "short_min_votes", "include_adult", "aka_regions",
+              "grounding")
+GROUNDING_MODES = ("auto", "tools", "facts", "off")
+"""`grounding`: how answers use the film catalogue (session/grounding.py)."""
 
 
 class FilmOptions(Record):
@@ -39,6 +42,10 @@ class FilmOptions(Record):
     """Keep adult titles (None: no)."""
     aka_regions: tuple[str, ...] | None = None
     """Keep alternative titles only from these regions, plus original titles (None: all)."""
+    grounding: str = "auto"
+    """How answers use the catalogue: "auto" offers the film tools to models that can call
+    them and gives catalogue facts in the system message to the others; "tools" or "facts":
+    always that; "off": neither."""
 
 
 def parse_films(raw: object) -> tuple[FilmOptions, str | None, str]:
@@ -88,5 +95,11 @@ def parse_films(raw: object) -> tuple[FilmOptions, str | None, str]:
             ), "aka_regions"
         regions = tuple(dict.fromkeys(r.upper() for r in regions))
 
+    grounding = raw.get("grounding", "auto")
+    if grounding not in GROUNDING_MODES:
+        return FilmOptions(), _("films.grounding must be one of {modes}").format(
+            modes=", ".join(f'"{mode}"' for mode in GROUNDING_MODES)), "grounding"
+
     return FilmOptions(source_url=source_url, kinds=kinds, short_min_votes=votes,
-                       include_adult=adult, aka_regions=regions), None, ""
+                       include_adult=adult, aka_regions=regions,
+                       grounding=grounding), None, ""

@@ -33,6 +33,24 @@ _SHARED_RULES = (
     " member, a box-office figure), say so instead of inventing it."
 )
 
+TOOLS_GUIDANCE = (
+    "You can look films and people up in the film catalogue on the user's machine (IMDb"
+    " data) with the tools search_films, film_details and person_films. Look a film up"
+    " before you state its year, director, writers, cast or runtime, and trust what the"
+    " catalogue says over your memory; give the year the catalogue gives. If the catalogue"
+    " does not have a film, say you could not check it rather than guess. Do not mention"
+    " the tools or IMDb ids unless asked."
+)
+"""Added to every persona's prompt when the film tools are offered (session/grounding.py),
+before the persona's own `tools_hint`."""
+FACTS_GUIDANCE = (
+    "The facts below come from the film catalogue on the user's machine (IMDb data). For"
+    " titles, years, runtimes and credits, prefer them over your memory and never"
+    " contradict them; if the question is about a film or person not listed, say you are"
+    " not certain."
+)
+"""Added before the catalogue facts given to a model that cannot call tools."""
+
 BUILTIN_PERSONAS: tuple[Persona, ...] = (
     Persona(
         id="expert",
@@ -46,6 +64,10 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " that makes the answer richer (a related film, a behind-the-scenes fact, why it"
             " mattered). Keep answers focused; offer to go deeper instead of writing an essay."
             + _SHARED_RULES
+        ),
+        tools_hint=(
+            "Look up the years and credits of the films you discuss (search_films, then"
+            " film_details; person_films for a filmography) instead of answering from memory."
         ),
     ),
     Persona(
@@ -62,6 +84,10 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " plot spoilers clearly with a 'Spoilers ahead' line before them."
             + _SHARED_RULES
         ),
+        tools_hint=(
+            "Check the director, year and cast of a film (search_films, film_details) before you"
+            " write about them, and compare with the director's other films from person_films."
+        ),
     ),
     Persona(
         id="recommender",
@@ -77,6 +103,11 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " spoilers. Mix one safe pick, one deeper cut and one wildcard. Ask for feedback"
             " and refine." + _SHARED_RULES
         ),
+        tools_hint=(
+            "Before you recommend a film, check with search_films that it exists, and give the"
+            " year and runtime the catalogue gives; never recommend a film the catalogue does not"
+            " have without saying so."
+        ),
     ),
     Persona(
         id="trivia",
@@ -90,6 +121,10 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " doing. Offer a hint if they are stuck. Only ask questions whose answers you are"
             " certain of. Start by asking which era, genre or country they want, or offer a"
             " mixed round." + _SHARED_RULES
+        ),
+        tools_hint=(
+            "Before you ask a question, check its answer in the catalogue (search_films,"
+            " film_details, person_films); only ask what the catalogue confirms."
         ),
     ),
     Persona(
@@ -106,6 +141,10 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " themes, craft, cast, content warnings and whether the film suits the viewer."
             + _SHARED_RULES
         ),
+        tools_hint=(
+            "Use search_films and film_details for the facts you may share (year, runtime, cast,"
+            " genre); the catalogue holds no plot, so it never spoils."
+        ),
     ),
     Persona(
         id="screenwriting",
@@ -119,6 +158,10 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " specific: point to the strongest moment, the biggest problem and one exercise"
             " to fix it. Use screenplay format in code blocks when you show example pages."
             + _SHARED_RULES
+        ),
+        tools_hint=(
+            "When you cite a film as an example, check its title, year and writers with"
+            " search_films and film_details."
         ),
     ),
     Persona(
@@ -134,6 +177,11 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " user writes in Korean, answer entirely in natural Korean; otherwise answer in the"
             " user's language." + _SHARED_RULES
         ),
+        tools_hint=(
+            "Look Korean films up with search_films (it finds Korean titles such as 기생충 too) and"
+            " give the English title, Korean title and year the catalogue gives; use person_films"
+            " for a director's or actor's filmography."
+        ),
     ),
     Persona(
         id="historian",
@@ -146,6 +194,10 @@ BUILTIN_PERSONAS: tuple[Persona, ...] = (
             " streaming. Explain cause and effect (why something happened, what it changed),"
             " distinguish well-documented history from legend, and suggest two or three"
             " landmark films to watch for the topic at hand." + _SHARED_RULES
+        ),
+        tools_hint=(
+            "Check the years and credits of the landmark films you name with search_films and"
+            " film_details, and use person_films for a filmmaker's career."
         ),
     ),
 )
@@ -216,6 +268,7 @@ def _parse_entry(raw: Any, source: str, index: int, base: Persona | None) -> Per
         temperature=float(temperature) if temperature is not None
         else (base.temperature if base else None),
         max_tokens=max_tokens if max_tokens is not None else (base.max_tokens if base else None),
+        tools_hint=base.tools_hint if base else "",
     )
 
 

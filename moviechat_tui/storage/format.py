@@ -41,6 +41,7 @@ from moviechat_tui.core.conversation import (
 )
 from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import sanitize
+from moviechat_tui.core.tools import ToolCall, ToolRound
 
 MESSAGES_MARKER = b"[[messages]]"
 _HEADER_BLOCK = 4096
@@ -55,6 +56,10 @@ every conversation shorter than `TAIL_LIMIT`)."""
 SEGMENTED_VERSION = 2
 """`schema_version` of a main file that lists sealed segments. An older app opens such a file
 read-only instead of treating its missing messages as damage."""
+TOOLS_VERSION = 3
+"""`schema_version` of a conversation in which a reply holds tool calls (`tool_rounds`
+sub-tables), in either layout. An older app opens such a file read-only: it would drop the
+tool calls if it wrote the conversation back, and the next request would lose them."""
 SEGMENT_SIZE = 100
 """Messages per sealed segment."""
 TAIL_LIMIT = 2 * SEGMENT_SIZE
@@ -106,7 +111,36 @@ def _message_table(message: Message) -> dict[str, Any]:
         table["finish_reason"] = message.notice  # where a notice's kind has always been
     if message.hidden:
         table["hidden"] = True
+    if message.facts:
+        table["facts"] = list(message.facts)
     return table
+
+
+def _string_toml(key: str, text: str) -> str:
+    """`key = ...` for a tool call's field: a literal string when the text allows it (JSON
+    arguments read as written, without a backslash before every quote), else as `content`."""
+    if "\n" not in text and "'" not in text and _NOT_LITERAL.search(text) is None:
+        return f"{key} = '{text}'\n"
+    return _content_toml(text).replace("content", key, 1)
+
+
+def _tool_rounds_toml(rounds: Sequence[ToolRound]) -> str:
+    """The reply's tool calls as sub-tables after its content: per round a
+    `[[messages.tool_rounds]]` (with the text written before the calls, if any), per call a
+    `[[messages.tool_rounds.calls]]` with its arguments and the result sent back."""
+    parts: list[str] = []
+    for turn in rounds:
+        parts.append("\n[[messages.tool_rounds]]\n")
+        if turn.text:
+            parts.append(_string_toml("text", turn.text))
+        for call in turn.calls:
+            parts.append("\n[[messages.tool_rounds.calls]]\n")
+            parts.append(tomli_w.dumps({"id": call.id, "name": call.name}))
+            if call.failed:
+                parts.append("failed = true\n")
+            parts.append(_string_toml("arguments", call.arguments))
+            parts.append(_string_toml("result", call.result))
+    return "".join(parts)
 
 
 _LITERAL = "'''"
@@ -229,7 +263,9 @@ def _append_tables(parts: list[bytes], messages: Sequence[Message],
             chunk = hit[1]
         else:
             chunk = _encode(marker + tomli_w.dumps(_message_table(message))
-                            + _content_toml(message.content))
+                            + _content_toml(message.content)
+                            + (_tool_rounds_toml(message.tool_rounds)
+                               if message.tool_rounds else ""))
         chunks[message.id] = (message, chunk)
         parts.append(chunk)
     return chunks
@@ -255,7 +291,7 @@ def split_for_disk(conv: Conversation) -> tuple[bytes, list[tuple[str, bytes]]]:
         digest = segment_digest(data)
         refs.append(SegmentRef(segment_name(first, digest), SEGMENT_SIZE, digest))
         files.append((refs[-1].file, data))
-    version = SEGMENTED_VERSION if refs else SINGLE_FILE_VERSION
+    version = layout_version(bool(refs), any(m.tool_rounds for m in messages))
     tail = Conversation(id=conv.id, title=conv.title, created=conv.created,
                         updated=conv.updated, persona=conv.persona, model=conv.model,
                         messages=messages[sealed:],
@@ -263,6 +299,14 @@ def split_for_disk(conv: Conversation) -> tuple[bytes, list[tuple[str, bytes]]]:
                         spoiler_shield=conv.spoiler_shield)
     data, _ = serialise(tail, None, refs)
     return data, files
+
+
+def layout_version(segmented: bool, tool_calls: bool) -> int:
+    """The `schema_version` a file is written with: the oldest that can hold it, so that
+    older apps keep reading (and writing) every conversation they can."""
+    if tool_calls:
+        return TOOLS_VERSION
+    return SEGMENTED_VERSION if segmented else SINGLE_FILE_VERSION
 
 
 def sealed_count(tail_length: int) -> int:
@@ -403,7 +447,42 @@ def _parse_message(table: Any, index: int) -> Message:
         hidden=_get_optional(table, "hidden", bool, where) or False,
         prompt_tokens=_get_optional(table, "prompt_tokens", int, where),
         completion_tokens=_get_optional(table, "completion_tokens", int, where),
+        tool_rounds=_tool_rounds(table, where) if "tool_rounds" in table else (),
+        facts=_facts(table, where) if "facts" in table else (),
     )
+
+
+def _tool_rounds(table: Mapping[str, Any], where: str) -> tuple[ToolRound, ...]:
+    rounds = table["tool_rounds"]
+    if not isinstance(rounds, list):
+        raise FormatError(f"{where}: 'tool_rounds' should be an array of tables")
+    out = []
+    for number, turn in enumerate(rounds, 1):
+        here = f"{where}, tool round {number}"
+        if not isinstance(turn, dict):
+            raise FormatError(f"{here}: not a table")
+        calls = turn.get("calls", [])
+        if not isinstance(calls, list):
+            raise FormatError(f"{here}: 'calls' should be an array of tables")
+        parsed = []
+        for index, call in enumerate(calls, 1):
+            spot = f"{here}, call {index}"
+            if not isinstance(call, dict):
+                raise FormatError(f"{spot}: not a table")
+            parsed.append(ToolCall(
+                id=_get_text(call, "id", spot), name=_get_text(call, "name", spot),
+                arguments=_get_text(call, "arguments", spot),
+                result=_get_text(call, "result", spot),
+                failed=_get_optional(call, "failed", bool, spot) or False))
+        out.append(ToolRound(tuple(parsed), _get_optional_str(turn, "text", here) or ""))
+    return tuple(out)
+
+
+def _facts(table: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    facts = table["facts"]
+    if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
+        raise FormatError(f"{where}: 'facts' should be an array of strings")
+    return tuple(sanitize(f) for f in facts)
 
 
 def parse_conversation(data: bytes, conv_id: str) -> Conversation:

@@ -1,11 +1,12 @@
 """Choices the app remembers between runs (the theme picked in the palette, that the film
-catalogue's import was offered), kept apart from config.toml, which is the user's file and is
-never rewritten by the app.
+catalogue's import was offered, the models that refused tools), kept apart from config.toml,
+which is the user's file and is never rewritten by the app.
 
 `state.toml` in the data dir; a missing or unreadable file means "nothing remembered" (it is
 never worth an error), and writes are atomic like every other file we write (raising
-`StoreWriteError` on failure). `update_preferences` changes one choice and keeps the others:
-two parts of the app remember different things in the same file.
+`StoreWriteError` on failure). A change is read-modify-write (`update_preferences`), so
+remembering one thing never forgets another: two parts of the app remember different things
+in the same file.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ from moviechat_tui.storage.files import write_atomically
 
 _updating = threading.Lock()
 """Read-change-write of the file, one at a time (they run in worker threads)."""
+NO_TOOLS_LIMIT = 200
+"""Endpoint-and-model entries kept in `no_tools` (the oldest are forgotten first)."""
 
 
 class Preferences(Record):
     theme: str | None = None
     films_offered: bool = False
     """The app said once how to get a film catalogue (session/films.py): not again."""
+    no_tools: tuple[str, ...] = ()
+    """Endpoints and models ("<endpoint> <model>") that answered a request offering tools
+    with an error about tools: they get catalogue facts instead from then on."""
 
 
 def load_preferences(data_dir: Path) -> Preferences:
@@ -42,16 +48,22 @@ def load_preferences(data_dir: Path) -> Preferences:
     except (ValueError, RecursionError):  # not TOML, or TOML Python cannot hold: ignored
         return Preferences()
     theme = doc.get("theme")
-    return Preferences(theme=theme if isinstance(theme, str) else None,
-                       films_offered=doc.get("films_offered") is True)
+    no_tools = doc.get("no_tools")
+    return Preferences(
+        theme=theme if isinstance(theme, str) else None,
+        films_offered=doc.get("films_offered") is True,
+        no_tools=tuple(entry for entry in no_tools if isinstance(entry, str))
+        if isinstance(no_tools, list) else ())
 
 
 def save_preferences(data_dir: Path, prefs: Preferences) -> None:
-    doc: dict[str, object] = {}
+    doc: dict[str, Any] = {}
     if prefs.theme:
         doc["theme"] = prefs.theme
     if prefs.films_offered:
         doc["films_offered"] = True
+    if prefs.no_tools:
+        doc["no_tools"] = list(prefs.no_tools[-NO_TOOLS_LIMIT:])
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(DataLayout(data_dir).state_file, tomli_w.dumps(doc).encode("utf-8"))
 

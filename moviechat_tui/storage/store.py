@@ -490,8 +490,11 @@ class ConversationStore:
                 header,
                 updated=max(header.updated, disk.tail.updated) if disk else header.updated,
                 messages=open_messages,
-                schema_version=(store_format.SEGMENTED_VERSION if sealed
-                                else store_format.SINGLE_FILE_VERSION),
+                # Tool calls make it version 3 for good: an older app must not rewrite it
+                # (it would drop them), wherever they are, sealed segments included.
+                schema_version=store_format.layout_version(bool(sealed), any(
+                    m.tool_rounds for m in writes) or (disk is not None and (
+                        disk.tail.schema_version >= store_format.TOOLS_VERSION))),
             )
             refs = [s.ref for s in sealed]
             data, chunks = store_format.serialise(tail, synced.chunks if synced else None, refs)

@@ -186,7 +186,7 @@ class MovieChatApp(App[None]):
         used: the catalogue is opened in a worker thread then, never for the first frame."""
         from moviechat_tui.session.films import FilmLookup
 
-        return FilmLookup(self.settings.paths)
+        return FilmLookup(self.settings.paths, self.controller.catalogue)
 
     @cached_property
     def film_marker(self) -> FilmMarker:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.imdb_fixtures import install_catalogue
 from tests.support.loopback_server import closed_port_url
 from tests.support.terminal import Terminal, process_alive
 
@@ -58,6 +59,11 @@ REPLY_TIMEOUT = 60.0  # typically 1-3 s; generous for a loaded 2-core machine
 REQUEST_LINE = re.compile(
     r" (?P<pid>\d+) DEBUG moviechat_tui\.[\w.]+: request: (?P<fields>.*?) "
     r"system=['\"](?P<system>.*)$")
+# The backend logs, with --debug, the system message of each request body as it goes out:
+# "<time> <pid> DEBUG moviechat_tui.llm.backend: request body: tools=N system message='…'".
+BODY_LINE = re.compile(
+    r" (?P<pid>\d+) DEBUG moviechat_tui\.llm\.backend: request body: tools=(?P<tools>\d+) "
+    r"system message=(?P<system>.*)$")
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -97,6 +103,15 @@ class Home:
                 fields = dict(pair.split("=", 1) for pair in match["fields"].split())
                 requests.append({**fields, "system": match["system"]})
         return requests
+
+    def system_messages_sent(self, app_pid: int) -> list[tuple[int, str]]:
+        """(tools offered, system message) of each request body the app sent."""
+        import ast
+
+        text = (self.logs / "moviechat.log").read_text(encoding="utf-8")
+        return [(int(match["tools"]), ast.literal_eval(match["system"]))
+                for match in map(BODY_LINE.search, text.splitlines())
+                if match and match["pid"] == str(app_pid)]
 
     def server_pid(self, app_pid: int) -> int:
         """The llama.cpp server's pid, from uvicorn's start-up line in the app's server log."""
@@ -332,3 +347,30 @@ def test_a_crashed_model_server_is_named_as_such(home: Home) -> None:
         term.press("ctrl+q")
         assert term.wait_exit(20) == 0
         assert_gone((watchdog,), within=5.0)
+
+
+def test_the_bundled_model_gets_catalogue_facts_with_the_question(home: Home) -> None:
+    """SmolLM2 cannot call tools: the facts about the film the question names go along in
+    its system message, as sent to the real llama.cpp server, and the chat says which."""
+    install_catalogue(home.data)  # the fixture catalogue: Parasite (2019), Bong Joon Ho …
+    question = "Who directed Parasite?"
+    with home.terminal("--local", "--debug") as term:
+        term.wait_for(lambda s: "Lights down" in s and "offline" in header(s), timeout=30)
+        ask(term, question, EXPERT)
+        screen = " ".join(term.display().split())
+        assert "Using catalogue facts: Parasite (2019)" in screen
+        server = local_server_processes(home, term.pid)
+        term.press("ctrl+q")
+        assert term.wait_exit(20) == 0
+        assert_gone(server, within=1.0)
+
+    [(tools, system)] = home.system_messages_sent(term.pid)
+    assert tools == 0  # the table says SmolLM2 gets facts, not tools
+    assert system.startswith(EXPERT_PROMPT)
+    for fact in ("Title: Parasite (2019)", "Original title: Gisaengchung",
+                 "Runtime: 132 minutes", "Directed by: Bong Joon Ho",
+                 "Written by: Bong Joon Ho, Han Jin-won",
+                 "Starring: Song Kang-ho, Choi Woo-shik, Park So-dam"):
+        assert fact in system, system
+    [reply] = [m for m in home.conversation()["messages"] if m["role"] == "assistant"]
+    assert reply["facts"] == ["Parasite (2019)"]

@@ -13,6 +13,7 @@ threshold, and two malformed rows (a short akas row, a bad year).
     write_datasets(dir, gzipped=False, crlf=True)               # plain .tsv with CRLF
     write_datasets(dir, omit={"name.basics"})                   # a file missing
     truncate(dir / "title.principals.tsv.gz")                   # an interrupted download
+    install_catalogue(data_dir)        # imported where the app looks: data_dir/films/…
 """
 
 from __future__ import annotations
@@ -194,3 +195,17 @@ def truncate(path: Path, keep: float = 0.6) -> None:
     """Cut a file to `keep` of its size, like a download that stopped."""
     data = path.read_bytes()
     path.write_bytes(data[:int(len(data) * keep)])
+
+
+def install_catalogue(data_dir: Path) -> Path:
+    """Import the fixture files into the catalogue the app uses for `data_dir` (a few tens
+    of milliseconds); returns the catalogue's path."""
+    from moviechat_tui.films.importer import import_catalogue
+    from moviechat_tui.films.locations import FilmLocations
+
+    from moviechat_tui.core.data_layout import DataLayout
+
+    where = FilmLocations.in_folder(DataLayout(data_dir).films)
+    folder = write_datasets(where.downloads_dir)
+    import_catalogue(folder, where.catalogue)
+    return where.catalogue

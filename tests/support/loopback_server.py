@@ -18,9 +18,20 @@ Usage:
         ... point the client at server.base_url ...
         server.wait_for_requests(1)
 
+Tool calls (function calling): a reply that asks for calls streams them as OpenAI does —
+`delta.tool_calls` fragments with an index per call, the id, type and name in the first one,
+the arguments in pieces of `tool_chunk` characters (interleaved between calls with
+`interleave=True`), then `finish_reason: "tool_calls"`:
+
+    server.push(Reply.calling(ToolCall("search_films", '{"query": "Parasite"}')),
+                Reply(text="Bong Joon Ho directed it."))
+    LoopbackServer(reject_tools=True)   # 400 "does not support tools" to any request
+                                        # that offers tools, like Ollama for such models
+
 By hand (prints the base URL, Ctrl+C to stop):
 
     python -m tests.support.loopback_server --port 8765 --delay 0.02
+    python -m tests.support.loopback_server --script replies.json   # scripted replies
 """
 
 from __future__ import annotations
@@ -100,6 +111,16 @@ Want more in the same vein, or something lighter?"""
 
 
 @dataclass
+class ToolCall:
+    """One function call a scripted reply asks for. `arguments` is sent as written (it may
+    be invalid JSON on purpose); `id` defaults to `call_<n>` numbered across the server."""
+
+    name: str
+    arguments: str = "{}"
+    id: str | None = None
+
+
+@dataclass
 class Reply:
     """One scripted answer to one chat completions request.
 
@@ -129,6 +150,9 @@ class Reply:
     model: str | None = None  # model name in chunks; default: the requested one
     raw_body: str | None = None  # send this verbatim instead (e.g. an HTML page), with:
     content_type: str = "text/html; charset=utf-8"
+    tool_calls: list[ToolCall] = field(default_factory=list)  # asked for after the text
+    tool_chunk: int = 4  # characters of arguments per fragment
+    interleave: bool = False  # send the calls' argument fragments in turns
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
@@ -143,6 +167,12 @@ class Reply:
             message = _CONTEXT_MESSAGE
         return cls(status=status, error_code=code, error_message=message,
                    retry_after=retry_after, **kwargs)
+
+    @classmethod
+    def calling(cls, *calls: ToolCall, text: str = "", **kwargs: Any) -> Reply:
+        """A reply that asks for these function calls (after `text`, usually none)."""
+        kwargs.setdefault("finish_reason", "tool_calls")
+        return cls(text=text, tool_calls=list(calls), **kwargs)
 
     def pieces(self, text: str) -> list[str]:
         if self.chunks is not None:
@@ -202,13 +232,16 @@ class LoopbackServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
                  models: list[str] | None = None, default_reply: Reply | None = None,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, reject_tools: bool = False) -> None:
         self.host = host
         self.port = port
         self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
         self.default_reply: Reply = default_reply or Reply()
         self.models_reply: Reply | None = None  # set to an error Reply to fail GET /models
         self.verbose = verbose
+        self.reject_tools = reject_tools
+        """Answer any request that offers `tools` with a 400 saying they are unsupported."""
+        self.calls_made = 0  # tool calls sent so far (numbers their default ids)
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []  # JSON bodies of POST /chat/completions
         self.request_headers: list[dict[str, str]] = []  # lower-cased names, same order
@@ -401,7 +434,10 @@ class _Handler(BaseHTTPRequestHandler):
             owner.request_headers.append({k.lower(): v for k, v in self.headers.items()})
             index = len(owner.requests) - 1
             owner._cond.notify_all()
-        reply = owner.next_reply()
+        if owner.reject_tools and body.get("tools"):
+            reply = Reply.error(400, message=f"{body.get('model')} does not support tools")
+        else:
+            reply = owner.next_reply()
         try:
             self._answer(index, body, reply)
         except _ClientGone:
@@ -526,6 +562,10 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.fault == NO_DONE:
             self._end_body()
             return
+        for fragment in self._tool_fragments(reply):
+            if reply.delay:
+                self._wait(reply.delay)
+            self._event(chunk({"tool_calls": [fragment]}))
         if reply.finish_reason is not None:
             self._event(chunk({}, reply.finish_reason))
         if reply.fault == DROP_MID_STREAM:  # fault_after >= len(pieces)
@@ -535,6 +575,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(empty({"usage": usage}))
         self._write_chunk(b"data: [DONE]\n\n")
         self._end_body()
+
+    def _tool_fragments(self, reply: Reply) -> list[dict[str, Any]]:
+        """The `delta.tool_calls` items for the reply's calls: per call a first fragment
+        (index, id, type, name, empty arguments), then its arguments in pieces."""
+        per_call: list[list[dict[str, Any]]] = []
+        for index, call in enumerate(reply.tool_calls):
+            with self.owner._cond:
+                self.owner.calls_made += 1
+                number = self.owner.calls_made
+            first = {"index": index, "id": call.id or f"call_{number}", "type": "function",
+                     "function": {"name": call.name, "arguments": ""}}
+            size = max(1, reply.tool_chunk)
+            rest = [{"index": index, "function": {"arguments": call.arguments[i:i + size]}}
+                    for i in range(0, len(call.arguments), size)]
+            per_call.append([first, *rest])
+        if not reply.interleave:
+            return [fragment for fragments in per_call for fragment in fragments]
+        out: list[dict[str, Any]] = []
+        while any(per_call):
+            for fragments in per_call:
+                if fragments:
+                    out.append(fragments.pop(0))
+        return out
 
     def _end_body(self) -> None:
         """Terminate the chunked body properly: the client sees a clean end of stream."""
@@ -581,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", choices=FAULTS, default=None)
     parser.add_argument("--status", type=int, default=200, help="answer every request with this")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated ids")
+    parser.add_argument("--script", metavar="FILE",
+                        help="a JSON list of replies answered in turn before the default one: "
+                             '{"text": "..."} or {"tool_calls": [{"name": "search_films", '
+                             '"arguments": "{\\"query\\": \\"Parasite\\"}"}]}')
+    parser.add_argument("--reject-tools", action="store_true",
+                        help="answer requests that offer tools with 400 (tools unsupported)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     text = args.text
@@ -591,7 +660,17 @@ def main(argv: list[str] | None = None) -> int:
                   echo=not args.no_echo, fault=args.fault, status=args.status)
     server = LoopbackServer(args.host, args.port, default_reply=reply,
                             models=[m for m in args.models.split(",") if m],
-                            verbose=args.verbose)
+                            verbose=args.verbose, reject_tools=args.reject_tools)
+    if args.script:
+        with open(args.script, encoding="utf-8") as f:
+            for entry in json.load(f):
+                calls = [ToolCall(c["name"], c.get("arguments", "{}"), c.get("id"))
+                         for c in entry.get("tool_calls", [])]
+                if calls:
+                    server.push(Reply.calling(*calls, text=entry.get("text", ""),
+                                              delay=args.delay))
+                else:
+                    server.push(Reply(text=entry.get("text", ""), delay=args.delay))
     server.start()
     print(f"Serving OpenAI-compatible chat at {server.base_url}  (Ctrl+C to stop)", flush=True)
     try:

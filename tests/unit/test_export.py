@@ -83,3 +83,53 @@ def test_a_failed_export_is_one_sentence(tmp_path: Path,
 def test_nested_markdown_leaves_other_text_alone() -> None:
     plain = "No headings here.\n\n| Film | # |\n|---|---|\n| Alien | 1 |\n"
     assert export.nested_markdown(plain) == plain
+
+
+# -- tool traffic ----------------------------------------------------------------------------
+
+def _with_tools() -> Conversation:
+    from moviechat_tui.core.tools import ToolCall, ToolRound
+
+    conv = _conv(("Bong Joon Ho directed *Parasite* (2019).", "stop"), ("Yes.", "stop"))
+    conv.messages[1].tool_rounds = (ToolRound((
+        ToolCall("call_1", "search_films", '{"query": "Parasite"}',
+                 '{"results":[{"id":"tt0000001","title":"Parasite","note":"```"}]}'),
+        ToolCall("call_2", "film_detials", "{}", "There is no tool named “film_detials”.",
+                 failed=True)),),)
+    conv.messages[3].facts = ("Parasite (2019)",)
+    return conv
+
+
+def test_tool_traffic_is_left_out_by_default() -> None:
+    text = export_markdown(_with_tools(), [])
+    assert "search_films" not in text and "tt0000001" not in text
+    assert "Catalogue facts" not in text
+    assert "Bong Joon Ho directed *Parasite* (2019)." in text
+
+
+def test_with_tools_each_call_comes_before_the_reply_it_led_to() -> None:
+    text = export_markdown(_with_tools(), [], tools=True)
+    call = text.index("**Tool call `search_films`**")
+    assert text.index("question 0") < call < text.index("Bong Joon Ho directed")
+    assert "**Tool call `film_detials` (failed)**" in text
+    assert '````\n{"results":[{"id":"tt0000001","title":"Parasite","note":"```"}]}\n````' in text
+    assert "*Catalogue facts sent with the question: Parasite (2019)*" in text
+    # The calls' code blocks do not change the document's structure.
+    assert [h for h in _headings(text) if h[0] == "h2"] == [
+        ("h2", h) for _tag, h in _headings(export_markdown(_with_tools(), []))
+        if _tag == "h2"]
+
+
+def test_moviechat_export_tools_includes_them(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from moviechat_tui.cli import main
+    from moviechat_tui.storage.store import ConversationStore
+
+    conv = _with_tools()
+    ConversationStore(tmp_path / "conversations").save(conv)
+    env_args = ["--data-dir", str(tmp_path), "--config", str(tmp_path / "none.toml")]
+    assert main(["--lang", "en", "export", conv.id[:8], *env_args]) == 0
+    plain = capsys.readouterr().out
+    assert main(["--lang", "en", "export", conv.id[:8], "--tools", *env_args]) == 0
+    with_tools = capsys.readouterr().out
+    assert "search_films" not in plain and "**Tool call `search_films`**" in with_tools

@@ -683,6 +683,17 @@ class ChatScreen(Screen[None]):
                     started.mark_live()
             case ev.ReplyDelta(message=message):
                 self.reply_text_arrived(message)
+            case ev.ToolCallStarted(message=message, call=call) | ev.ToolCallEnded(
+                    message=message, call=call):
+                view = self._views.get(message.id)
+                if isinstance(view, AssistantMessageView):
+                    activity = await view.tool_activity()
+                    await activity.show_call(call,
+                                             running=isinstance(event, ev.ToolCallStarted))
+            case ev.FactsUsed(message=message):
+                view = self._views.get(message.id)
+                if isinstance(view, AssistantMessageView):
+                    await (await view.tool_activity()).show_facts()
             case ev.ReplyEnded(message=message):
                 # The full collection held back during the stream runs once the user is
                 # idle (see gc_pause).

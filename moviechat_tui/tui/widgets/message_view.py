@@ -44,6 +44,7 @@ from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 if TYPE_CHECKING:
     from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.render.view_snapshot import Rendered
+    from moviechat_tui.tui.widgets.tool_calls import ToolActivity
 
 TYPING_PAUSE = 0.12
 """Seconds after a key press before finished blocks are rendered again (see
@@ -199,6 +200,10 @@ class AssistantMessageView(MessageView):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
+        if self.message.tool_rounds or self.message.facts:
+            from moviechat_tui.tui.widgets.tool_calls import ToolActivity
+
+            yield ToolActivity(self.message)  # what it looked up, above what it said
         self._fed = self.message.content
         yield RenderedMarkdown(split_blocks(self._fed), classes="message-body",
                                shown_before=self._shown_before)
@@ -214,6 +219,17 @@ class AssistantMessageView(MessageView):
     def shown_text(self) -> str:
         """The reply's text as far as it is on screen (rendered blocks and the tail)."""
         return self._fed
+
+    async def tool_activity(self) -> ToolActivity:
+        """The lines of the reply's tool calls and facts (mounted above its text when the
+        first one comes)."""
+        from moviechat_tui.tui.widgets.tool_calls import ToolActivity
+
+        found = next(iter(self.query_children(ToolActivity).results()), None)
+        if found is None:
+            found = ToolActivity(self.message)
+            await self.mount(found, before=self.body)
+        return found
 
     def _meta_text(self) -> str:
         parts = [self.persona_name]
