@@ -200,10 +200,9 @@ def truncate(path: Path, keep: float = 0.6) -> None:
 def install_catalogue(data_dir: Path) -> Path:
     """Import the fixture files into the catalogue the app uses for `data_dir` (a few tens
     of milliseconds); returns the catalogue's path."""
+    from moviechat_tui.core.data_layout import DataLayout
     from moviechat_tui.films.importer import import_catalogue
     from moviechat_tui.films.locations import FilmLocations
-
-    from moviechat_tui.core.data_layout import DataLayout
 
     where = FilmLocations.in_folder(DataLayout(data_dir).films)
     folder = write_datasets(where.downloads_dir)
