@@ -55,7 +55,8 @@ def test_every_films_key_is_read(tmp_path: Path) -> None:
         ('[films]\naka_regions = ["Korea!"]\n',
          "config.toml:2: films.aka_regions must be a list of region codes"),
         ('[films]\n\ngrounding = true\n', "config.toml:3: films.grounding must be one of"),
-        ('[films]\n\ngrounding_mode = "facts"\n', "config.toml:3: unknown key films.grounding_mode"),
+        ('[films]\n\ngrounding_mode = "facts"\n',
+         "config.toml:3: unknown key films.grounding_mode"),
         ('films = "yes"\n', "config.toml:1: films must be a table ([films])"),
     ],
 )
