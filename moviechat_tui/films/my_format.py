@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from moviechat_tui.core.errors import SchemaFileError
 from moviechat_tui.films.my_lists import Entry, ListName, make_entry, valid_rating, valid_year
 
 SCHEMA_VERSION = 1
@@ -53,19 +54,10 @@ _TCONST = re.compile(r"tt[0-9]{7,10}")
 _NOT_LITERAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|'''")
 
 
-class ListFormatError(ValueError):
-    """The bytes are not a list this version can read. `schema_version` is set when the
-    header could be read: newer than ours means "written by a newer moviechat" (keep the
-    file as it is), anything else is damage (quarantine)."""
+class ListFormatError(SchemaFileError):
+    """The bytes are not a list this version can read (see `SchemaFileError`)."""
 
-    def __init__(self, reason: str, schema_version: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.schema_version = schema_version
-
-    @property
-    def newer_schema(self) -> bool:
-        return self.schema_version is not None and self.schema_version > SCHEMA_VERSION
+    supported_version = SCHEMA_VERSION
 
 
 # -- writing ------------------------------------------------------------------------------

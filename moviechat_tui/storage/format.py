@@ -39,6 +39,7 @@ from moviechat_tui.core.conversation import (
     Role,
     as_utc,
 )
+from moviechat_tui.core.errors import SchemaFileError
 from moviechat_tui.core.records import Record
 from moviechat_tui.core.text import sanitize
 from moviechat_tui.core.tools import ToolCall, ToolRound
@@ -74,21 +75,10 @@ _DIGEST = re.compile(r"[0-9a-f]{32}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class FormatError(ValueError):
-    """The bytes are not a conversation we can read.
+class FormatError(SchemaFileError):
+    """The bytes are not a conversation this version can read (see `SchemaFileError`)."""
 
-    `schema_version` is set when the header could be read: a version newer than ours means
-    "written by a newer app" (keep the file, open read-only), not "damaged" (quarantine).
-    """
-
-    def __init__(self, reason: str, schema_version: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.schema_version = schema_version
-
-    @property
-    def newer_schema(self) -> bool:
-        return self.schema_version is not None and self.schema_version > SCHEMA_VERSION
+    supported_version = SCHEMA_VERSION
 
 
 # --- writing ---------------------------------------------------------------------------------
