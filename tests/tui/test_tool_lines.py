@@ -55,7 +55,11 @@ async def test_each_call_is_a_line_above_the_reply_and_opens_to_its_raw_traffic(
 
         first = app.screen.query(ToolCallLine).first()
         first.focus()
+        await pilot.pause()
+        assert "Show the call" in "".join(screen_lines(app)[-1:])
         await pilot.press("enter")
+        await pilot.pause()
+        assert "Hide the call" in "".join(screen_lines(app)[-1:])
         opened = first.shown_text.splitlines()
         assert opened[:3] == ["▾ 🔎 searched films: Parasite 2019 → 1 result", "Arguments:",
                               SEARCH.arguments]

@@ -48,7 +48,8 @@ class ToolCallLine(Static, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("enter,space", "open_or_close", _("Show the call"), id="toggle_tool_call"),
+        Binding("enter,space", "open", _("Show the call"), id="toggle_tool_call"),
+        Binding("enter,space", "close", _("Hide the call"), id="hide_tool_call"),
         Binding("escape", "screen.focus_prompt", _("Back to the prompt"), show=False),
     ]
 
@@ -66,9 +67,24 @@ class ToolCallLine(Static, can_focus=True):
         self.call, self.line, self.running = call, line, running
         self._show()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer names what Enter will do: show the call, or hide it again."""
+        if action == "open":
+            return not self.expanded
+        if action == "close":
+            return self.expanded
+        return super().check_action(action, parameters)
+
+    def action_open(self) -> None:
+        self.action_open_or_close()
+
+    def action_close(self) -> None:
+        self.action_open_or_close()
+
     def action_open_or_close(self) -> None:
         self.expanded = not self.expanded
         self._show()
+        self.refresh_bindings()
 
     def on_click(self) -> None:
         self.focus()
