@@ -57,8 +57,8 @@ NOT_STARTED = 127
 """The watchdog's exit code when the server's command could not be run at all."""
 CANNOT_RUN_MARK = "moviechat-watchdog: cannot run "
 EXIT_MARK = "moviechat-watchdog: server exit status "
-"""Starts the last line a STDIO server's log gets when the server ended on its own: the
-status follows (negative: the signal that killed it)."""
+"""Starts the last line of a STDIO server's log: its exit status follows (negative: the
+signal that ended it)."""
 
 
 def watched_command(command: Sequence[str], *, watch: int | str, grace: float) -> list[str]:
@@ -180,10 +180,6 @@ def main(argv: list[str]) -> int:
                     app_gone = bool(mask & (select.POLLHUP | select.POLLERR))
                 elif not os.read(watched, 64):
                     app_gone = True  # EOF: the app closed the pipe or is gone
-        if stdio and server.returncode is not None and not stopping:
-            # It ended on its own: say how, after its own last words (the app reads this
-            # log to tell the user why the server stopped).
-            os.write(2, f"{EXIT_MARK}{server.returncode}\n".encode())
     finally:
         if server.poll() is None and app_gone and stdio:
             # It read EOF too: the MCP way to stop. Time to leave on its own first.
@@ -197,4 +193,9 @@ def main(argv: list[str]) -> int:
                 server.kill()
                 server.wait()
     code = server.returncode
+    if stdio:
+        # How it ended, after its own last words: the app reads this when the server
+        # stopped without being asked to, to say why.
+        with contextlib.suppress(OSError):
+            os.write(2, f"{EXIT_MARK}{code}\n".encode())
     return 128 - code if code < 0 else code
