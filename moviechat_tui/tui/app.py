@@ -300,6 +300,8 @@ class MovieChatApp(App[None]):
             self._freeze_after_warm_up = True
         if WARM_UP_DELAY is not None:
             self.set_timer(WARM_UP_DELAY, self._warm_up_backend, name="backend warm-up")
+        # `[[mcp_servers]]`: started in the background (nothing at all without any).
+        self.controller.start_mcp_servers()
         # Replies shown from disk: their films once they are on screen (as it scrolls too).
         if self._chat is not None:
             self.watch(self._chat.message_pane, "scroll_y", self._pane_scrolled, init=False)

@@ -5,7 +5,8 @@
 Its tools: `box_office(title)` (read-only: a made-up gross), `add_note(text)` (writes a line
 to NOTES_FILE, so a test can see whether it ran; not marked read-only, so the app asks),
 and `slow_count(seconds)` (read-only; sleeps, for killing the server mid-call). Each run
-writes a line "started <pid>" to NOTES_FILE + ".pids", so a test knows the server's pid.
+writes a line "started <pid> <parent pid>" to NOTES_FILE + ".pids", so a test knows
+the server's and its watchdog's pids.
 
 `--fail-start` exits at once with a message on stderr; `--not-mcp` answers every line with
 something that is not JSON-RPC (a program that does not speak MCP).
@@ -41,11 +42,22 @@ def server_config(notes: Path, *, name: str = "boxoffice", args: tuple[str, ...]
 
 def started_pids(notes: Path) -> list[int]:
     """The pids of the servers started with `notes`, in order."""
+    return [pid for pid, _parent in _started(notes)]
+
+
+def started_processes(notes: Path) -> list[int]:
+    """Every process started for the servers of `notes`: each server and its parent (the
+    app's watchdog), which must all be gone once the app is."""
+    return [pid for pair in _started(notes) for pid in pair]
+
+
+def _started(notes: Path) -> list[tuple[int, int]]:
     try:
         text = Path(f"{notes}.pids").read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    return [int(line.split()[1]) for line in text.splitlines() if line.startswith("started ")]
+    return [(int(line.split()[1]), int(line.split()[2])) for line in text.splitlines()
+            if line.startswith("started ")]
 
 
 def main(argv: list[str]) -> int:
@@ -58,7 +70,7 @@ def main(argv: list[str]) -> int:
         return 0
     notes = Path(argv[0])
     with open(f"{notes}.pids", "a", encoding="utf-8") as pids:
-        pids.write(f"started {os.getpid()}\n")
+        pids.write(f"started {os.getpid()} {os.getppid()}\n")
 
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
