@@ -169,6 +169,10 @@ class MovieChatApp(App[None]):
                 and event.conversation is self._opened_at_start):
             self._opened_at_start = None  # the screen was composed with it
             return
+        if not self.chat_screen.is_attached:
+            # Quitting: what the shutdown stops (a reply, a tool call waiting for the user's
+            # answer) ends after the app began to exit; nothing can be mounted any more.
+            return
         await self.chat_screen.handle_event(event)
         self._films_after(event)
 

@@ -182,3 +182,34 @@ async def test_quitting_leaves_no_server_process(tmp_path: Path,
         processes = started_processes(notes)
         await pilot.press("ctrl+q")
     assert processes and not [pid for pid in processes if process_alive(pid)]
+
+
+async def test_quitting_while_the_question_is_open_runs_nothing(
+        tmp_path: Path, loopback: LoopbackServer) -> None:
+    loopback.push(Reply.calling(ADD_NOTE), Reply(text="Noted."))
+    app, notes = app_with_server(tmp_path, loopback)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Note it.")
+        await until(pilot, lambda: isinstance(app.screen, ToolApprovalScreen),
+                    timeout=30, what="the approval dialog")
+        processes = started_processes(notes)
+        await pilot.press("ctrl+q")  # the reply is stopped (and saved), the question goes
+    assert not notes.exists()
+    assert processes and not [pid for pid in processes if process_alive(pid)]
+
+
+async def test_without_the_mcp_package_one_line_says_how_to_install_it(
+        tmp_path: Path, loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moviechat_tui.session.mcp import servers
+
+    monkeypatch.setattr(servers, "SDK_PACKAGE", "no_such_mcp_package")
+    loopback.push(Reply(text=ANSWER))
+    app, notes = app_with_server(tmp_path, loopback)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: notices_on_screen(app), timeout=30, what="the notice")
+        assert notices_on_screen(app) == [
+            "⚠ MCP servers are configured, but the mcp package is not installed: pip install "
+            "'moviechat-tui[mcp]'. Their tools are left out."]
+        await send(pilot, QUESTION)
+        await wait_idle(pilot)
+        assert not started_pids(notes)

@@ -47,6 +47,8 @@ STOP_GRACE = 1.0
 SIGTERM, before the watchdog kills it."""
 QUESTION_WAITS = 5.0
 """Seconds a question waits for servers still starting; one that is later joins the next."""
+SDK_PACKAGE = "mcp"
+"""The `[mcp]` extra's package: without it, one notice says how to install it."""
 SDK = "mcp.client.stdio"
 
 
@@ -100,7 +102,7 @@ class McpServers:
     # -- starting -----------------------------------------------------------------------
 
     async def _start_all(self) -> None:
-        if importlib.util.find_spec("mcp") is None:
+        if importlib.util.find_spec(SDK_PACKAGE) is None:
             self._notice(install_hint())
             return
         # ~0.4 s of imports (pydantic models): in a thread, not on the UI's loop.
