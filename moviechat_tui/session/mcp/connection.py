@@ -105,6 +105,17 @@ class McpConnection:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[tuple[ToolSpec, ...]] = loop.create_future()
         self._task = loop.create_task(self._run(ready), name=f"moviechat-mcp-{self.name}")
+
+        def ended(task: asyncio.Task[None]) -> None:
+            # `_run` answers `ready` itself; this is for what it did not foresee.
+            problem = None if task.cancelled() else task.exception()
+            if problem is not None:
+                log.error("MCP server %s", self.name, exc_info=problem)
+            if not ready.done():
+                ready.set_exception(StartFailed(
+                    _describe(problem) if problem is not None else _("it did not start")))
+
+        self._task.add_done_callback(ended)
         try:
             return await ready
         except asyncio.CancelledError:
@@ -336,9 +347,15 @@ def _is_timeout(problem: BaseException | None) -> bool:
 
 @contextlib.contextmanager
 def _log_file(path: Path) -> Iterator[TextIO]:
-    """The server's standard error: a file only the user can read (it may print tokens)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """The server's standard error: a file only the user can read (it may print tokens).
+    A log folder that cannot be written is no reason not to start: /dev/null then (like the
+    app's own log), and the reasons given are the less detailed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        log.warning("MCP server log %s: %s", path, exc)
+        fd = os.open(os.devnull, os.O_WRONLY)
     with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
         yield handle
 
