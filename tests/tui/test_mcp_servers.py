@@ -213,3 +213,16 @@ async def test_without_the_mcp_package_one_line_says_how_to_install_it(
         await send(pilot, QUESTION)
         await wait_idle(pilot)
         assert not started_pids(notes)
+
+
+async def test_grounding_off_still_offers_the_servers_tools(
+        tmp_path: Path, loopback: LoopbackServer) -> None:
+    """`[films] grounding` is about the film catalogue: MCP tools are offered either way."""
+    loopback.push(Reply(text=ANSWER))
+    app, _notes = app_with_server(tmp_path, loopback, extra='[films]\ngrounding = "off"')
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, QUESTION)
+        await wait_idle(pilot, timeout=30)
+        offered = [tool["function"]["name"] for tool in loopback.last_request["tools"]]
+        assert offered == ["boxoffice__box_office", "boxoffice__add_note",
+                           "boxoffice__slow_count"]
