@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
 
@@ -214,8 +215,15 @@ class MovieChatApp(App[None]):
     def _films_on_screen(self) -> None:
         from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
-        if self._chat is not None and self._chat.message_pane.query_children(
-                AssistantMessageView):
+        chat = self._chat
+        # Not attached: the app is closing (this runs from a timer, which can fire then).
+        if chat is None or not chat.is_attached:
+            return
+        try:
+            replies = chat.message_pane.query_children(AssistantMessageView)
+        except NoMatches:  # the screen's widgets already went with the app
+            return
+        if replies:
             self.film_marker.check_on_screen()
 
     def _pane_scrolled(self, _scroll_y: float) -> None:

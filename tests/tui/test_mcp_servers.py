@@ -90,6 +90,8 @@ async def test_a_tool_that_may_change_things_asks_first(
         assert "boxoffice" in shown and "add_note" in shown
         assert '"text": "[bold]watch Alien[/] again"' in shown  # as text, not markup
         assert not notes.exists()  # nothing ran before the answer
+        focused = app.screen.focused
+        assert focused is not None and focused.id == "approve-deny"  # Enter by habit: no
         await pilot.press(key)
         await wait_idle(pilot, timeout=30)
         _first, second = loopback.wait_for_requests(2)
