@@ -31,12 +31,17 @@ def left_alive(pids: list[int], within: float) -> list[int]:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("ending", ["ctrl+q", "SIGTERM", "SIGHUP", "SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(("ending", "stubborn"), [
+    ("ctrl+q", False), ("SIGTERM", False), ("SIGHUP", False), ("SIGINT", False),
+    ("SIGKILL", False),
+    # A server that stays when its input ends and ignores SIGTERM: the watchdog kills it.
+    ("SIGKILL", True), ("ctrl+q", True)])
 def test_no_server_process_outlives_the_app(tmp_path: Path, loopback: LoopbackServer,
-                                            ending: str) -> None:
+                                            ending: str, stubborn: bool) -> None:
     notes = tmp_path / "notes.txt"
     config = tmp_path / "config.toml"
-    config.write_text(server_config(notes), encoding="utf-8")
+    args = ("--stubborn",) if stubborn else ()
+    config.write_text(server_config(notes, args=args), encoding="utf-8")
     env = app_env(tmp_path) | {"MOVIECHAT_CONFIG": str(config)}
     loopback.default_reply = Reply(text="Ridley Scott.")
     with Terminal([*MOVIECHAT, "--base-url", loopback.base_url], cols=80, rows=24,

@@ -9,7 +9,8 @@ writes a line "started <pid> <parent pid>" to NOTES_FILE + ".pids", so a test kn
 the server's and its watchdog's pids.
 
 `--fail-start` exits at once with a message on stderr; `--not-mcp` answers every line with
-something that is not JSON-RPC (a program that does not speak MCP).
+something that is not JSON-RPC (a program that does not speak MCP); `--stubborn` ignores
+SIGTERM and stays after its input ends (only SIGKILL ends it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -95,7 +97,13 @@ def main(argv: list[str]) -> int:
         time.sleep(seconds)
         return f"counted to {seconds:g}"
 
+    if "--stubborn" in argv[1:]:
+        # A badly behaved server: it ignores SIGTERM and stays once its input ends, so only
+        # the app's watchdog (SIGKILL after the grace periods) can end it.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     server.run("stdio")
+    if "--stubborn" in argv[1:]:
+        time.sleep(3600)
     return 0
 
 
