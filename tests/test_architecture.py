@@ -160,6 +160,8 @@ def test_textual_only_in_tui_and_openai_only_in_the_backend() -> None:
             problems.append(f"{module} imports textual")
         if "openai" in roots and module != f"{PACKAGE}.llm.backend":
             problems.append(f"{module} imports openai")
+        if "mcp" in roots and module != f"{PACKAGE}.session.mcp.connection":
+            problems.append(f"{module} imports mcp (the [mcp] extra)")
     assert not problems, "\n".join(problems)
 
 
@@ -243,8 +245,10 @@ def test_importing_a_layer_loads_neither_textual_nor_openai(layer: str) -> None:
     loaded = _modules_after_import(", ".join(names))
     assert "textual" not in loaded, f"importing {layer}/ pulls in textual"
     assert "openai" not in loaded, f"importing {layer}/ pulls in openai at import time"
+    assert "mcp" not in loaded, f"importing {layer}/ pulls in the mcp SDK at import time"
 
 
 def test_ui_modules_do_not_import_openai() -> None:
     loaded = _modules_after_import(f"{PACKAGE}.tui.app")
     assert "openai" not in loaded
+    assert "mcp" not in loaded  # imported only once a configured server starts

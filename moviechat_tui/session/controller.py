@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from moviechat_tui.llm.backend import ChatBackend
     from moviechat_tui.session.catalogue_access import CatalogueAccess
     from moviechat_tui.session.grounding import Grounding, Plan
+    from moviechat_tui.session.mcp.servers import McpServers
 
 __all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
 
@@ -104,6 +105,7 @@ class ConversationController:
         """The first listing checks whether to start the background indexer; later ones
         do not scan the directory a second time for it."""
         self._grounding: Grounding | None = None
+        self._mcp: McpServers | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, emit: Emit,
@@ -129,6 +131,25 @@ class ConversationController:
             self._grounding = Grounding(self.settings.films.grounding, self.catalogue,
                                         self.settings.paths.data_dir)
         return self._grounding
+
+    @property
+    def mcp_servers(self) -> McpServers | None:
+        """The `[[mcp_servers]]` of this session (None: none enabled), made with
+        `start_mcp_servers`."""
+        return self._mcp
+
+    def start_mcp_servers(self) -> None:
+        """Start the enabled MCP servers in the background (once): the app calls this after
+        the first frame, when the user is idle; the first question does if it comes first.
+        Nothing at all without any configured."""
+        if self._mcp is None and any(c.enabled for c in self.settings.mcp_servers):
+            from moviechat_tui.session.mcp.servers import McpServers
+
+            paths = self.settings.paths
+            self._mcp = McpServers(self.settings.mcp_servers, self.grounding.registry,
+                                   self._emit, log_dir=paths.log_dir, data_dir=paths.data_dir)
+        if self._mcp is not None:
+            self._mcp.start()
 
     @functools.cached_property
     def catalogue(self) -> CatalogueAccess:
@@ -475,6 +496,9 @@ class ConversationController:
             from moviechat_tui.session.grounding import endpoint_key, refuses_tools
 
             key = endpoint_key(self.settings.endpoint, self.model)
+            self.start_mcp_servers()
+            if self._mcp is not None:
+                await self._mcp.ready()  # their tools, if they come soon enough
             plan = await self._plan(key)
             reply = Message(role="assistant", content="", persona=self.persona.id,
                             model=self.model, finish_reason=FINISH_STREAMING, group=group,
@@ -491,9 +515,13 @@ class ConversationController:
                 # remembered for this endpoint and model.
                 log.info("tools refused by %s: %s", key, exc.detail)
                 await self.grounding.remember_refusal(key)
-                self._emit(ev.Notify(_(
-                    "{model} does not accept tools here: it gets facts from the film "
-                    "catalogue with each question instead.").format(model=self.model)))
+                if self.grounding.gives_facts:
+                    refused = _("{model} does not accept tools here: it gets facts from the "
+                                "film catalogue with each question instead.")
+                else:
+                    refused = _("{model} does not accept tools here: it is asked without "
+                                "them from now on.")
+                self._emit(ev.Notify(refused.format(model=self.model)))
                 plan = await self._plan(key, facts_only=True)
                 reply.facts = plan.facts
                 if plan.facts:
@@ -675,15 +703,18 @@ class ConversationController:
                 await task
 
     async def shutdown(self, *, force: bool = False) -> bool:
-        """Quit path: stop the reply (saving it), save, close the client, stop --local.
+        """Quit path: stop the reply (saving it), save, close the client, stop --local and
+        the MCP servers.
 
         Returns False, and closes nothing, if the conversation could not be saved (disk full,
         read-only folder) unless `force`: the app then stays open so no word is lost."""
         await self._finish_in_flight()
         if not await self._save() and not force:
             return False
-        await self.connection.close()
-        await asyncio.to_thread(self._indexer.stop)
+        stopping = [self.connection.close(), asyncio.to_thread(self._indexer.stop)]
+        if self._mcp is not None:
+            stopping.append(self._mcp.stop())
+        await asyncio.gather(*stopping)  # side by side: each may wait for a process
         return True
 
     # ------------------------------------------------------------- preferences

@@ -16,6 +16,11 @@ entry in the capabilities table decides (a model the table does not know is offe
 first); a server that answers a request offering tools with an error about tools gets the
 question again with facts, and the endpoint and model are remembered (state.toml) so the
 next question goes straight to facts.
+
+MCP servers' tools (session/mcp/) are not about the catalogue, so the grounding setting
+does not decide them: a model that can call tools (the capabilities table, and no refusal
+remembered; "tools" forces it) is offered them on every path — with the film tools, next
+to the catalogue facts ("facts", or "auto" without a catalogue), or alone ("off").
 """
 
 from __future__ import annotations
@@ -107,10 +112,25 @@ class Grounding:
 
     def tool_specs(self) -> tuple[dict[str, Any], ...]:
         """The tools to offer now: the film tools only while a catalogue exists (one stat
-        a question, so a catalogue imported meanwhile is used at once)."""
-        catalogue = self.access.available()
+        a question, so a catalogue imported meanwhile is used at once), then the others."""
+        return self._film_specs() + self._other_specs()
+
+    def _film_specs(self) -> tuple[dict[str, Any], ...]:
+        if self.mode not in (AUTO, TOOLS) or not self.access.available():
+            return ()
         return tuple(spec for spec in self.registry.specs()
-                     if catalogue or spec["function"]["name"] not in self._film_tools)
+                     if spec["function"]["name"] in self._film_tools)
+
+    def _other_specs(self) -> tuple[dict[str, Any], ...]:
+        """MCP servers' tools (on every grounding path, for a model that calls tools)."""
+        return tuple(spec for spec in self.registry.specs()
+                     if spec["function"]["name"] not in self._film_tools)
+
+    @property
+    def gives_facts(self) -> bool:
+        """A model offered no tools gets catalogue facts (grounding is not off, and there is
+        a catalogue)."""
+        return self.mode != OFF and self.access.available()
 
     def describe(self, call: ToolCall, *, running: bool = False) -> str:
         """The chat's line for a call (see ToolRegistry.describe)."""
@@ -122,38 +142,49 @@ class Grounding:
             self._refused = set(prefs.no_tools)
         return self._refused
 
+    async def calls_tools(self, key: str, model: str) -> bool:
+        """`model` may be offered tools: "tools" says so; otherwise the capabilities table,
+        unless this endpoint and model refused them before."""
+        if self.mode == TOOLS:
+            return True
+        return capabilities_for(model).tools and key not in await self._refusals()
+
     async def offers_tools(self, key: str, model: str) -> bool:
-        if self.mode in (FACTS, OFF):
-            return False
-        if self.mode == AUTO and (not capabilities_for(model).tools
-                                  or key in await self._refusals()):
-            return False
-        return bool(self.tool_specs())
+        """The next question's request offers any tools (film or MCP)."""
+        return await self.calls_tools(key, model) and bool(self.tool_specs())
 
     async def plan(self, conversation: Conversation, persona: Persona, model: str, key: str,
                    *, context_window: int | None = None, facts_only: bool = False) -> Plan:
         """The grounding of the next request. `facts_only`: tools were just refused."""
-        if not facts_only and await self.offers_tools(key, model):
+        film: tuple[dict[str, Any], ...] = ()
+        other: tuple[dict[str, Any], ...] = ()
+        if not facts_only and await self.calls_tools(key, model):
+            film, other = self._film_specs(), self._other_specs()
+        if film:
             self._open_catalogue_soon()
             hint = " ".join(part for part in (TOOLS_GUIDANCE, persona.tools_hint) if part)
-            return Plan(f"{persona.system_prompt}\n\n{hint}", self.tool_specs(),
+            return Plan(f"{persona.system_prompt}\n\n{hint}", film + other,
                         may_fall_back=self.mode == AUTO)
-        if self.mode == OFF or not self.access.available():
-            return Plan(persona.system_prompt)
+        # No film tools: catalogue facts (unless off), and any other tools beside them (a
+        # refusal of those falls back to asking without them).
+        plain = Plan(persona.system_prompt, other, may_fall_back=bool(other))
+        if not self.gives_facts:
+            return plain
         window = capabilities_for(model, context_window=context_window).context_window
         budget = min(FACTS_BUDGET, max(120, window // 6))
         question, earlier = _questions(conversation)
         if not question:
-            return Plan(persona.system_prompt)
+            return plain
         try:
             block, labels = await asyncio.to_thread(
                 facts_for, question, earlier, self.access.catalogue(), budget)
         except Exception as exc:  # a damaged catalogue: answer without facts
             log.warning("no catalogue facts: %s", exc)
-            return Plan(persona.system_prompt)
+            return plain
         if not block:
-            return Plan(persona.system_prompt)
-        return Plan(f"{persona.system_prompt}\n\n{FACTS_GUIDANCE}\n\n{block}", facts=labels)
+            return plain
+        return Plan(f"{persona.system_prompt}\n\n{FACTS_GUIDANCE}\n\n{block}", other,
+                    facts=labels, may_fall_back=bool(other))
 
     def _open_catalogue_soon(self) -> None:
         """Warm the catalogue up in a thread while the model thinks: the first call would

@@ -8,6 +8,10 @@ model sends can break the turn: an unknown tool, arguments that are not JSON or 
 the schema, a tool that raises or takes too long — each becomes a result that says what was
 wrong (`ToolOutcome.failed`), which goes back to the model like any other result.
 
+A tool that is not read-only (an MCP server's tool that may change things) runs only once
+the `approve` hook has said yes — the session asks the user (session/mcp/servers.py); a tool
+whose server stopped is `retire`d: a call of it is answered with the reason.
+
 Every result is untrusted text (an MCP server's answer, a title from the catalogue): it is
 sanitised (core/text.py) and cut to `RESULT_LIMIT` characters before it is stored, shown or
 sent. Results and the problems of a call are written for the model, in English like the
@@ -21,7 +25,7 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from moviechat_tui.core.i18n import _
@@ -76,6 +80,13 @@ class Tool(Protocol):
         ...
 
 
+Approver = Callable[[Tool, dict[str, Any]], Awaitable[str | None]]
+"""Asked before a tool that is not read-only runs: None to run it, or the result to send the
+model instead (the user declined). May wait for the user; cancelled with the reply."""
+NO_APPROVER = ("This tool may change things and needs the user's approval, which cannot be "
+               "asked for here, so it was not run.")
+
+
 class ToolOutcome(Record):
     result: str
     failed: bool = False
@@ -94,14 +105,25 @@ class ToolRegistry:
 
     def __init__(self, tools: tuple[Tool, ...] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self._retired: dict[str, tuple[Tool, str]] = {}
+        self.approve: Approver | None = None
+        """Asked before a tool that is not read-only runs (None: such tools do not run)."""
         for tool in tools:
             self.add(tool)
 
     def add(self, tool: Tool) -> None:
         self._tools[tool.name] = tool
+        self._retired.pop(tool.name, None)
 
     def remove(self, name: str) -> None:
         self._tools.pop(name, None)
+
+    def retire(self, name: str, reason: str) -> None:
+        """Offer `name` no more: a call of it (the model may still have it from an earlier
+        request) is answered with `reason`, and its line still reads as its tool's."""
+        tool = self._tools.pop(name, None)
+        if tool is not None:
+            self._retired[name] = (tool, reason)
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
@@ -124,6 +146,8 @@ class ToolRegistry:
         """Run one call as the model wrote it. Never raises (but cancellation): a problem
         is an outcome with `failed` set and a result saying what was wrong."""
         tool = self._tools.get(name)
+        if tool is None and name in self._retired:
+            return ToolOutcome(cap(self._retired[name][1]), failed=True)
         if tool is None:
             known = ", ".join(self._tools) or "none"
             return ToolOutcome(cap(f"There is no tool named “{one_line(name, 80)}”. The "
@@ -131,6 +155,11 @@ class ToolRegistry:
         parsed, problem = parse_arguments(arguments, tool.parameters)
         if problem is not None:
             return ToolOutcome(cap(problem), failed=True)
+        if not tool.read_only:
+            # Before the time limit starts: the user may take a while to answer.
+            refusal = NO_APPROVER if self.approve is None else await self.approve(tool, parsed)
+            if refusal is not None:
+                return ToolOutcome(cap(refusal), failed=True)
         try:
             result = await asyncio.wait_for(tool.run(parsed), timeout)
         except ToolError as exc:
@@ -148,7 +177,7 @@ class ToolRegistry:
         """The chat's line for `call` (its tool's own words, or a generic line)."""
         arguments = arguments_of(call.arguments)
         result = None if running else call.result
-        tool = self._tools.get(call.name)
+        tool = self._tools.get(call.name) or self._retired.get(call.name, (None, ""))[0]
         if tool is not None and arguments is not None:
             try:
                 return one_line(tool.describe(arguments, result, call.failed), 200)

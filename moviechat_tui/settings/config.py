@@ -23,6 +23,7 @@ from moviechat_tui.core.records import Record, field, replace
 from moviechat_tui.core.secret import Secret
 from moviechat_tui.settings.films import FilmOptions, parse_films
 from moviechat_tui.settings.keys import validate_keymap
+from moviechat_tui.settings.mcp_servers import McpServerConfig, McpServerError, parse_mcp_servers
 from moviechat_tui.settings.paths import Paths
 from moviechat_tui.settings.personas import DEFAULT_PERSONA_ID, PersonaError, build_personas
 from moviechat_tui.settings.profiles import Profile, ProfileError, find_profile, parse_profiles
@@ -88,6 +89,8 @@ class Settings(Record):
     """Ask the model for a short title after the first reply (one extra small request)."""
     films: FilmOptions = field(default_factory=FilmOptions)
     """`[films]`: the film catalogue's download source and what an import keeps."""
+    mcp_servers: tuple[McpServerConfig, ...] = ()
+    """`[[mcp_servers]]`: programs whose tools models may call (settings/mcp_servers.py)."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -102,7 +105,7 @@ seconds for the timeouts (an hour between two pieces of a reply is already a hun
 attempts, tokens (above the largest context any model offers)."""
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
-             "keys", "profile", "profiles", "generate_titles", "films"}
+             "keys", "profile", "profiles", "generate_titles", "films", "mcp_servers"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
 
@@ -115,7 +118,8 @@ def _line_of(text: str, key: str) -> int | None:
 
 def _with_entry_line(message: str, path: Path, text: str) -> str:
     """Add the line number to "FILE: personas[2].key: ..." (the entry's key, or its header)."""
-    match = re.match(rf"^{re.escape(str(path))}: (personas|profiles)\[(\d+)\](?:\.(\w+))?:",
+    match = re.match(
+        rf"^{re.escape(str(path))}: (personas|profiles|mcp_servers)\[(\d+)\](?:\.(\w+))?:",
                      message)
     if not match:
         return message
@@ -289,7 +293,8 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     try:
         personas = build_personas(data.get("personas"), str(path))
         profiles = parse_profiles(data.get("profiles"), str(path))
-    except (PersonaError, ProfileError) as exc:
+        mcp_servers = parse_mcp_servers(data.get("mcp_servers"), str(path))
+    except (PersonaError, ProfileError, McpServerError) as exc:
         raise ConfigError(_with_entry_line(exc.message, path, text)) from None
     profile_name = overrides.profile or _string(data, "profile", path, text)
     profile = find_profile(profiles, profile_name) if profile_name else None
@@ -384,6 +389,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
         ),
         generate_titles=generate_titles,
         films=films,
+        mcp_servers=mcp_servers,
         profiles=profiles,
         warnings=tuple(warnings),
     )
@@ -465,6 +471,19 @@ SAMPLE_CONFIG = '''\
 # api_key_env = "OPENROUTER_API_KEY"
 # model = "openai/gpt-4o-mini"
 # headers = { "X-Title" = "moviechat" }
+
+# MCP servers (docs/configuration.md): programs that speak the Model Context Protocol on
+# their standard input and output. Models that can call tools are offered their tools,
+# named <name>__<tool>; a tool the server does not mark read-only asks you before it runs,
+# unless `allow` lists it. `env` values may name variables of moviechat's environment
+# ("$GITHUB_TOKEN"): keep secrets there, not in this file.
+# [[mcp_servers]]
+# name = "github"
+# command = "github-mcp-server"
+# args = ["stdio"]
+# env = { GITHUB_PERSONAL_ACCESS_TOKEN = "$GITHUB_TOKEN" }
+# allow = ["get_issue"]
+# enabled = true
 
 # Change keys: action id = "key" (several: "f5,f12"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,

@@ -1,6 +1,7 @@
 """Choices the app remembers between runs (the theme picked in the palette, that the film
-catalogue's import was offered, the models that refused tools), kept apart from config.toml,
-which is the user's file and is never rewritten by the app.
+catalogue's import was offered, the models that refused tools, the MCP tools the user always
+allows), kept apart from config.toml, which is the user's file and is never rewritten by the
+app.
 
 `state.toml` in the data dir; a missing or unreadable file means "nothing remembered" (it is
 never worth an error), and writes are atomic like every other file we write (raising
@@ -34,6 +35,9 @@ class Preferences(Record):
     no_tools: tuple[str, ...] = ()
     """Endpoints and models ("<endpoint> <model>") that answered a request offering tools
     with an error about tools: they get catalogue facts instead from then on."""
+    mcp_always: tuple[str, ...] = ()
+    """MCP tools ("<server> <tool>") the user chose to always allow: they run without asking
+    (session/mcp/servers.py)."""
 
 
 def load_preferences(data_dir: Path) -> Preferences:
@@ -49,11 +53,14 @@ def load_preferences(data_dir: Path) -> Preferences:
         return Preferences()
     theme = doc.get("theme")
     no_tools = doc.get("no_tools")
+    mcp_always = doc.get("mcp_always")
     return Preferences(
         theme=theme if isinstance(theme, str) else None,
         films_offered=doc.get("films_offered") is True,
         no_tools=tuple(entry for entry in no_tools if isinstance(entry, str))
-        if isinstance(no_tools, list) else ())
+        if isinstance(no_tools, list) else (),
+        mcp_always=tuple(entry for entry in mcp_always if isinstance(entry, str))
+        if isinstance(mcp_always, list) else ())
 
 
 def save_preferences(data_dir: Path, prefs: Preferences) -> None:
@@ -64,6 +71,8 @@ def save_preferences(data_dir: Path, prefs: Preferences) -> None:
         doc["films_offered"] = True
     if prefs.no_tools:
         doc["no_tools"] = list(prefs.no_tools[-NO_TOOLS_LIMIT:])
+    if prefs.mcp_always:
+        doc["mcp_always"] = list(prefs.mcp_always)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(DataLayout(data_dir).state_file, tomli_w.dumps(doc).encode("utf-8"))
 

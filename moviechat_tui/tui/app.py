@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
 
@@ -169,6 +170,10 @@ class MovieChatApp(App[None]):
                 and event.conversation is self._opened_at_start):
             self._opened_at_start = None  # the screen was composed with it
             return
+        if not self.chat_screen.is_attached:
+            # Quitting: what the shutdown stops (a reply, a tool call waiting for the user's
+            # answer) ends after the app began to exit; nothing can be mounted any more.
+            return
         await self.chat_screen.handle_event(event)
         self._films_after(event)
 
@@ -210,8 +215,15 @@ class MovieChatApp(App[None]):
     def _films_on_screen(self) -> None:
         from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
-        if self._chat is not None and self._chat.message_pane.query_children(
-                AssistantMessageView):
+        chat = self._chat
+        # Not attached: the app is closing (this runs from a timer, which can fire then).
+        if chat is None or not chat.is_attached:
+            return
+        try:
+            replies = chat.message_pane.query_children(AssistantMessageView)
+        except NoMatches:  # the screen's widgets already went with the app
+            return
+        if replies:
             self.film_marker.check_on_screen()
 
     def _pane_scrolled(self, _scroll_y: float) -> None:
@@ -300,6 +312,8 @@ class MovieChatApp(App[None]):
             self._freeze_after_warm_up = True
         if WARM_UP_DELAY is not None:
             self.set_timer(WARM_UP_DELAY, self._warm_up_backend, name="backend warm-up")
+        # `[[mcp_servers]]`: started in the background (nothing at all without any).
+        self.controller.start_mcp_servers()
         # Replies shown from disk: their films once they are on screen (as it scrolls too).
         if self._chat is not None:
             self.watch(self._chat.message_pane, "scroll_y", self._pane_scrolled, init=False)

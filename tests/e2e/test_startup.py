@@ -100,7 +100,9 @@ FIRST_FRAME_SCRIPT = textwrap.dedent(
                 "moviechat_tui.cli.config", "moviechat_tui.cli.conversations",
                 "moviechat_tui.cli.films", "sqlite3", "moviechat_tui.films.catalogue",
                 "moviechat_tui.films.mentions", "moviechat_tui.session.films",
-                "moviechat_tui.tui.widgets.film_marks", "moviechat_tui.tui.screens.film_search"]
+                "moviechat_tui.tui.widgets.film_marks", "moviechat_tui.tui.screens.film_search",
+                "mcp", "moviechat_tui.session.mcp.servers",
+                "moviechat_tui.tui.screens.tool_approval"]
     seen = {}
     after_first_frame = MovieChatApp._after_first_frame
 
@@ -132,9 +134,10 @@ FIRST_FRAME_SCRIPT = textwrap.dedent(
 
 def test_the_first_frame_waits_for_nothing_it_does_not_show(tmp_path: Path) -> None:
     """Launched as `moviechat` is: the reply renderer (Markdown, highlighting), the help and
-    library screens, the film catalogue (SQLite included) and openai are not imported by the
-    first frame of an empty chat; the garbage collector is off until then and on after; the
-    footer and the example questions arrive right after it."""
+    library screens, the film catalogue (SQLite included), MCP (the SDK, the servers, the
+    approval dialog) and openai are not imported by the first frame of an empty chat; the
+    garbage collector is off until then and on after; the footer and the example questions
+    arrive right after it."""
     out = subprocess.run([sys.executable, "-c", FIRST_FRAME_SCRIPT, str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -144,3 +144,17 @@ def test_model_picker_without_a_model_list(tmp_path: Path, snap_compare) -> None
 
     assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(100, 30),
                         run_before=run_before)
+
+
+def test_tool_approval_dialog_80x24(tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from moviechat_tui.tui.screens.tool_approval import ToolApprovalScreen
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settled(pilot)
+        arguments = '{\n  "text": "[bold]watch Alien[/] again",\n  "list": "to see"\n}'
+        pilot.app.push_screen(ToolApprovalScreen("notes", "add_note", arguments))
+        await pilot.pause()
+        await steady(pilot)
+
+    assert snap_compare(make_app(_settings(tmp_path)), terminal_size=(80, 24),
+                        run_before=run_before)

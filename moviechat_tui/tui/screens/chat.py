@@ -630,6 +630,28 @@ class ChatScreen(Screen[None]):
         if self._status.waiting_to_retry:
             self._status.retry_over()  # the retry answered
 
+    def _ask_approval(self, request: ev.ToolApprovalRequested) -> None:
+        """A tool that may change things wants to run: ask (screens/tool_approval.py). The
+        answer goes to the session's future; a reply stopped first cancels the future, and
+        the dialog closes by itself."""
+        from moviechat_tui.tui.screens.tool_approval import ToolApprovalScreen
+
+        answer = request.answer
+        if answer.done():
+            return
+        dialog = ToolApprovalScreen(request.server, request.tool, request.arguments)
+
+        def answered(choice: ev.Approval | None) -> None:
+            if not answer.done():
+                answer.set_result(choice or ev.Approval.DENY)
+
+        def withdrawn(_future: object) -> None:
+            if answer.cancelled() and dialog.is_attached and dialog.is_active:
+                dialog.dismiss(ev.Approval.DENY)  # `answered` does nothing then
+
+        answer.add_done_callback(withdrawn)
+        self.app.push_screen(dialog, answered)
+
     async def handle_event(self, event: ev.ControllerEvent) -> None:
         header = self.header
         match event:
@@ -694,6 +716,8 @@ class ChatScreen(Screen[None]):
                 view = self._views.get(message.id)
                 if isinstance(view, AssistantMessageView):
                     await (await view.tool_activity()).show_facts()
+            case ev.ToolApprovalRequested():
+                self._ask_approval(event)
             case ev.ReplyEnded(message=message):
                 # The full collection held back during the stream runs once the user is
                 # idle (see gc_pause).
