@@ -135,6 +135,13 @@ class TitleChanged(Record):
     title: str
 
 
+class SpoilerShieldChanged(Record):
+    """The conversation's spoiler shield was turned on or off (used from the next request
+    on; saved with the conversation)."""
+
+    on: bool
+
+
 ControllerEvent = (
     ConversationOpened
     | HistoryLoaded
@@ -154,4 +161,5 @@ ControllerEvent = (
     | BusyChanged
     | Notify
     | TitleChanged
+    | SpoilerShieldChanged
 )
