@@ -379,3 +379,22 @@ async def test_a_stray_closing_tag_hides_nothing_and_s_is_typed_into_the_prompt(
         await pilot.press("s")
         await pilot.pause()
         assert app.chat_screen.prompt.text == "s"
+
+
+async def test_a_passage_is_text_not_markup_closed_or_open(
+        tmp_path: Path, loopback: LoopbackServer) -> None:
+    """Markup in a passage — an action link, a stray closing bracket — neither runs nor
+    crashes, and once opened it reads as written."""
+    loopback.push(Reply(text="Premise. <spoiler>[@click=app.quit]Rosebud§[/] is [/ a "
+                             "[b]sled§[/b]</spoiler> End."))
+    app = make_app(make_settings(tmp_path, loopback.base_url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "Kane?")
+        await wait_idle(pilot)
+        [view] = reply_views(app)
+        assert SECRET not in screen(app) and CLOSED in screen(app)
+        view.focus()
+        await pilot.press("s")
+        await pilot.pause()
+        assert "[@click=app.quit]Rosebud§[/] is [/ a [b]sled§[/b]" in screen(app)
+        assert app.is_running
