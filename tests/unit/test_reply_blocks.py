@@ -64,3 +64,13 @@ def test_an_empty_passage_that_closes_makes_the_caller_start_over() -> None:
     assert splitter.feed("Hi <spoiler>") is not None
     assert splitter.feed("Hi <spoiler></spoiler> there") is None
     assert ReplyBlocks().finish("Hi <spoiler></spoiler> there") == ["Hi  there"]
+
+
+def test_the_space_after_a_closing_tag_does_not_indent_the_tail_or_the_block() -> None:
+    splitter = ReplyBlocks()
+    splitter.feed("Premise. <spoiler>x§</spoiler>")
+    splitter.feed("Premise. <spoiler>x§</spoiler>  ")
+    splitter.feed("Premise. <spoiler>x§</spoiler>  Park directs")
+    assert splitter.pending == "Park directs"
+    assert reply_blocks("Premise. <spoiler>x§</spoiler>     Park directs.")[-1] == (
+        "Park directs.")

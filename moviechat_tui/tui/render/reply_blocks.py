@@ -73,7 +73,11 @@ class ReplyBlocks:
                     self._hidden += 1
             else:
                 known = len(before[index].text) if index < count else 0
-                out += self._splitter.feed(passage.text[known:])
+                # After a passage, the space that followed its closing tag would start the
+                # next block (and show in the tail as an indent): it is left out.
+                start = (len(passage.text) - len(passage.text.lstrip(" \t")) if index
+                         else 0)
+                out += self._splitter.feed(passage.text[max(known, start):])
         self._passages = passages
         return out
 
