@@ -398,3 +398,20 @@ async def test_a_passage_is_text_not_markup_closed_or_open(
         await pilot.pause()
         assert "[@click=app.quit]Rosebud§[/] is [/ a [b]sled§[/b]" in screen(app)
         assert app.is_running
+
+
+async def test_a_branch_keeps_the_shield(tmp_path: Path, loopback: LoopbackServer) -> None:
+    loopback.push(Reply(text=REPLY_TWO))
+    settings = make_settings(tmp_path, loopback.base_url)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f12")
+        await send(pilot, "Fight Club?")
+        await wait_idle(pilot)
+        source = app.controller.conversation.id
+        reply_views(app)[0].focus()
+        await pilot.press("b")
+        await until(pilot, lambda: app.controller.conversation.id != source,
+                    what="the branch to open")
+        assert app.controller.conversation.spoiler_shield
+        assert "🙈 shield" in header_text(app)
