@@ -415,3 +415,15 @@ async def test_a_branch_keeps_the_shield(tmp_path: Path, loopback: LoopbackServe
                     what="the branch to open")
         assert app.controller.conversation.spoiler_shield
         assert "🙈 shield" in header_text(app)
+
+
+def test_the_header_keeps_the_shield_mark_whole_and_shortens_the_model() -> None:
+    from rich.cells import cell_len
+
+    from moviechat_tui.tui.widgets.chat_header import fit_right, shield_mark
+
+    right = fit_right(persona="Movie expert", model="SmolLM2-135M-Instruct.Q4_1",
+                      profile=None, tokens="1,234 tokens", extra="offline", busy=False,
+                      room=50, shield=shield_mark())
+    assert right.endswith(" · offline · 🙈 shield") and right.startswith("Movie expert · Smol")
+    assert "tokens" not in right and cell_len(right) <= 50
