@@ -13,8 +13,9 @@ arrives while the user types costs each refresh the size of what arrived, not of
 A block can also be a hidden passage of the spoiler shield (`Spoiler`, render/reply_blocks.py):
 drawn as one closed line ("▌ Spoiler — press s to show") whose click posts `SpoilerClicked`,
 until the view that owns the widget opens it (`set_opened`, with the passage's text) — then
-its text is rendered like the rest, behind a bar that says it was a spoiler. The widget is
-never given the text of a passage that is closed: it cannot draw what it does not have.
+its text is rendered like the rest, behind the closed line's bar (in the accent colour). The
+widget is never given the text of a passage that is closed: it cannot draw what it does not
+have.
 """
 
 from __future__ import annotations
