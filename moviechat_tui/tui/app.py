@@ -212,8 +212,10 @@ class MovieChatApp(App[None]):
     def _films_on_screen(self) -> None:
         from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
-        if self._chat is not None and self._chat.message_pane.query_children(
-                AssistantMessageView):
+        # After a refresh: the app may be quitting by then, its chat screen taken down.
+        if self._chat is None or not self._chat.is_attached:
+            return
+        if self._chat.message_pane.query_children(AssistantMessageView):
             self.film_marker.check_on_screen()
 
     def _pane_scrolled(self, _scroll_y: float) -> None:
