@@ -160,6 +160,13 @@ class TitleChanged(Record):
     title: str
 
 
+class SpoilerShieldChanged(Record):
+    """The conversation's spoiler shield was turned on or off (used from the next request
+    on; saved with the conversation)."""
+
+    on: bool
+
+
 ControllerEvent = (
     ConversationOpened
     | HistoryLoaded
@@ -180,4 +187,5 @@ ControllerEvent = (
     | BusyChanged
     | Notify
     | TitleChanged
+    | SpoilerShieldChanged
 )

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
 
 OPEN = "<spoiler>"
@@ -133,3 +134,28 @@ def without_markers(text: str) -> str:
 
 def has_markers(text: str) -> bool:
     return _MARKER.search(text) is not None
+
+
+def masked(text: str, placeholder: str = "") -> str:
+    """The reply as it may be read where a passage cannot be opened — a search snippet, the
+    request for a conversation's title, the films a reply names: each hidden passage (an
+    unclosed one to the end) replaced by `placeholder`, the tags removed."""
+    if not has_markers(text):
+        return text
+    return "".join(placeholder if p.hidden else p.text
+                   for p in split_spoilers(text, finished=True))
+
+
+def visibly_marked(text: str, word: str | None = None) -> str:
+    """The reply with every passage's text kept between "[spoiler]" and "[/spoiler]" (`word`
+    in the interface's language by default): for the user's own copies — an export, the
+    clipboard — where the text is theirs but where the spoilers were should still show. The
+    brackets read the same in a text editor and in any Markdown viewer (the tags themselves
+    would vanish there as unknown HTML); a passage the model never closed is closed at the
+    end."""
+    if not has_markers(text):
+        return text
+    if word is None:
+        word = _("spoiler")
+    return "".join(f"[{word}]{without_markers(p.text)}[/{word}]" if p.hidden else p.text
+                   for p in split_spoilers(text, finished=True))

@@ -32,6 +32,7 @@ from moviechat_tui.core.errors import UserFacingError
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.markdown import thread_parser
 from moviechat_tui.core.persona import Persona, find
+from moviechat_tui.core.spoilers import visibly_marked
 from moviechat_tui.storage.errors import StoreWriteError, why_not_written
 from moviechat_tui.storage.files import write_atomically
 
@@ -144,7 +145,11 @@ def export_markdown(conv: Conversation, personas: Iterable[Persona], *,
         lines += [f"## {_speaker(message, personas)} · {stamp}", ""]
         if tools and message.role == "assistant":
             lines += _tool_traffic(message)
-        lines += [nested_markdown(message.content).rstrip("\n"), ""]
+        # A reply's spoilers are kept, between visible "[spoiler]" and "[/spoiler]": the
+        # export is the user's own file (docs/user-guide.md, "Spoiler shield").
+        content = (visibly_marked(message.content) if message.role == "assistant"
+                   else message.content)
+        lines += [nested_markdown(content).rstrip("\n"), ""]
         ended = ending_label(message.finish_reason) if message.role == "assistant" else ""
         if ended:
             lines += [f"*({ended})*", ""]

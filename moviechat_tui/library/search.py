@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.markdown import plain_text
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.spoilers import has_markers, split_spoilers
 from moviechat_tui.storage.store import ConversationStore
 
 if TYPE_CHECKING:
@@ -83,6 +84,27 @@ def _readable_match(content: str, folded_query: str) -> tuple[str, int]:
     return content, content.casefold().find(folded_query)
 
 
+def _without_spoilers(content: str, folded_query: str) -> tuple[str, tuple[int, int] | None]:
+    """A reply with each spoiler (core/spoilers.py) replaced by "[spoiler]", as a snippet may
+    show it — a search result is no place to open one — and, when the query is found only
+    inside one, where that spoiler's "[spoiler]" is (to highlight it instead)."""
+    label = "[" + _("spoiler") + "]"
+    out: list[str] = []
+    within: tuple[int, int] | None = None
+    found_outside = False
+    for passage in split_spoilers(content, finished=True):
+        if not passage.hidden:
+            found_outside = found_outside or folded_query in passage.text.casefold()
+            out.append(passage.text)
+            continue
+        at = sum(map(len, out))
+        if within is None and folded_query in passage.text.casefold():
+            within = (at, at + len(label))
+        out.append(label)
+    text = "".join(out)
+    return text, None if found_outside or folded_query in text.casefold() else within
+
+
 def search_conversations(store: ConversationStore, query: str, limit: int = 500, *,
                          index: LibraryIndex | None = None,
                          on_backlog: Callable[[int], None] | None = None) -> list[SearchHit]:
@@ -103,7 +125,15 @@ def search_conversations(store: ConversationStore, query: str, limit: int = 500,
     folded = query.casefold()
     hits: list[SearchHit] = []
     for found in (index or index_for(store)).find_messages(folded, limit, on_backlog):
-        text, at = _readable_match(found.content, folded)
+        content = found.content
+        if found.role == "assistant" and has_markers(content):
+            content, hidden = _without_spoilers(content, folded)
+            if hidden:  # the words are in a spoiler: the row shows where, not what
+                snippet, start, end = _snippet(content, hidden[0], hidden[1])
+                hits.append(SearchHit(found.conversation_id, found.title, found.updated,
+                                      found.message_id, found.role, snippet, start, end))
+                continue
+        text, at = _readable_match(content, folded)
         if at < 0:
             continue
         snippet, start, end = _snippet(text, at, at + len(query))

@@ -31,6 +31,8 @@ from moviechat_tui.core.conversation import (
 )
 from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.persona import Persona, find
+from moviechat_tui.core.records import replace
+from moviechat_tui.core.spoilers import masked
 from moviechat_tui.core.text import one_line, sanitize
 from moviechat_tui.library.index_worker import BACKLOG_TO_SPAWN, IndexWorker
 from moviechat_tui.llm.types import BackendError, ChatRequest, ErrorKind
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from moviechat_tui.session.catalogue_access import CatalogueAccess
     from moviechat_tui.session.grounding import Grounding, Plan
     from moviechat_tui.session.mcp.servers import McpServers
+    from moviechat_tui.session.spoiler_shield import SpoilerShield
 
 __all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
 
@@ -159,6 +162,15 @@ class ConversationController:
 
         return CatalogueAccess.in_folder(self.settings.paths.films_dir)
 
+    @functools.cached_property
+    def spoiler_shield(self) -> SpoilerShield:
+        """The shield's instruction for requests (session/spoiler_shield.py), made when a
+        conversation with the shield on first asks something."""
+        from moviechat_tui.session.spoiler_shield import SpoilerShield
+
+        return SpoilerShield(self.settings.paths.data_dir,
+                             lambda text: self._emit(ev.Notify(text, ev.Severity.WARNING)))
+
     @property
     def busy(self) -> bool:
         return self._reply_task is not None and not self._reply_task.done()
@@ -168,7 +180,8 @@ class ConversationController:
         return self.settings.personas
 
     def _blank(self) -> Conversation:
-        return Conversation(persona=self.persona.id, model=self.model)
+        return Conversation(persona=self.persona.id, model=self.model,
+                            spoiler_shield=self.settings.interface.spoiler_shield)
 
     def report(self, problems: Iterable[StoreError]) -> None:
         """Store and index problems (a quarantined file, a merge) as warnings."""
@@ -343,6 +356,20 @@ class ConversationController:
             self._emit(ev.Notify(_("No saved conversations yet: starting a new one.")))
             return False
         return await self.open_conversation(summaries[0].id)
+
+    # ------------------------------------------------------------ spoiler shield
+    def set_spoiler_shield(self, on: bool) -> None:
+        """Turn the conversation's spoiler shield on or off, from the next request on (a
+        reply already arriving keeps the instruction it was asked with). Saved with the
+        conversation, in its header; a conversation with no messages yet is saved with its
+        first one."""
+        conv = self.conversation
+        if conv.spoiler_shield == on:
+            return
+        conv.spoiler_shield = on
+        if conv.messages:
+            self._schedule_save()
+        self._emit(ev.SpoilerShieldChanged(on))
 
     # ----------------------------------------------------------------- personas
     def set_persona(self, persona_id: str) -> None:
@@ -563,10 +590,15 @@ class ConversationController:
             key=key_label("regenerate", self.settings.interface.keymap))
 
     async def _plan(self, key: str, *, facts_only: bool = False) -> Plan:
-        """How this question is grounded: tools offered, or catalogue facts given."""
-        return await self.grounding.plan(
+        """How this question is grounded: tools offered, or catalogue facts given; and,
+        with the spoiler shield on, its instruction at the end of the system message."""
+        plan = await self.grounding.plan(
             self.conversation, self.persona, self.model, key,
             context_window=self.settings.request.context_window, facts_only=facts_only)
+        if self.conversation.spoiler_shield:
+            shield = await self.spoiler_shield.instruction(self.conversation)
+            plan = replace(plan, system=f"{plan.system}\n\n{shield}")
+        return plan
 
     async def _answer(self, backend: ChatBackend, reply: Message, plan: Plan) -> str | None:
         """Stream the reply, with the rounds of tool calls it takes (session/tool_loop.py).
@@ -611,7 +643,9 @@ class ConversationController:
         default title stays if anything goes wrong. Never blocks the chat."""
         question = titles.wants_title(self.conversation, reply)
         if question is not None:
-            self._background(self._generate_title(self.conversation, question, reply.content))
+            # Not the hidden passages: a title is shown where nothing can be kept closed.
+            answer = masked(reply.content, "[…]")
+            self._background(self._generate_title(self.conversation, question, answer))
 
     async def _generate_title(self, conv: Conversation, question: str, answer: str) -> None:
         backend = await self.connection.backend()

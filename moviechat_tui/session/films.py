@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.spoilers import masked
 from moviechat_tui.storage.errors import StoreError
 from moviechat_tui.storage.preferences import load_preferences, update_preferences
 
@@ -127,8 +128,10 @@ class FilmLookup:
 
     async def mentions(self, message: Message) -> list[Mention] | NoCatalogue:
         """The films a finished message names, with the claims the catalogue contradicts
-        (films/mentions.py). Kept per message text and catalogue file."""
-        content = message.content
+        (films/mentions.py). Kept per message text and catalogue file. Not those named
+        only in a reply's spoilers (core/spoilers.py): the films line can't be kept closed."""
+        content = masked(message.content, "\n\n") if message.role == "assistant" \
+            else message.content
         key = (message.id, hash(content))
 
         def work(catalogue: Catalogue) -> list[Mention]:

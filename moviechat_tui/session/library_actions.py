@@ -126,7 +126,8 @@ class LibraryController:
         branch = Conversation(
             title=one_line(_("{title} (branch)").format(title=source.title or _("Untitled")),
                            200),
-            persona=source.persona, model=self.controller.model, messages=copied)
+            persona=source.persona, model=self.controller.model, messages=copied,
+            spoiler_shield=source.spoiler_shield)  # a branch goes on as careful
         try:
             await asyncio.to_thread(self.store.save, branch)
         except StoreError as exc:

@@ -68,6 +68,9 @@ class InterfaceOptions(Record):
     """The config file's starting theme (one picked in the palette is remembered instead)."""
     keymap: dict[str, str] = field(default_factory=dict)
     """`[keys]`: binding id → keys, applied over the defaults in settings/keys.py."""
+    spoiler_shield: bool = False
+    """`spoiler_shield`: new conversations start with the spoiler shield on (each
+    conversation keeps its own setting once it has one)."""
 
 
 class Settings(Record):
@@ -105,7 +108,8 @@ seconds for the timeouts (an hour between two pieces of a reply is already a hun
 attempts, tokens (above the largest context any model offers)."""
 
 _TOP_KEYS = {"base_url", "api_key", "model", "persona", "lang", "theme", "request", "personas",
-             "keys", "profile", "profiles", "generate_titles", "films", "mcp_servers"}
+             "keys", "profile", "profiles", "generate_titles", "films", "mcp_servers",
+             "spoiler_shield"}
 _REQUEST_KEYS = {"timeout", "connect_timeout", "max_attempts", "context_window",
                  "include_usage"}
 
@@ -358,6 +362,10 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
     if not isinstance(generate_titles, bool):
         raise ConfigError(_("{where}: generate_titles must be true or false").format(
             where=_where(path, text, "generate_titles")))
+    spoiler_shield = data.get("spoiler_shield", False)
+    if not isinstance(spoiler_shield, bool):
+        raise ConfigError(_("{where}: spoiler_shield must be true or false").format(
+            where=_where(path, text, "spoiler_shield")))
     keymap, problem, bad_key = validate_keymap(data.get("keys", {}))
     if problem:
         raise ConfigError(f"{_where(path, text, bad_key)}: {problem}")
@@ -386,6 +394,7 @@ def load_settings(paths: Paths, overrides: Overrides | None = None,
             lang=overrides.lang or env.get("MOVIECHAT_LANG") or _string(data, "lang", path, text),
             theme=_string(data, "theme", path, text),
             keymap=keymap,
+            spoiler_shield=spoiler_shield,
         ),
         generate_titles=generate_titles,
         films=films,
@@ -420,6 +429,11 @@ SAMPLE_CONFIG = '''\
 # Ask the model for a short title after the first reply (one small extra request; off by
 # default). Without it the title is the start of your first message.
 # generate_titles = false
+
+# Start new conversations with the spoiler shield on: the model is asked to mark plot
+# revelations and the chat keeps them closed until you open them (F12 turns it on and off
+# per conversation; each conversation keeps its own setting).
+# spoiler_shield = false
 
 # Interface language; default from the system locale. Flag: --lang.
 # lang = "en"
@@ -485,9 +499,10 @@ SAMPLE_CONFIG = '''\
 # allow = ["get_issue"]
 # enabled = true
 
-# Change keys: action id = "key" (several: "f5,f12"). Ids: quit, help, new_conversation,
+# Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
-# branch_message, edit_message, older_version, newer_version, film_search, message_films.
+# branch_message, edit_message, older_version, newer_version, film_search, message_films,
+# spoiler_shield, open_spoiler.
 # See docs/keybindings.md. In the prompt, ctrl+a, ctrl+e, ctrl+k, ctrl+u and ctrl+w edit as
 # in a shell: leave them.
 [keys]

@@ -33,6 +33,11 @@ DEFAULT_KEYS: dict[str, str] = {
     # the conversation library (its own screen) it keeps meaning "search the text".
     "film_search": "ctrl+f",
     "message_films": "f",
+    # F12 where function keys reach the app (tmux, xterm and most terminals); ctrl+backslash
+    # (0x1c) where the terminal keeps F12 for itself (a drop-down terminal's toggle): raw
+    # mode delivers it as a key, not SIGQUIT, and the prompt does not bind it.
+    "spoiler_shield": "f12,ctrl+backslash",
+    "open_spoiler": "s",
 }
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,40}$")
@@ -58,6 +63,10 @@ def descriptions() -> dict[str, str]:
         "film_search": _("Look up a film in the catalogue (title, year, cast …)"),
         "message_films": _("The films the focused message names, checked against the "
                            "catalogue"),
+        "spoiler_shield": _("Spoiler shield on or off for this conversation (plot "
+                            "revelations in replies stay closed)"),
+        "open_spoiler": _("On a reply: open its next closed spoiler (when all are open: "
+                          "close them again)"),
     }
 
 
@@ -66,7 +75,7 @@ def key_label(binding_id: str, keymap: dict[str, str]) -> str:
     "ctrl+r", "left / <"."""
     keys = keymap.get(binding_id, DEFAULT_KEYS[binding_id])
     return " / ".join(k.replace("less_than_sign", "<").replace("greater_than_sign", ">")
-                      for k in keys.split(","))
+                      .replace("backslash", "\\") for k in keys.split(","))
 
 
 def validate_keymap(raw: object) -> tuple[dict[str, str], str | None, str]:

@@ -104,6 +104,8 @@ class MovieChatApp(App[None]):
                 id="open_conversations"),
         Binding(DEFAULT_KEYS["next_persona"], "next_persona", _("Persona"), id="next_persona"),
         Binding(DEFAULT_KEYS["film_search"], "look_up_film", _("Films"), id="film_search"),
+        Binding(DEFAULT_KEYS["spoiler_shield"], "toggle_spoiler_shield", _("Spoiler shield"),
+                show=False, id="spoiler_shield"),
     ]
 
     def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
@@ -447,6 +449,10 @@ class MovieChatApp(App[None]):
 
     async def open_conversation(self, conv_id: str) -> None:
         await self.controller.open_conversation(conv_id)
+
+    def action_toggle_spoiler_shield(self) -> None:
+        """The conversation's spoiler shield on or off (the controller saves it)."""
+        self.controller.set_spoiler_shield(not self.controller.conversation.spoiler_shield)
 
     def action_next_persona(self) -> None:
         self.controller.cycle_persona()

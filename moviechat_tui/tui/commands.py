@@ -52,6 +52,7 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("open_conversations"),
         row("export"),
         row("film_search"),
+        row("spoiler_shield"),
         ("ctrl+p", _("Command palette: personas and every action")),
         row("help"),
         row("quit"),
@@ -70,6 +71,7 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("newer_version"),
         row("edit_message"),
         row("message_films"),
+        row("open_spoiler"),
         ("esc", _("Back to the prompt (so does any other key, typed there)")),
     ]
     personas = [row("next_persona")]
@@ -182,6 +184,15 @@ def system_commands(app: MovieChatApp) -> Iterator[SystemCommand]:
     yield SystemCommand(_("Delete conversation…"),
                         _("Move this conversation to the trash (30 days)"),
                         app.action_delete_current)
+    shield_on = controller.conversation.spoiler_shield
+    yield SystemCommand(
+        titled(_("Spoiler shield: turn off") if shield_on else _("Spoiler shield: turn on"),
+               "spoiler_shield"),
+        _("On in this conversation: the model marks plot revelations, and they stay closed "
+          "until you open them") if shield_on else
+        _("Ask the model to mark plot revelations in this conversation, and keep them "
+          "closed until you open them"),
+        app.action_toggle_spoiler_shield)
     yield SystemCommand(titled(_("Look up a film…"), "film_search"),
                         _("Search the film catalogue by title, in any language"),
                         app.action_look_up_film)

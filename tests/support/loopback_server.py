@@ -153,6 +153,8 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)  # asked for after the text
     tool_chunk: int = 4  # characters of arguments per fragment
     interleave: bool = False  # send the calls' argument fragments in turns
+    gate: threading.Semaphore | None = None  # each content chunk, and then the end (finish
+    # reason, [DONE]), waits for one `gate.release()`: a test paces the stream step by step
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
@@ -372,6 +374,12 @@ class _Handler(BaseHTTPRequestHandler):
             except (OSError, ValueError) as exc:
                 raise _ClientGone from exc
 
+    def _pass(self, gate: threading.Semaphore) -> None:
+        """Wait for the test to open `gate` (see Reply.gate), noticing a client that left."""
+        while not gate.acquire(timeout=0.05):
+            if self._client_gone():
+                raise _ClientGone
+
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -540,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
         for n, piece in enumerate(pieces):
             if n and reply.delay:
                 self._wait(reply.delay)
+            if reply.gate is not None:
+                self._pass(reply.gate)
             if n == reply.fault_after:
                 if reply.fault == DROP_MID_STREAM:
                     self._drop()
@@ -559,6 +569,8 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.fault == EMPTY_CHOICES:
                 self._event(empty())
             self._event(chunk({"content": piece}))
+        if reply.gate is not None:
+            self._pass(reply.gate)
         if reply.fault == NO_DONE:
             self._end_body()
             return

@@ -133,3 +133,12 @@ def test_moviechat_export_tools_includes_them(tmp_path: Path,
     assert main(["--lang", "en", "export", conv.id[:8], "--tools", *env_args]) == 0
     with_tools = capsys.readouterr().out
     assert "search_films" not in plain and "**Tool call `search_films`**" in with_tools
+
+
+def test_a_replys_spoilers_are_kept_between_visible_marks() -> None:
+    conv = _conv(("Fight Club: a soap seller. <spoiler>They are one.</spoiler> Then "
+                  "<spoiler>an unclosed one", "stop"))
+    text = export_markdown(conv, [])
+    assert ("Fight Club: a soap seller. [spoiler]They are one.[/spoiler] Then "
+            "[spoiler]an unclosed one[/spoiler]") in text
+    assert "<spoiler>" not in text

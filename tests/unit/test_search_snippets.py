@@ -80,3 +80,21 @@ def test_a_long_reply_is_read_near_the_match(tmp_path: Path) -> None:
     assert hit.snippet[hit.match_start:hit.match_end] == "Stalker"
     assert "Here Stalker (1979)" in hit.snippet and "*" not in hit.snippet
     assert "film 119." in hit.snippet  # the paragraph before, read as Markdown too
+
+
+SPOILED = ("Fight Club: an insomniac meets a soap seller. "
+           "<spoiler>Tyler§ and§ the§ narrator§ are§ one§.</spoiler> Fincher directs.")
+
+
+def test_a_match_inside_a_spoiler_shows_where_it_is_never_what(tmp_path: Path) -> None:
+    hit, = search_conversations(_store(tmp_path, SPOILED), "narrator")
+    assert "§" not in hit.snippet and "narrator" not in hit.snippet
+    assert hit.snippet[hit.match_start:hit.match_end] == "[spoiler]"
+
+
+def test_a_match_outside_the_spoilers_keeps_them_closed_in_the_snippet(
+        tmp_path: Path) -> None:
+    hit, = search_conversations(_store(tmp_path, SPOILED), "fincher")
+    assert "§" not in hit.snippet and "<spoiler>" not in hit.snippet
+    assert hit.snippet[hit.match_start:hit.match_end] == "Fincher"
+    assert "[spoiler] Fincher" in hit.snippet

@@ -10,6 +10,11 @@ The file is the user's, but read as untrusted all the same: text with a control 
 a style that does not parse or carries a terminal hyperlink, or any other surprise makes the
 whole snapshot ignored (the replies are then rendered as usual). A link is only ever the same
 "ask before opening" click action the renderer makes.
+
+A reply with spoilers (core/spoilers.py) is never kept, and never restored: its lines are
+drawn again at the next start, every passage closed. So the file holds no spoiler's text —
+neither one the user opened nor one drawn from a reply of an older version, before it hid
+them — and a passage opened in one run can't come back open by accident in the next.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from textual.strip import Strip
 
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.records import Record
+from moviechat_tui.core.spoilers import has_markers
 from moviechat_tui.core.text import sanitize
 from moviechat_tui.tui.render.links import link_href, link_style
 
@@ -53,6 +59,8 @@ def take(conversation: Conversation, theme: str,
     table: list[list[str | None]] = []
     out: list[dict[str, Any]] = []
     for message, width, lines in replies:
+        if has_markers(message.content):
+            continue
         encoded = []
         for line in lines:
             segments = []
@@ -93,7 +101,8 @@ def _restore(doc: Mapping[str, Any], conversation: Conversation,
     restored: dict[str, Rendered] = {}
     for reply in doc["replies"]:
         message = by_id.get(reply["id"])
-        if message is None or reply["digest"] != digest(message):
+        if (message is None or reply["digest"] != digest(message)
+                or has_markers(message.content)):
             continue
         width = reply["width"]
         if not isinstance(width, int) or width <= 0:

@@ -36,6 +36,7 @@ from moviechat_tui.core.codeblocks import code_blocks
 from moviechat_tui.core.conversation import Conversation, Message
 from moviechat_tui.core.i18n import _
 from moviechat_tui.core.persona import Persona, find
+from moviechat_tui.core.spoilers import visibly_marked
 from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.tui.runtime.gc_pause import (
     collect_when_idle,
@@ -129,6 +130,9 @@ class ChatScreen(Screen[None]):
         """After a branch: the prompt's undo depth then. ctrl+z undoes the branch while the
         prompt has nothing newer to undo."""
         self._new_text_below = False
+        self._opened: dict[str, set[int]] = {}
+        """Per reply, the spoilers the user opened (for as long as the app runs: a view
+        made again for the reply — scrolled back in, flipped to — shows them open)."""
         # Made here, not found by a query: controller events can arrive before the screen
         # is mounted (--local's progress), and reply text asks for them with every chunk.
         self._pane = MessagePane(id="messages")
@@ -143,7 +147,8 @@ class ChatScreen(Screen[None]):
         header.set_state(title=conversation.title, tokens=conversation.tokens_used,
                          persona=self.controller.persona.display_name,
                          model=self.controller.model, extra=self._header_extra,
-                         profile=self.controller.settings.endpoint.profile)
+                         profile=self.controller.settings.endpoint.profile,
+                         shield=conversation.spoiler_shield)
         yield header
         with self._pane:
             yield from (NoticeView(notice) for notice in self._notices)
@@ -195,8 +200,9 @@ class ChatScreen(Screen[None]):
             return UserMessageView(message)
         if message.role == "assistant":
             return AssistantMessageView(message, self._persona_name(message.persona),
-                                    self.controller.version_position(message),
-                                    self._shown_before.pop(message.id, None))
+                                        self.controller.version_position(message),
+                                        self._shown_before.pop(message.id, None),
+                                        self._opened.setdefault(message.id, set()))
         if message.notice == "persona":
             return NoticeView(message, self._persona_name(message.persona))
         return NoticeView(message)
@@ -314,7 +320,8 @@ class ChatScreen(Screen[None]):
         self.prompt.focus(scroll_visible=False)
         await pane.remove_children()
         self._shown_before.clear()  # only for the conversation opened at start
-        self.header.set_state(title=conversation.title, tokens=conversation.tokens_used)
+        self.header.set_state(title=conversation.title, tokens=conversation.tokens_used,
+                              shield=conversation.spoiler_shield)
         widgets = self._window_widgets(conversation, scroll_to)
         await pane.mount_all(widgets)
         self._show_new_text_below(False)
@@ -467,6 +474,8 @@ class ChatScreen(Screen[None]):
             keys.append(f"{key('branch_message')} " + _("branch"))
         if isinstance(view, AssistantMessageView):
             keys.append(f"{key('message_films')} " + _("films"))
+            if view.has_spoilers:
+                keys.append(f"{key('open_spoiler')} " + _("spoiler"))
         return _("Message: {keys}").format(keys=" · ".join(keys))
 
     @on(RenderedMarkdown.LinkClicked)
@@ -554,7 +563,10 @@ class ChatScreen(Screen[None]):
 
     @on(MessageView.CopyRequested)
     def copy_message(self, event: MessageView.CopyRequested) -> None:
-        content = event.view.message.content
+        message = event.view.message
+        # A reply's spoilers go along, marked: the clipboard is the user's own.
+        content = (visibly_marked(message.content) if message.role == "assistant"
+                   else message.content)
         if event.code_block is None:
             self.app.copy_to_clipboard(content)
             self.notify(_("Copied the message ({n} characters).").format(n=len(content)),
@@ -684,7 +696,8 @@ class ChatScreen(Screen[None]):
             case ev.VersionShown(replaced=old, shown=new, index=index, count=count):
                 previous = self._views.pop(old.id, None)
                 flipped = AssistantMessageView(new, self._persona_name(new.persona),
-                                           (index, count))
+                                               (index, count),
+                                               opened=self._opened.setdefault(new.id, set()))
                 self._views[new.id] = flipped
                 pane = self.message_pane
                 if previous is not None:
@@ -756,6 +769,14 @@ class ChatScreen(Screen[None]):
                     self._status.retry_over()
             case ev.TitleChanged(title=title):
                 header.set_state(title=title)
+            case ev.SpoilerShieldChanged(on=on):
+                header.set_state(shield=on)
+                self.notify(_("Spoiler shield on: from the next reply, plot revelations stay "
+                              "closed until you open them ({key} on the reply).").format(
+                                  key=self.app.key_for("open_spoiler")) if on else
+                            _("Spoiler shield off: the model is no longer asked to mark "
+                              "spoilers (passages it still marks stay closed)."),
+                            markup=False)
             case ev.Notify(text=text, severity=severity):
                 self.notify(text, severity=severity.value, markup=False)
 

@@ -5,8 +5,8 @@ text and must be rendered literally (Content), never as markup.
 
 At 80 columns there is not room for everything (a local model's file name alone can take 30),
 so the right-hand part is fitted to the room left (`fit_right`): what says where the words go
-— the persona, the profile, "offline" — is kept whole, the model name is shortened, and the
-token total goes first.
+— the persona, the profile, "offline", the spoiler shield's mark — is kept whole, the model
+name is shortened, and the token total goes first.
 """
 
 from __future__ import annotations
@@ -39,17 +39,27 @@ def shorten(text: str, cells: int) -> str:
     return out + "…"
 
 
+def shield_mark() -> str:
+    """The header's mark while the conversation's spoiler shield is on. (A monkey, not a
+    shield: 🛡 has no emoji presentation of its own, and terminals draw it one or two cells
+    wide, which would shift the header.)"""
+    return "🙈 " + _("shield")
+
+
 def fit_right(*, persona: str, model: str, profile: str | None, tokens: str | None,
-              extra: str, busy: bool, room: int) -> str:
+              extra: str, busy: bool, room: int, shield: str = "") -> str:
     """The header's right-hand part in at most `room` cells if it can be done: the token
     total is dropped first, then the model name shortened (to MIN_MODEL cells); the persona,
-    the profile and `extra` ("offline") are never cut here."""
+    the profile, `extra` ("offline") and `shield` (the spoiler shield's mark) are never cut
+    here."""
     def build(model_text: str, with_tokens: bool) -> str:
         parts = [persona, model_text + (f" @ {profile}" if profile else "")]
         if with_tokens and tokens:
             parts.append(tokens)
         if extra:
             parts.append(extra)
+        if shield:
+            parts.append(shield)
         return ("● " if busy else "") + " · ".join(parts)
 
     full = build(model, True)
@@ -72,6 +82,7 @@ class ChatHeader(Horizontal):
         self._busy = False
         self._extra = ""
         self._tokens: int | None = None
+        self._shield = False
 
     def compose(self) -> ComposeResult:
         yield Static(Content(APP_LABEL), id="header-app")
@@ -87,9 +98,10 @@ class ChatHeader(Horizontal):
     def set_state(self, *, title: str | None = None, persona: str | None = None,
                   model: str | None = None, busy: bool | None = None,
                   extra: str | None = None, tokens: int | None = -1,
-                  profile: str | None = "") -> None:
+                  profile: str | None = "", shield: bool | None = None) -> None:
         """Update the parts given; `tokens` -1 means unchanged, None hides the total;
-        `profile` "" means unchanged, None: no profile (the top-level settings)."""
+        `profile` "" means unchanged, None: no profile (the top-level settings); `shield`:
+        the conversation's spoiler shield is on."""
         if title is not None:
             self._title = title
         if persona is not None:
@@ -104,6 +116,8 @@ class ChatHeader(Horizontal):
             self._tokens = tokens
         if profile != "":
             self._profile = profile
+        if shield is not None:
+            self._shield = shield
         if self.is_mounted:
             self._render_parts()
 
@@ -116,7 +130,8 @@ class ChatHeader(Horizontal):
         tokens = (None if self._tokens is None
                   else _("{n} tokens").format(n=f"{self._tokens:,}"))
         return fit_right(persona=self._persona, model=self._model, profile=self._profile,
-                         tokens=tokens, extra=self._extra, busy=self._busy, room=room)
+                         tokens=tokens, extra=self._extra, busy=self._busy, room=room,
+                         shield=shield_mark() if self._shield else "")
 
     def _render_parts(self) -> None:
         title = self._title or _("New conversation")

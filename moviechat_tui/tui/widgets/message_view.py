@@ -11,6 +11,14 @@ echo has been painted, so that the repaint does not delay one), appends the bloc
 finished — shown as plain text at once, then each rendered once (one per event-loop turn if
 the user typed lately, and not while the user types) — and shows the block still arriving as
 plain text.
+
+The spoiler shield: the reply's text is cut by `ReplyBlocks` (render/reply_blocks.py), which
+puts every hidden passage in a block of its own, drawn closed, and holds back a possible
+start of a tag — for the rendered blocks and the plain tail alike, so a passage never shows
+while it arrives, however the chunks cut its tags. `s` (or a click on the closed line) opens
+the reply's passages one at a time, in order; when all are open, `s` closes them again.
+Which ones are open is kept by the chat screen (`opened`, per message, for as long as the
+app runs), so a view made again for the same message shows the same.
 """
 
 from __future__ import annotations
@@ -36,9 +44,16 @@ from moviechat_tui.core.conversation import (
     ending_label,
 )
 from moviechat_tui.core.i18n import _
+from moviechat_tui.core.spoilers import has_markers
 from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.tui.render import highlighters
-from moviechat_tui.tui.render.block_splitter import BlockSplitter, split_blocks
+from moviechat_tui.tui.render.reply_blocks import (
+    Block,
+    ReplyBlocks,
+    hidden_passages,
+    opened_text,
+    reply_blocks,
+)
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
 if TYPE_CHECKING:
@@ -158,6 +173,8 @@ class AssistantMessageView(MessageView):
                 id="older_version"),
         Binding(DEFAULT_KEYS["newer_version"], "version(1)", _("Newer version"),
                 id="newer_version"),
+        Binding(DEFAULT_KEYS["open_spoiler"], "open_spoiler", _("Spoiler"),
+                id="open_spoiler"),
     ]
 
     body = getters.query_one(RenderedMarkdown)
@@ -171,13 +188,16 @@ class AssistantMessageView(MessageView):
 
     def __init__(self, message: Message, persona_name: str,
                  version: tuple[int, int] = (1, 1), shown_before: Rendered | None = None,
-                 ) -> None:
+                 opened: set[int] | None = None) -> None:
         super().__init__(message)
         self.persona_name = persona_name
         self.version = version
         self._shown_before = shown_before
         """The reply's lines from the previous run (see view_snapshot), if kept."""
-        self._splitter: BlockSplitter | None = None
+        self.opened: set[int] = opened if opened is not None else set()
+        """The numbers of the reply's hidden passages the user opened (the chat screen's
+        set for this message: it outlives the view)."""
+        self._splitter: ReplyBlocks | None = None
         """Set while the reply is arriving: cuts the text into finished blocks."""
         self._fed = ""
         """The reply's text as far as the view has taken it in."""
@@ -193,10 +213,60 @@ class AssistantMessageView(MessageView):
         self.post_message(self.VersionRequested(self, step))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """← and → (and their footer entries) only on a reply that has other versions."""
+        """← and → (and their footer entries) only on a reply that has other versions; `s`
+        only on one with a spoiler (elsewhere it is typed into the prompt)."""
         if action == "version":
             return self.version[1] > 1
+        if action == "open_spoiler":
+            return self.has_spoilers
         return True
+
+    @property
+    def has_spoilers(self) -> bool:
+        """The reply has a hidden passage (not just a stray closing tag, which hides
+        nothing)."""
+        content = self.message.content
+        return has_markers(content) and bool(
+            hidden_passages(content, finished=not self.has_class("-streaming")))
+
+    def _opened_texts(self) -> dict[int, str]:
+        """The text of each opened passage, by number."""
+        if not self.opened:
+            return {}
+        hidden = hidden_passages(self.message.content,
+                                 finished=not self.has_class("-streaming"))
+        return {n: opened_text(hidden[n]) for n in sorted(self.opened) if n < len(hidden)}
+
+    def action_open_spoiler(self, number: int | None = None) -> None:
+        """Open the passage `number` (a click), or the first closed one (`s`); with every
+        one open, `s` closes them all again. A passage still arriving can't be opened yet."""
+        streaming = self.has_class("-streaming")
+        hidden = hidden_passages(self.message.content, finished=not streaming)
+        complete = [n for n, p in enumerate(hidden) if p.closed or not streaming]
+        if number is None:
+            closed = [n for n in complete if n not in self.opened]
+            if closed:
+                number = closed[0]
+            elif len(complete) == len(hidden) and self.opened:
+                self.opened.clear()
+                self.body.set_opened({})
+                return
+            else:
+                self.app.notify(_("This spoiler is still arriving: it can be opened once "
+                                  "it is complete."), markup=False)
+                return
+        if number not in complete:
+            if number < len(hidden):
+                self.app.notify(_("This spoiler is still arriving: it can be opened once "
+                                  "it is complete."), markup=False)
+            return
+        self.opened.add(number)
+        self.body.set_opened(self._opened_texts())
+
+    def on_rendered_markdown_spoiler_clicked(
+            self, event: RenderedMarkdown.SpoilerClicked) -> None:
+        event.stop()
+        self.action_open_spoiler(event.number)
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._meta_text()), classes="message-meta")
@@ -205,8 +275,11 @@ class AssistantMessageView(MessageView):
 
             yield ToolActivity(self.message)  # what it looked up, above what it said
         self._fed = self.message.content
-        yield RenderedMarkdown(split_blocks(self._fed), classes="message-body",
-                               shown_before=self._shown_before)
+        body = RenderedMarkdown(reply_blocks(self._fed), classes="message-body",
+                                shown_before=self._shown_before,
+                                opened=self._opened_texts())
+        body.spoiler_key = self.app.key_for("open_spoiler").split(" / ")[0]
+        yield body
         self._shown_before = None
         # The tail (the block still arriving) and the status line ("stopped", …) are only
         # mounted when there is something to show: a stored reply is two widgets, not four,
@@ -258,7 +331,7 @@ class AssistantMessageView(MessageView):
     def mark_live(self) -> None:
         """This reply is arriving now (not an interrupted one loaded from disk)."""
         if self._splitter is None:
-            self._splitter = BlockSplitter()
+            self._splitter = ReplyBlocks()
             self._fed = ""
             self.body.set_blocks(())
         self.add_class("-streaming")
@@ -318,13 +391,16 @@ class AssistantMessageView(MessageView):
             return
         content = self.message.content
         body = self.body
-        if not content.startswith(self._fed):
-            # Not a continuation (cannot happen while a reply streams): start over.
-            splitter = self._splitter = BlockSplitter()
-            self._fed = ""
+        if content == self._fed:
+            return
+        self._fed = content
+        finished = splitter.feed(content)
+        if finished is None:
+            # Not a continuation (an empty spoiler closed, or the text was replaced): start
+            # over.
+            splitter = self._splitter = ReplyBlocks()
             body.set_blocks(())
-        new, self._fed = content[len(self._fed):], content
-        finished = splitter.feed(new)
+            finished = splitter.feed(content) or []
         if finished:
             if not self._render_scheduled and self._may_render_now(finished[0]):
                 # The usual case: render the first finished block right away (it would only
@@ -355,10 +431,10 @@ class AssistantMessageView(MessageView):
         """True while finished blocks are still waiting to be rendered."""
         return self.body.has_plain_blocks
 
-    def _may_render_now(self, block: str) -> bool:
+    def _may_render_now(self, block: Block) -> bool:
         """Rendering `block` now delays nothing: no key was just pressed, and no lexer has
         to be compiled for it."""
-        return not self._typing() and highlighters.ready(block)
+        return not self._typing() and (not isinstance(block, str) or highlighters.ready(block))
 
     def _render_next_block(self) -> None:
         """Render one finished block, then give the event loop a turn before the next one:
@@ -414,12 +490,18 @@ class AssistantMessageView(MessageView):
             self._take_text()
             self._splitter = None
             # The last blocks are rendered like the others: one per turn, not while typing
-            # (a reply that ended while the user typed may have dozens waiting).
-            body.append_blocks(splitter.finish(), plain=True)
+            # (a reply that ended while the user typed may have dozens waiting). Finished,
+            # a held-back end that never became a tag is shown, and a passage that was never
+            # closed stays closed.
+            last = splitter.finish(self.message.content)
+            if last is None:
+                body.set_blocks(reply_blocks(self.message.content))
+            else:
+                body.append_blocks(last, plain=True)
             if not self._render_scheduled:
                 self._render_next_block()
         elif self._fed != self.message.content:
-            body.set_blocks(split_blocks(self.message.content))
+            body.set_blocks(reply_blocks(self.message.content))
         self._fed = self.message.content
         if self._tail_widget is not None:
             self._tail_widget.update(Content(""))

@@ -9,11 +9,18 @@ resized) or a new theme renders the blocks again, so text always wraps to the sp
 Blocks can also arrive *plain*: shown at once as wrapped plain text (cheap: only the new
 block is wrapped) and rendered later, one at a time, with `render_next` — so a reply that
 arrives while the user types costs each refresh the size of what arrived, not of the reply.
+
+A block can also be a hidden passage of the spoiler shield (`Spoiler`, render/reply_blocks.py):
+drawn as one closed line ("▌ Spoiler — press s to show") whose click posts `SpoilerClicked`,
+until the view that owns the widget opens it (`set_opened`, with the passage's text) — then
+its text is rendered like the rest, behind the closed line's bar (in the accent colour). The
+widget is never given the text of a passage that is closed: it cannot draw what it does not
+have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -26,7 +33,10 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
+from moviechat_tui.core.i18n import _
+from moviechat_tui.tui.render.block_splitter import split_blocks
 from moviechat_tui.tui.render.renderers import renderer_for
+from moviechat_tui.tui.render.reply_blocks import Block, Spoiler
 
 if TYPE_CHECKING:
     # Imported when the first block is rendered (see renderers).
@@ -48,13 +58,26 @@ class RenderedMarkdown(Widget):
             super().__init__()
             self.href = href
 
-    def __init__(self, blocks: Iterable[str] = (), *, classes: str | None = None,
-                 shown_before: Rendered | None = None) -> None:
+    class SpoilerClicked(TextualMessage):
+        """A closed spoiler was clicked: the view that owns the widget opens it."""
+
+        def __init__(self, number: int) -> None:
+            super().__init__()
+            self.number = number
+
+    spoiler_key = "s"
+    """The key that opens a spoiler, as the closed line names it (the view sets it)."""
+
+    def __init__(self, blocks: Iterable[Block] = (), *, classes: str | None = None,
+                 shown_before: Rendered | None = None,
+                 opened: Mapping[int, str] | None = None) -> None:
         """`shown_before`: these blocks' lines as a previous run showed them (see
-        view_snapshot); used instead of rendering if the width and theme still match."""
+        view_snapshot); used instead of rendering if the width and theme still match.
+        `opened`: the text of each hidden passage that is open, by number."""
         super().__init__(classes=classes)
         self._shown_before = shown_before
-        self._blocks = list(blocks)
+        self._opened: dict[int, str] = dict(opened or {})
+        self._blocks: list[Block] = list(blocks)
         self._settled = len(self._blocks)
         """Blocks before this index are rendered (at the next layout); the rest are plain."""
         self._lines: list[Strip] = []
@@ -74,12 +97,12 @@ class RenderedMarkdown(Widget):
         """Lines ready to paint, for this width and style."""
 
     @property
-    def blocks(self) -> tuple[str, ...]:
+    def blocks(self) -> tuple[Block, ...]:
         """Every block, rendered or still plain."""
         return tuple(self._blocks)
 
     @property
-    def rendered_blocks(self) -> tuple[str, ...]:
+    def rendered_blocks(self) -> tuple[Block, ...]:
         """The blocks shown as rendered Markdown (the rest are plain text for now)."""
         return tuple(self._blocks[:self._settled])
 
@@ -89,8 +112,16 @@ class RenderedMarkdown(Widget):
 
     @property
     def next_plain_block(self) -> str:
-        """The block `render_next` renders ("" if none)."""
-        return self._blocks[self._settled] if self.has_plain_blocks else ""
+        """The Markdown `render_next` renders ("" if none: no block, or a spoiler)."""
+        if not self.has_plain_blocks:
+            return ""
+        block = self._blocks[self._settled]
+        return block if isinstance(block, str) else self._opened.get(block.number, "")
+
+    @property
+    def opened(self) -> dict[int, str]:
+        """The open spoilers' text, by number."""
+        return dict(self._opened)
 
     def rendered_lines(self) -> tuple[int, list[Strip]] | None:
         """(width, lines) if every block is rendered and laid out, else None."""
@@ -115,12 +146,20 @@ class RenderedMarkdown(Widget):
             self._invalidate()
 
     # ------------------------------------------------------------------ content
-    def set_blocks(self, blocks: Iterable[str]) -> None:
+    def set_opened(self, opened: Mapping[int, str]) -> None:
+        """Show these hidden passages open (their text by number), the others closed."""
+        if dict(opened) == self._opened:
+            return
+        self._opened = dict(opened)
+        self._shown_before = None
+        self._invalidate()
+
+    def set_blocks(self, blocks: Iterable[Block]) -> None:
         self._blocks = list(blocks)
         self._settled = len(self._blocks)
         self._invalidate()
 
-    def append_blocks(self, blocks: Iterable[str], *, plain: bool = False) -> None:
+    def append_blocks(self, blocks: Iterable[Block], *, plain: bool = False) -> None:
         """Add finished blocks. Rendered now (if the width is known), or with `plain` shown
         as plain text until `render_next` reaches them. Appending rendered blocks renders
         any plain ones before them too."""
@@ -199,7 +238,9 @@ class RenderedMarkdown(Widget):
         if self._rendered < self._settled:
             renderer = self._get_renderer()
             for index in range(self._rendered, self._settled):
-                strips = renderer.render(self._blocks[index], self._width)
+                block = self._blocks[index]
+                strips = (renderer.render(block, self._width) if isinstance(block, str)
+                          else self._spoiler_lines(block, renderer))
                 if self._lines and strips:
                     self._lines.append(Strip.blank(0))
                 self._lines.extend(strips)
@@ -211,11 +252,38 @@ class RenderedMarkdown(Widget):
             for index in range(self._settled, len(self._blocks)):
                 lines = self._plain.get(index)
                 if lines is None:
-                    lines = self._plain[index] = _wrap_plain(self._blocks[index], self._width)
+                    block = self._blocks[index]
+                    lines = self._plain[index] = (
+                        _wrap_plain(block, self._width) if isinstance(block, str)
+                        else self._spoiler_lines(block, None))
                 if shown and lines:
                     shown.append(Strip.blank(0))
                 shown.extend(lines)
         self._shown = shown
+
+    def _spoiler_lines(self, spoiler: Spoiler, renderer: BlockRenderer | None) -> list[Strip]:
+        """A hidden passage: one closed line, or its text (rendered, or as plain text while
+        the blocks around it are) behind a bar."""
+        accent = Style(color=renderer.palette.accent) if renderer else Style()
+        text = self._opened.get(spoiler.number)
+        if text is None:
+            muted = Style(color=renderer.palette.muted, italic=True) if renderer else Style()
+            click = Style.from_meta({"@click": f"open_spoiler({spoiler.number})"})
+            label = _("Spoiler — press {key} to show, or click").format(key=self.spoiler_key)
+            line = Content(label).truncate(max(1, self._width - 2), ellipsis=True)
+            segments = [Segment("▌ ", accent + click),
+                        *(Segment(seg.text, (seg.style or Style()) + muted + click)
+                          for seg in line.render_segments())]
+            return [Strip(segments)]
+        inner = max(1, self._width - 2)
+        lines: list[Strip] = []
+        for block in split_blocks(text):
+            if lines:
+                lines.append(Strip.blank(0))
+            lines += (renderer.render(block, inner) if renderer is not None
+                      else _wrap_plain(block, inner))
+        bar = Segment("▌ ", accent)
+        return [Strip([bar, *line], line.cell_length + 2) for line in lines]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._ensure_width(width)
@@ -262,6 +330,9 @@ class RenderedMarkdown(Widget):
 
     def action_open_link(self, href: str) -> None:
         self.post_message(self.LinkClicked(href))
+
+    def action_open_spoiler(self, number: int) -> None:
+        self.post_message(self.SpoilerClicked(number))
 
 
 def _wrap_plain(text: str, width: int) -> list[Strip]:
