@@ -135,6 +135,13 @@ class TitleChanged(Record):
     title: str
 
 
+class ListsShared(Record):
+    """Whether the request just sent carried the user's lists (the taste summary in its
+    system message, or the model read them with the `my_films` tool): the header's mark."""
+
+    shared: bool
+
+
 ControllerEvent = (
     ConversationOpened
     | HistoryLoaded
@@ -154,4 +161,5 @@ ControllerEvent = (
     | BusyChanged
     | Notify
     | TitleChanged
+    | ListsShared
 )

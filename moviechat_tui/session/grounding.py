@@ -16,6 +16,10 @@ entry in the capabilities table decides (a model the table does not know is offe
 first); a server that answers a request offering tools with an error about tools gets the
 question again with facts, and the endpoint and model are remembered (state.toml) so the
 next question goes straight to facts.
+
+Either way, one more step adds the user's own lists when they may go along
+(`_with_my_lists`, session/my_films.py): the summary of their taste in the system message
+for recommendations, and the read-only `my_films` tool next to the film tools.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from moviechat_tui.core.context import estimate_tokens
 from moviechat_tui.core.conversation import Conversation
 from moviechat_tui.core.endpoint import Endpoint
 from moviechat_tui.core.persona import Persona
-from moviechat_tui.core.records import Record
+from moviechat_tui.core.records import Record, replace
 from moviechat_tui.core.tools import ToolCall
 from moviechat_tui.llm.types import BackendError, ErrorKind
 from moviechat_tui.session.catalogue_access import CatalogueAccess
@@ -46,6 +50,7 @@ from moviechat_tui.storage.preferences import load_preferences, update_preferenc
 if TYPE_CHECKING:
     from moviechat_tui.films.catalogue import Catalogue
     from moviechat_tui.films.records import FilmDetails, PersonDetails
+    from moviechat_tui.session.my_films import MyFilms
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +99,17 @@ def refuses_tools(error: BackendError) -> bool:
 class Grounding:
     """One session's grounding: the mode, the tools offered, the refusals remembered."""
 
-    def __init__(self, mode: str, access: CatalogueAccess, data_dir: Path) -> None:
+    def __init__(self, mode: str, access: CatalogueAccess, data_dir: Path,
+                 my_films: MyFilms | None = None) -> None:
         self.mode = mode if mode in GROUNDING_MODES else AUTO
         self.access = access
         self.registry = ToolRegistry(film_tools(access))
         """Every tool a model may be offered (making them opens nothing)."""
         self._film_tools = frozenset(self.registry.names)
+        self.my_films = my_films
+        """The user's lists (None: never sent), see `_with_my_lists`."""
+        if my_films is not None:
+            self.registry.add(my_films.tool())
         self._data_dir = data_dir
         self._refused: set[str] | None = None
         """Endpoint keys remembered as refusing tools (read from state.toml on first use)."""
@@ -110,7 +120,16 @@ class Grounding:
         a question, so a catalogue imported meanwhile is used at once)."""
         catalogue = self.access.available()
         return tuple(spec for spec in self.registry.specs()
-                     if catalogue or spec["function"]["name"] not in self._film_tools)
+                     if self._offered(spec["function"]["name"], catalogue))
+
+    def _offered(self, name: str, catalogue: bool) -> bool:
+        """The film tools need a catalogue; the `my_films` tool goes with them, and only
+        while the lists may go along (`[films] share_my_films`) and there are any."""
+        if name in self._film_tools:
+            return catalogue
+        if self.my_films is not None and name == self.my_films.tool_name:
+            return catalogue and self.my_films.offers_tool()
+        return True
 
     def describe(self, call: ToolCall, *, running: bool = False) -> str:
         """The chat's line for a call (see ToolRegistry.describe)."""
@@ -133,6 +152,25 @@ class Grounding:
     async def plan(self, conversation: Conversation, persona: Persona, model: str, key: str,
                    *, context_window: int | None = None, facts_only: bool = False) -> Plan:
         """The grounding of the next request. `facts_only`: tools were just refused."""
+        plan = await self._catalogue_plan(conversation, persona, model, key,
+                                          context_window=context_window,
+                                          facts_only=facts_only)
+        return await self._with_my_lists(plan, conversation, persona, model, context_window)
+
+    async def _with_my_lists(self, plan: Plan, conversation: Conversation, persona: Persona,
+                             model: str, context_window: int | None) -> Plan:
+        """The step that adds the user's taste (session/my_films.py `taste_for`) to the
+        system message, when it goes along."""
+        if self.my_films is None:
+            return plan
+        window = capabilities_for(model, context_window=context_window).context_window
+        taste = await self.my_films.taste_for(conversation, persona, context_window=window)
+        return replace(plan, system=f"{plan.system}\n\n{taste}") if taste else plan
+
+    async def _catalogue_plan(self, conversation: Conversation, persona: Persona, model: str,
+                              key: str, *, context_window: int | None,
+                              facts_only: bool) -> Plan:
+        """The catalogue's part: tools offered, facts given, or nothing."""
         if not facts_only and await self.offers_tools(key, model):
             self._open_catalogue_soon()
             hint = " ".join(part for part in (TOOLS_GUIDANCE, persona.tools_hint) if part)

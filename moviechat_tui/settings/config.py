@@ -452,6 +452,9 @@ SAMPLE_CONFIG = '''\
 # puts catalogue facts in the system message for the others; "tools" or "facts" always does
 # that; "off" does neither.
 # grounding = "auto"
+# Let your lists (watchlist, diary, ratings) go along with requests: a summary of your taste
+# when you ask for recommendations, and the read-only my_films tool. false keeps them out.
+# share_my_films = true
 
 # Endpoint profiles: switch with --profile NAME or the command palette ("Endpoint: ...").
 # A profile names the environment variable holding its key, never the key itself.

@@ -33,6 +33,14 @@ DEFAULT_KEYS: dict[str, str] = {
     # the conversation library (its own screen) it keeps meaning "search the text".
     "film_search": "ctrl+f",
     "message_films": "f",
+    # My films. F10: every ctrl+letter the prompt leaves free is taken or is a terminal's
+    # own (ctrl+b is tmux's prefix); F2–F9 are the personas.
+    "my_films": "f10",
+    # On a film card, a reply's films (the focused reply, its `f` list) and in My films.
+    "add_to_watchlist": "w",
+    "log_watched": "l",
+    "log_watched_on": "d",
+    "rate_film": "r",
 }
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,40}$")
@@ -58,6 +66,11 @@ def descriptions() -> dict[str, str]:
         "film_search": _("Look up a film in the catalogue (title, year, cast …)"),
         "message_films": _("The films the focused message names, checked against the "
                            "catalogue"),
+        "my_films": _("My films: your watchlist, diary and ratings"),
+        "add_to_watchlist": _("Add the film to your watchlist"),
+        "log_watched": _("Log the film as watched today (it leaves the watchlist)"),
+        "log_watched_on": _("Log the film as watched on a day you choose"),
+        "rate_film": _("Rate the film: 1–5 stars, . adds a half"),
     }
 
 
