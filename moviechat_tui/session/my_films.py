@@ -154,6 +154,8 @@ class MyFilms:
         self._emit = emit
         self._store: MyFilmsStore | None = None
         self._making = threading.Lock()
+        self.read_ahead = False
+        """`warm_up` has read the lists (the next screen finds them parsed)."""
 
     # -- the store, in a thread -------------------------------------------------------------
 
@@ -190,11 +192,13 @@ class MyFilms:
 
     def warm_up(self) -> None:
         """Read the lists now (call in a thread): the My films screen and the first
-        recommendation then find them parsed (~10 ms a thousand entries)."""
+        recommendation then find them parsed (~20 ms a thousand entries; the app calls it
+        once the user has been idle for a second, with the backend's warm-up)."""
         if self.has_lists():
             store = self._open()
             store.load()
             self._report_problems(store)
+        self.read_ahead = True
 
     def has_lists(self) -> bool:
         """Any list file exists (a few `stat`s, safe on the event loop)."""

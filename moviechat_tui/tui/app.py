@@ -331,6 +331,9 @@ class MovieChatApp(App[None]):
         await self.controller.prepare_backend()
         # The Markdown renderer too (~30 ms to import): the first reply need not wait for it.
         await asyncio.to_thread(load_renderer)
+        # Your lists too: the first F10 then draws at once instead of parsing 10,000 entries
+        # (~300 ms at that size; benchmarks/my_films.py).
+        await asyncio.to_thread(self.controller.my_films.warm_up)
         if self._freeze_after_warm_up:
             # openai and pydantic live as long as the app too, and a full collection that
             # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
