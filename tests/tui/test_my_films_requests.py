@@ -80,7 +80,9 @@ async def test_asking_for_recommendations_sends_your_taste_and_the_header_says_s
         await until(pilot, lambda: bool(view.query(FilmMarks)), what="the films line")
         line = view.query_one(FilmMarks).plain
         assert "Memories of Murder (2003)" in line
-        assert "w adds to your watchlist" in line
+        assert "On the reply (↑): w watchlist · r rate · f every film" in line
+        # Whole at 80 columns.
+        assert any(row.rstrip().endswith("f every film") for row in screen_lines(app))
 
 
 async def test_the_recommender_persona_always_gets_your_taste(

@@ -108,10 +108,9 @@ def known_films(mentions: list[Mention]) -> list[FilmRef]:
 
 def list_keys_hint(app: MovieChatApp) -> str:
     """The second line under a recommendation: how to keep the films it names."""
-    return _("Keep them: on the reply (↑), {w} adds to your watchlist · {r} rates · "
-             "{f} every film").format(w=app.key_for("add_to_watchlist"),
-                                      r=app.key_for("rate_film"),
-                                      f=app.key_for("message_films"))
+    return _("On the reply (↑): {w} watchlist · {r} rate · {f} every film").format(
+        w=app.key_for("add_to_watchlist"), r=app.key_for("rate_film"),
+        f=app.key_for("message_films"))
 
 
 def offer_line(text: str, width: int) -> Content:
