@@ -471,7 +471,8 @@ SAMPLE_CONFIG = '''\
 
 # Change keys: action id = "key" (several: "f5,f12"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
-# branch_message, edit_message, older_version, newer_version, film_search, message_films.
+# branch_message, edit_message, older_version, newer_version, film_search, message_films,
+# my_films, add_to_watchlist, log_watched, log_watched_on, rate_film.
 # See docs/keybindings.md. In the prompt, ctrl+a, ctrl+e, ctrl+k, ctrl+u and ctrl+w edit as
 # in a shell: leave them.
 [keys]
@@ -485,7 +486,7 @@ SAMPLE_CONFIG = '''\
 # name = "Noir buff"
 # description = "Hard-boiled talk about film noir"
 # system_prompt = """You are an expert on film noir, 1940-1959 ..."""
-# key = "f10"
+# key = "f12"
 # temperature = 0.7
 '''
 
