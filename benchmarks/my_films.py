@@ -142,6 +142,8 @@ def _store_metrics(folder: Path, repeat: int) -> list[Metric]:
 
 SCREEN_GOAL_MS = 300.0
 """Issue 18: the My films screen with 10,000 entries opens within this."""
+FRESH_APPS = 3
+"""Apps started for the first-open figures (medians of these)."""
 
 
 def _screen_text(app: object) -> str:
@@ -212,19 +214,27 @@ def _screen_metrics(lists_folder: Path, tmp: Path, repeat: int) -> list[Metric]:
     store = MyFilmsStore(Paths(small, small / "none.toml", small / "logs").my_films_dir)
     store.add_to_watchlist("Small Watchlist Film", 2001, None)
     store.log_watched("Small Diary Film", 2002, None, watched=date(2024, 1, 1))
-    runs = asyncio.run(_screen_runs(big, repeat, first))
-    base = asyncio.run(_screen_runs(small, repeat, {"watchlist": "Small Watchlist Film",
-                                                     "diary": "Small Diary Film"}))
+    small_first: dict[ListName, str] = {"watchlist": "Small Watchlist Film",
+                                        "diary": "Small Diary Film"}
+    runs: dict[str, list[float]] = {}
+    base: dict[str, list[float]] = {}
+    for _ in range(FRESH_APPS):  # a new app each time: "first time" is once per app
+        for into, folder, shows in ((runs, big, first), (base, small, small_first)):
+            for key, samples in asyncio.run(_screen_runs(folder, repeat, shows)).items():
+                into.setdefault(key, []).extend(samples)
     total = f"{lists.total:,}"
     return [
         Metric(f"My films opens, first time ({total} entries; the watchlist, "
-               f"{len(lists.watchlist):,}, shown)", runs["cold"][0], "ms",
-               baseline=base["cold"][0], baseline_name="the same with 2 entries",
-               max_value=SCREEN_GOAL_MS),
-        Metric("… F10 pressed at once after start (the lists not read yet)",
-               runs["at once"][0], "ms", baseline=base["at once"][0],
-               baseline_name="the same with 2 entries",
-               note="informational: the idle warm-up has not run"),
+               f"{len(lists.watchlist):,}, shown)", statistics.median(runs["cold"]), "ms",
+               baseline=statistics.median(base["cold"]),
+               baseline_name="the same with 2 entries", max_value=SCREEN_GOAL_MS,
+               samples=runs["cold"]),
+        Metric("… F10 pressed at once after start (the lists not read yet: the shown "
+               "one first)",
+               statistics.median(runs["at once"]), "ms",
+               baseline=statistics.median(base["at once"]),
+               baseline_name="the same with 2 entries", max_value=SCREEN_GOAL_MS,
+               samples=runs["at once"]),
         Metric(f"My films opens again (F10 → rows on screen, {total} entries)",
                statistics.median(runs["warm"]), "ms",
                baseline=statistics.median(base["warm"]),

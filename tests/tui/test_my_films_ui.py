@@ -81,7 +81,7 @@ async def _open_my_films(pilot: Any) -> MyFilmsScreen:
     app = pilot.app
     await pilot.press("f10")
     await until(pilot, lambda: isinstance(app.screen, MyFilmsScreen)
-                and app.screen.lists is not None, what="My films, read")
+                and app.screen.complete, what="My films, read")
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, MyFilmsScreen)

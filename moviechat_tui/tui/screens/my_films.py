@@ -21,6 +21,7 @@ at its first key (films/my_lists.py EntryFilter), and only the rows in view are 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,9 @@ class MyFilmsScreen(ModalScreen[None]):
         self.current: ListName = start or "watchlist"
         self._chosen = start is not None
         self.lists: MyLists | None = None
+        self.complete = False
+        """All three lists are read (before that, only the one shown first: F10 pressed
+        before the app's idle warm-up read them, see `load`)."""
         self.sorting: dict[ListName, SortKey] = dict.fromkeys(LIST_NAMES, "date")
         self._sorted: dict[ListName, list[Entry]] = {}
         self._filters: dict[ListName, EntryFilter] = {}
@@ -124,39 +128,54 @@ class MyFilmsScreen(ModalScreen[None]):
     def on_screen_resume(self) -> None:
         """Back from a card (where the film may have been rated) or a dialog: the lists as
         they are now (only changed files are read again)."""
-        if self.lists is not None:
+        if self.complete:
             self.load()
 
     # -- the lists ----------------------------------------------------------------------------
 
     @work(exclusive=True, group="my-films-load")
     async def load(self) -> None:
-        lists = await self.app.controller.my_films.lists()
+        my_films = self.app.controller.my_films
+        if not self.complete and not my_films.read_ahead:
+            # Nothing read yet (F10 right after start, 10,000 entries: ~400 ms to read all):
+            # the list shown first goes up as soon as its file alone is read.
+            shown_first = await my_films.entries(self.current)
+            if shown_first:
+                self._take(MyLists(**{self.current: shown_first}), complete=False)
+                # Drawn before the rest is read: that read holds the GIL most of the time.
+                drawn = asyncio.Event()
+                self.call_after_refresh(drawn.set)
+                await drawn.wait()
+        lists = await my_films.lists()
         if lists is None:  # unreadable: the notice said why
             lists = MyLists()
         self._take(lists)
 
-    def _take(self, lists: MyLists) -> None:
+    def _take(self, lists: MyLists, *, complete: bool = True) -> None:
+        """Show `lists` (`complete`: all three; else only the current one is read)."""
         keep = self.entry_list.current
-        changed = self.lists is None or any(lists.of(n) is not self.lists.of(n)
-                                            for n in LIST_NAMES)
+        changed = (not self.complete or self.lists is None
+                   or any(lists.of(n) is not self.lists.of(n) for n in LIST_NAMES))
         if not changed:
             return
-        first = self.lists is None
+        first = not self.complete
         for name in LIST_NAMES:
             if self.lists is None or lists.of(name) is not self.lists.of(name):
                 self._sorted.pop(name, None)
                 self._filters.pop(name, None)
         self.lists = lists
-        if first and not self._chosen and not lists.of(self.current):
+        if first and complete and not self._chosen and not lists.of(self.current):
             # Open on a list that has films (after an import, often only the diary).
             self._switch_to(next((n for n in LIST_NAMES if lists.of(n)), self.current),
                             show=False)
         for name in LIST_NAMES:
+            count = (f"{len(lists.of(name)):,}" if complete or name == self.current
+                     else "…")
             self.tabs.query_one(f"#{_tab_id(name)}", Tab).label = Content(
-                f"{list_title(name)} ({len(lists.of(name)):,})")
+                f"{list_title(name)} ({count})")
+        self.complete = complete
         self._show(keep=keep)
-        if first and not lists.of(self.current):
+        if first and complete and not lists.of(self.current):
             self.entry_list.focus()  # nothing to filter: the list's keys (i imports)
 
     def _sorted_list(self, name: ListName) -> list[Entry]:
@@ -183,7 +202,7 @@ class MyFilmsScreen(ModalScreen[None]):
             self.shown = ordered
         self.entry_list.show(name, self.shown, keep=keep)
         self._say_status()
-        self._show_empty(not ordered)
+        self._show_empty(not ordered and self.complete)  # (not "empty" while unread)
         self._show_detail()
         self.refresh_bindings()
 
