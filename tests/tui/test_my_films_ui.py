@@ -331,3 +331,25 @@ async def test_a_path_that_is_no_export_says_so_and_the_dialog_stays(tmp_path: P
         await until(pilot, lambda: "nothing-here.zip" in _text(app), what="the problem")
         assert app.screen is dialog and dialog.summary is None
         assert not _store(settings).load().total
+
+
+def test_rows_line_up_in_korean_too() -> None:
+    """The day column is cells wide, not characters: "날짜 없음" (no date) is 9 cells."""
+    from rich.cells import cell_len
+
+    from moviechat_tui.core import i18n
+    from moviechat_tui.films.my_lists import make_entry
+    from moviechat_tui.tui.render.my_films_rows import entry_row
+
+    dated = make_entry("Parasite", 2019, None, date(2024, 3, 9), watched=date(2024, 3, 9),
+                       rating=5)
+    undated = make_entry("Coco", 2017, None, date(2024, 3, 9))
+    assert i18n.set_language("ko") == "ko"
+    try:
+        rows = [entry_row("diary", entry, 60).plain for entry in (dated, undated)]
+    finally:
+        i18n.set_language("en")
+    assert rows[1].startswith("날짜 없음")
+    starts = [cell_len(row[:row.index(title)]) for row, title in zip(rows, ("Parasite",
+                                                                             "Coco"))]
+    assert starts[0] == starts[1]

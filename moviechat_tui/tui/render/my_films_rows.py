@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 
 from moviechat_tui.core.i18n import _, ngettext
@@ -50,7 +50,8 @@ def sort_words(by: SortKey) -> str:
 def _day(name: ListName, entry: Entry) -> str:
     if name == "diary":
         if entry.watched is None:
-            return _("no date").ljust(DATE_CELLS)[:DATE_CELLS]
+            # Cells, not characters: "날짜 없음" is 5 characters and 9 cells.
+            return set_cell_size(_("no date"), DATE_CELLS)
         return entry.watched.isoformat()
     return entry.date.isoformat()
 
