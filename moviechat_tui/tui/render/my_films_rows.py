@@ -107,8 +107,12 @@ def state_words(state: FilmState) -> str:
     parts: list[str] = []
     if state.on_watchlist:
         parts.append(_("On your watchlist"))
-    if state.viewings and state.last_watched is not None:
-        parts.append(ngettext("Watched on {day}", "Watched {n} times, last on {day}",
+    if state.viewings == 1 and state.last_watched is not None:
+        # Two sentences, not one plural: Korean has one plural form, "1번 봤음" reads oddly.
+        parts.append(_("Watched on {day}").format(day=_day_words(state.last_watched)))
+    elif state.viewings and state.last_watched is not None:
+        parts.append(ngettext("Watched {n} time, last on {day}",
+                              "Watched {n} times, last on {day}",
                               state.viewings).format(n=state.viewings,
                                                      day=_day_words(state.last_watched)))
     elif state.seen:
