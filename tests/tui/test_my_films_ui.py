@@ -350,6 +350,6 @@ def test_rows_line_up_in_korean_too() -> None:
     finally:
         i18n.set_language("en")
     assert rows[1].startswith("날짜 없음")
-    starts = [cell_len(row[:row.index(title)]) for row, title in zip(rows, ("Parasite",
-                                                                             "Coco"))]
+    titles = ("Parasite", "Coco")
+    starts = [cell_len(row[:row.index(title)]) for row, title in zip(rows, titles, strict=True)]
     assert starts[0] == starts[1]

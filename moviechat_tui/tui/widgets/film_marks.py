@@ -189,12 +189,17 @@ class FilmMarker:
 
     def check_on_screen(self) -> None:
         """Recognise the films of the finished replies now on screen, not checked yet."""
+        from textual.css.query import NoMatches
+
         from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
         chat = self.app.chat_screen
         if not chat.is_mounted:
             return
-        pane = chat.message_pane
+        try:
+            pane = chat.message_pane
+        except NoMatches:  # the app is closing: its widgets are being removed
+            return
         top = pane.scroll_y
         bottom = top + pane.scrollable_content_region.height
         for view in pane.query_children(AssistantMessageView):
