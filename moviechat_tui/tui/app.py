@@ -217,10 +217,17 @@ class MovieChatApp(App[None]):
             self.call_after_refresh(self._films_on_screen)
 
     def _films_on_screen(self) -> None:
+        from textual.css.query import NoMatches
+
         from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
-        if self._chat is not None and self._chat.message_pane.query_children(
-                AssistantMessageView):
+        if self._chat is None:
+            return
+        try:
+            replies = self._chat.message_pane.query_children(AssistantMessageView)
+        except NoMatches:  # called after a refresh that came as the app closed
+            return
+        if replies:
             self.film_marker.check_on_screen()
 
     def _pane_scrolled(self, _scroll_y: float) -> None:

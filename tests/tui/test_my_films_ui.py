@@ -241,9 +241,8 @@ async def test_keys_on_the_card_put_the_film_in_your_lists(tmp_path: Path) -> No
         assert [e.rating for e in store.load_list("ratings")] == [4.5]
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, WatchedOnDialog), what="day")
-        field = app.screen.query_one(Input)
-        field.value = ""
-        await _type(pilot, "2021-08-08")
+        assert app.screen.query_one(Input).value == date.today().isoformat()
+        await _type(pilot, "2021-08-08")  # today's date is selected: typing replaces it
         await pilot.press("enter")
         await until(pilot, lambda: "Watched 2 times" in _text(app), what="second viewing")
         assert date(2021, 8, 8) in {e.watched for e in store.load_list("diary")}

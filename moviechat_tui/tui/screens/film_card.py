@@ -42,18 +42,20 @@ class FilmCardScreen(ModalScreen[None]):
     AUTO_FOCUS = "#film-facts"
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
+    # In the order the footer shows them while they fit (80 columns: up to "c Copy link"):
+    # asking and your lists first, the link after.
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Back"), id="close_film_card"),
-        Binding("c", "copy_link", _("Copy link"), id="copy_film_link"),
         Binding("a", "ask", _("Ask about it"), id="ask_about_film"),
-        Binding("o", "open_page", _("IMDb page"), id="open_film_page"),
         Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
                 _("Watchlist"), id="add_to_watchlist"),
         Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
                 id="log_watched"),
+        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
+        Binding("c", "copy_link", _("Copy link"), id="copy_film_link"),
+        Binding("o", "open_page", _("IMDb page"), id="open_film_page"),
         Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
                 id="log_watched_on"),
-        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
     ]
 
     def __init__(self, film_id: str) -> None:
