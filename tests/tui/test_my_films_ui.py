@@ -352,3 +352,25 @@ def test_rows_line_up_in_korean_too() -> None:
     titles = ("Parasite", "Coco")
     starts = [cell_len(row[:row.index(title)]) for row, title in zip(rows, titles, strict=True)]
     assert starts[0] == starts[1]
+
+
+async def test_a_filter_that_matches_nothing_and_an_empty_list_say_what_to_do(
+        tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _store(settings).add_to_watchlist("The Godfather", 1972, "tt0000018")
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_my_films(pilot)
+        await _type(pilot, "zzz")
+        await pilot.pause()
+        assert "No film in your watchlist matches “zzz”. Tab looks in the next list." \
+            in _text(app)
+        for _key in range(3):
+            await pilot.press("backspace")
+        await pilot.press("tab")  # the diary: empty
+        await pilot.pause()
+        assert "Your diary is empty." in _text(app)
+        await pilot.press("i")  # the key the hint names works at once (not typed)
+        await until(pilot, lambda: isinstance(app.screen, LetterboxdImportScreen),
+                    what="the import dialog")
+        assert screen.filter_input.value == ""

@@ -34,6 +34,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static, Tab, Tabs
 
 from moviechat_tui.core.i18n import _, ngettext
+from moviechat_tui.core.text import one_line
 from moviechat_tui.films.my_lists import (
     LIST_NAMES,
     SORT_KEYS,
@@ -202,7 +203,12 @@ class MyFilmsScreen(ModalScreen[None]):
             self.shown = ordered
         self.entry_list.show(name, self.shown, keep=keep)
         self._say_status()
-        self._show_empty(not ordered and self.complete)  # (not "empty" while unread)
+        if not ordered and self.complete:  # (not "empty" while the others are unread)
+            self._show_empty()
+        elif ordered and not self.shown:
+            self._show_no_match(query)
+        else:
+            self.query_one("#my-films-empty", Static).display = False
         self._show_detail()
         self.refresh_bindings()
 
@@ -215,20 +221,30 @@ class MyFilmsScreen(ModalScreen[None]):
         self.query_one("#my-films-status", Static).update(Content.styled(
             f"{count} · {sort_words(self.sorting[self.current])}", "$foreground-muted"))
 
-    def _show_empty(self, empty: bool) -> None:
+    def _show_empty(self) -> None:
+        """An empty list says how to fill it — and its keys work at once (the focus leaves
+        an empty filter, where `i` would be typed)."""
         hint = self.query_one("#my-films-empty", Static)
-        hint.display = empty
-        if empty:
-            words = {
-                "watchlist": _("Your watchlist is empty."),
-                "diary": _("Your diary is empty."),
-                "ratings": _("You have not rated any film yet."),
-            }[self.current]
-            hint.update(Content(words + " " + _(
-                "Add films from a film card or a reply's films ({w} watchlist, {l} watched, "
-                "{r} rate), or import your Letterboxd export: press {i}.").format(
-                    w=self.app.key_for("add_to_watchlist"), l=self.app.key_for("log_watched"),
-                    r=self.app.key_for("rate_film"), i="i")))
+        hint.display = True
+        words = {
+            "watchlist": _("Your watchlist is empty."),
+            "diary": _("Your diary is empty."),
+            "ratings": _("You have not rated any film yet."),
+        }[self.current]
+        hint.update(Content(words + " " + _(
+            "Add films from a film card or a reply's films ({w} watchlist, {l} watched, "
+            "{r} rate), or import your Letterboxd export: press {i}.").format(
+                w=self.app.key_for("add_to_watchlist"), l=self.app.key_for("log_watched"),
+                r=self.app.key_for("rate_film"), i="i")))
+        if self.focused is self.filter_input and not self.filter_input.value:
+            self.entry_list.focus()
+
+    def _show_no_match(self, query: str) -> None:
+        hint = self.query_one("#my-films-empty", Static)
+        hint.display = True
+        hint.update(Content(_("No film in your {list} matches “{text}”. Tab looks in the "
+                              "next list.").format(list=list_title(self.current).lower(),
+                                                   text=one_line(query.strip(), 40))))
 
     def _show_detail(self) -> None:
         entry = self.entry_list.current
