@@ -16,7 +16,10 @@ typed in the list goes to the filter (`route_typed_key`, as the chat sends it to
 Fast with 10,000 entries: the lists are read in a thread (session/my_films.py, cached while
 their files are unchanged), each list sorted once per sort order, the filter's index built
 at its first key (films/my_lists.py EntryFilter), and only the rows in view are drawn
-(widgets/entry_list.py). `python -m benchmarks.my_films` measures the opening.
+(widgets/entry_list.py). The app reads the lists ahead once the user is idle (app.py's
+warm-up); a screen opened before that draws the list it shows from that file alone, then
+reads the others (their tabs say "(…)" meanwhile). `python -m benchmarks.my_films
+--screen-only` measures the opening.
 """
 
 from __future__ import annotations
