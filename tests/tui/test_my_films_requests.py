@@ -138,3 +138,16 @@ async def test_share_my_films_false_keeps_every_list_out_of_every_request(
         await wait_idle(pilot)
         assert INSTRUCTION not in _system(loopback.requests[-1])
         assert not _mark(recommender)
+
+
+async def test_a_model_that_cannot_call_tools_gets_the_summary_but_no_tool(
+        tmp_path: Path, loopback: LoopbackServer) -> None:
+    loopback.push(Reply(text=RECOMMENDATION))
+    app = make_app(_settings(tmp_path, loopback.base_url, model="gemma-2-9b-it"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "Recommend me a film for tonight")
+        await wait_idle(pilot)
+        body = loopback.requests[-1]
+        assert not _tools(body)
+        assert INSTRUCTION in _system(body) and "Parasite (2019)" in _system(body)
+        assert _mark(app)
