@@ -4,7 +4,12 @@ you type, the taste summary — and a Letterboxd import against a million-title 
     python -m benchmarks.my_films                       # builds the full catalogue (minutes)
     python -m benchmarks.my_films --catalogue PATH      # use (or build and keep) it there
     python -m benchmarks.my_films --quick               # small catalogue, seconds (CI)
+    python -m benchmarks.my_films --screen-only         # only the My films screen
     python -m benchmarks.my_films --json out.json
+
+The screen is timed as a user sees it: from F10 pressed (or Tab to the diary) until the first
+row's title is on the screen, in a headless app (`App.run_test`, 120×40), against the same
+screen with two entries as the baseline.
 
 The lists are synthetic (a 10,000-entry diary, 3,000-entry watchlist, 5,000 ratings). The
 Letterboxd export is generated from the catalogue the way real ones differ from IMDb: most
@@ -133,6 +138,116 @@ def _store_metrics(folder: Path, repeat: int) -> list[Metric]:
     ]
 
 
+# -- the My films screen ----------------------------------------------------------------------
+
+SCREEN_GOAL_MS = 300.0
+"""Issue 18: the My films screen with 10,000 entries opens within this."""
+FRESH_APPS = 3
+"""Apps started for the first-open figures (medians of these)."""
+
+
+def _screen_text(app: object) -> str:
+    screen = app.screen  # type: ignore[attr-defined]
+    return "\n".join(strip.text for strip in screen._compositor.render_strips())
+
+
+async def _open_ms(app: object, pilot: object, key: str, shows: str) -> float:
+    """Milliseconds from `key` pressed to `shows` (the first row's title) on the screen —
+    the lists read, sorted, and the visible rows drawn."""
+    from textual import events
+
+    start = time.perf_counter()
+    # Posted, not `pilot.press`: that also waits for animations (the tabs' underline
+    # slides for 0.3 s) that do not delay the rows.
+    app.post_message(events.Key(key, None))  # type: ignore[attr-defined]
+    while shows not in _screen_text(app):
+        await pilot.pause(0.002)  # type: ignore[attr-defined]
+    return (time.perf_counter() - start) * 1000
+
+
+async def _screen_runs(data_dir: Path, repeat: int, first: dict[ListName, str]
+                       ) -> dict[str, list[float]]:
+    """Open My films `repeat` + 1 times in one app (the first is cold: the screen's modules
+    imported and the lists read from disk), each time also switching to the diary."""
+    from moviechat_tui.settings.config import Overrides, load_settings
+    from moviechat_tui.settings.paths import Paths
+    from moviechat_tui.tui.app import MovieChatApp
+
+    settings = load_settings(Paths(data_dir, data_dir / "none.toml", data_dir / "logs"),
+                             Overrides(base_url="http://127.0.0.1:9/v1"), environ={})
+    runs: dict[str, list[float]] = {"at once": [], "cold": [], "warm": [], "diary": []}
+    app = MovieChatApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        # F10 pressed at once, before the app's idle warm-up has read the lists.
+        runs["at once"].append(await _open_ms(app, pilot, "f10", first["watchlist"]))
+    app = MovieChatApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # As usually: the user has been reading or typing for a while (the idle warm-up,
+        # after a second without a key, has read the lists; its openai import is over).
+        waited = time.monotonic()
+        while not app.controller.my_films.read_ahead and time.monotonic() - waited < 30:
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        for n in range(repeat + 1):
+            runs["cold" if n == 0 else "warm"].append(
+                await _open_ms(app, pilot, "f10", first["watchlist"]))
+            runs["diary"].append(await _open_ms(app, pilot, "tab", first["diary"]))
+            await pilot.press("escape")
+            await pilot.pause(0.05)
+    return runs
+
+
+def _screen_metrics(lists_folder: Path, tmp: Path, repeat: int) -> list[Metric]:
+    """The My films screen opened on the full lists, against the same screen with one film
+    in each list (what is left is the screen's own cost)."""
+    import asyncio
+    import shutil
+
+    from moviechat_tui.settings.paths import Paths
+
+    big = tmp / "screen-big"
+    shutil.copytree(lists_folder, Paths(big, big / "none.toml", big / "logs").my_films_dir)
+    lists = MyFilmsStore(lists_folder).load()
+    first = {name: sort_entries(name, lists.of(name), "date")[0].label for name in LIST_NAMES}
+    small = tmp / "screen-small"
+    store = MyFilmsStore(Paths(small, small / "none.toml", small / "logs").my_films_dir)
+    store.add_to_watchlist("Small Watchlist Film", 2001, None)
+    store.log_watched("Small Diary Film", 2002, None, watched=date(2024, 1, 1))
+    small_first: dict[ListName, str] = {"watchlist": "Small Watchlist Film",
+                                        "diary": "Small Diary Film"}
+    runs: dict[str, list[float]] = {}
+    base: dict[str, list[float]] = {}
+    for _ in range(FRESH_APPS):  # a new app each time: "first time" is once per app
+        for into, folder, shows in ((runs, big, first), (base, small, small_first)):
+            for key, samples in asyncio.run(_screen_runs(folder, repeat, shows)).items():
+                into.setdefault(key, []).extend(samples)
+    total = f"{lists.total:,}"
+    return [
+        Metric(f"My films opens, first time ({total} entries; the watchlist, "
+               f"{len(lists.watchlist):,}, shown)", statistics.median(runs["cold"]), "ms",
+               baseline=statistics.median(base["cold"]),
+               baseline_name="the same with 2 entries", max_value=SCREEN_GOAL_MS,
+               samples=runs["cold"]),
+        Metric("… F10 pressed at once after start (the lists not read yet: the shown "
+               "one first)",
+               statistics.median(runs["at once"]), "ms",
+               baseline=statistics.median(base["at once"]),
+               baseline_name="the same with 2 entries", max_value=SCREEN_GOAL_MS,
+               samples=runs["at once"]),
+        Metric(f"My films opens again (F10 → rows on screen, {total} entries)",
+               statistics.median(runs["warm"]), "ms",
+               baseline=statistics.median(base["warm"]),
+               baseline_name="the same with 2 entries", max_value=SCREEN_GOAL_MS,
+               samples=runs["warm"]),
+        Metric(f"Tab to the {len(lists.diary):,}-entry diary (sorted, rows on screen)",
+               statistics.median(runs["diary"]), "ms",
+               baseline=statistics.median(base["diary"]),
+               baseline_name="the same with 1 entry", max_value=SCREEN_GOAL_MS,
+               samples=runs["diary"]),
+    ]
+
+
 # -- the Letterboxd import ------------------------------------------------------------------
 
 def _strip_accents(text: str) -> str:
@@ -245,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalogue", type=Path, metavar="PATH",
                         help="the catalogue to import against (built there if missing)")
     parser.add_argument("--repeat", type=int, default=5, metavar="N")
+    parser.add_argument("--screen-only", action="store_true",
+                        help="only the My films screen's figures (no catalogue, seconds)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results here")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
@@ -253,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="moviechat-myfilms-bench-") as name:
         tmp = Path(name)
         metrics = _store_metrics(tmp / "lists", args.repeat)
-        metrics += _import_metrics(_catalogue(args, tmp), tmp)
+        metrics += _screen_metrics(tmp / "lists", tmp, args.repeat)
+        if args.screen_only:
+            metrics = metrics[-4:]
+        if not args.screen_only:
+            metrics += _import_metrics(_catalogue(args, tmp), tmp)
     machine = load.summary()
     print()
     print(f"moviechat-tui My films — {'quick' if args.quick else 'full'} scale; "

@@ -167,6 +167,13 @@ class SpoilerShieldChanged(Record):
     on: bool
 
 
+class ListsShared(Record):
+    """Whether the request just sent carried the user's lists (the taste summary in its
+    system message, or the model read them with the `my_films` tool): the header's mark."""
+
+    shared: bool
+
+
 ControllerEvent = (
     ConversationOpened
     | HistoryLoaded
@@ -188,4 +195,5 @@ ControllerEvent = (
     | Notify
     | TitleChanged
     | SpoilerShieldChanged
+    | ListsShared
 )

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from moviechat_tui.session.catalogue_access import CatalogueAccess
     from moviechat_tui.session.grounding import Grounding, Plan
     from moviechat_tui.session.mcp.servers import McpServers
+    from moviechat_tui.session.my_films import MyFilms
     from moviechat_tui.session.spoiler_shield import SpoilerShield
 
 __all__ = ["BackendFactory", "ConversationController", "default_backend_factory"]
@@ -132,7 +133,7 @@ class ConversationController:
             from moviechat_tui.session.grounding import Grounding
 
             self._grounding = Grounding(self.settings.films.grounding, self.catalogue,
-                                        self.settings.paths.data_dir)
+                                        self.settings.paths.data_dir, self.my_films)
         return self._grounding
 
     @property
@@ -153,6 +154,15 @@ class ConversationController:
                                    self._emit, log_dir=paths.log_dir, data_dir=paths.data_dir)
         if self._mcp is not None:
             self._mcp.start()
+
+    @functools.cached_property
+    def my_films(self) -> MyFilms:
+        """The user's lists (session/my_films.py): for the app's screens and keys, and what
+        goes along with a request. Nothing is read until something asks."""
+        from moviechat_tui.session.my_films import MyFilms
+
+        return MyFilms(self.settings.paths.my_films_dir, self._emit,
+                       share=self.settings.films.share_my_films)
 
     @functools.cached_property
     def catalogue(self) -> CatalogueAccess:

@@ -21,6 +21,10 @@ MCP servers' tools (session/mcp/) are not about the catalogue, so the grounding 
 does not decide them: a model that can call tools (the capabilities table, and no refusal
 remembered; "tools" forces it) is offered them on every path — with the film tools, next
 to the catalogue facts ("facts", or "auto" without a catalogue), or alone ("off").
+
+Either way, one more step adds the user's own lists when they may go along
+(`_with_my_lists`, session/my_films.py): the summary of their taste in the system message
+for recommendations, and the read-only `my_films` tool next to the film tools.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from moviechat_tui.core.context import estimate_tokens
 from moviechat_tui.core.conversation import Conversation
 from moviechat_tui.core.endpoint import Endpoint
 from moviechat_tui.core.persona import Persona
-from moviechat_tui.core.records import Record
+from moviechat_tui.core.records import Record, replace
 from moviechat_tui.core.tools import ToolCall
 from moviechat_tui.llm.types import BackendError, ErrorKind
 from moviechat_tui.session.catalogue_access import CatalogueAccess
@@ -51,6 +55,7 @@ from moviechat_tui.storage.preferences import load_preferences, update_preferenc
 if TYPE_CHECKING:
     from moviechat_tui.films.catalogue import Catalogue
     from moviechat_tui.films.records import FilmDetails, PersonDetails
+    from moviechat_tui.session.my_films import MyFilms
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +104,17 @@ def refuses_tools(error: BackendError) -> bool:
 class Grounding:
     """One session's grounding: the mode, the tools offered, the refusals remembered."""
 
-    def __init__(self, mode: str, access: CatalogueAccess, data_dir: Path) -> None:
+    def __init__(self, mode: str, access: CatalogueAccess, data_dir: Path,
+                 my_films: MyFilms | None = None) -> None:
         self.mode = mode if mode in GROUNDING_MODES else AUTO
         self.access = access
         self.registry = ToolRegistry(film_tools(access))
         """Every tool a model may be offered (making them opens nothing)."""
         self._film_tools = frozenset(self.registry.names)
+        self.my_films = my_films
+        """The user's lists (None: never sent), see `_with_my_lists`."""
+        if my_films is not None:
+            self.registry.add(my_films.tool())
         self._data_dir = data_dir
         self._refused: set[str] | None = None
         """Endpoint keys remembered as refusing tools (read from state.toml on first use)."""
@@ -119,12 +129,21 @@ class Grounding:
         if self.mode not in (AUTO, TOOLS) or not self.access.available():
             return ()
         return tuple(spec for spec in self.registry.specs()
-                     if spec["function"]["name"] in self._film_tools)
+                     if spec["function"]["name"] in self._film_tools
+                     or self._shares_lists_tool(spec["function"]["name"]))
+
+    def _shares_lists_tool(self, name: str) -> bool:
+        """The `my_films` tool goes with the film tools, and only while the lists may go
+        along (`[films] share_my_films`) and there are any."""
+        return (self.my_films is not None and name == self.my_films.tool_name
+                and self.my_films.offers_tool())
 
     def _other_specs(self) -> tuple[dict[str, Any], ...]:
         """MCP servers' tools (on every grounding path, for a model that calls tools)."""
+        lists_tool = self.my_films.tool_name if self.my_films is not None else None
         return tuple(spec for spec in self.registry.specs()
-                     if spec["function"]["name"] not in self._film_tools)
+                     if spec["function"]["name"] not in self._film_tools
+                     and spec["function"]["name"] != lists_tool)
 
     @property
     def gives_facts(self) -> bool:
@@ -156,6 +175,26 @@ class Grounding:
     async def plan(self, conversation: Conversation, persona: Persona, model: str, key: str,
                    *, context_window: int | None = None, facts_only: bool = False) -> Plan:
         """The grounding of the next request. `facts_only`: tools were just refused."""
+        plan = await self._catalogue_plan(conversation, persona, model, key,
+                                          context_window=context_window,
+                                          facts_only=facts_only)
+        return await self._with_my_lists(plan, conversation, persona, model, context_window)
+
+    async def _with_my_lists(self, plan: Plan, conversation: Conversation, persona: Persona,
+                             model: str, context_window: int | None) -> Plan:
+        """The step that adds the user's taste (session/my_films.py `taste_for`) to the
+        system message, when it goes along."""
+        if self.my_films is None:
+            return plan
+        window = capabilities_for(model, context_window=context_window).context_window
+        taste = await self.my_films.taste_for(conversation, persona, context_window=window)
+        return replace(plan, system=f"{plan.system}\n\n{taste}") if taste else plan
+
+    async def _catalogue_plan(self, conversation: Conversation, persona: Persona, model: str,
+                              key: str, *, context_window: int | None,
+                              facts_only: bool) -> Plan:
+        """The catalogue's part (tools offered, facts given, or nothing), with any MCP
+        servers' tools beside it."""
         film: tuple[dict[str, Any], ...] = ()
         other: tuple[dict[str, Any], ...] = ()
         if not facts_only and await self.calls_tools(key, model):

@@ -472,6 +472,9 @@ SAMPLE_CONFIG = '''\
 # puts catalogue facts in the system message for the others; "tools" or "facts" always does
 # that; "off" does neither.
 # grounding = "auto"
+# Let your lists (watchlist, diary, ratings) go along with requests: a summary of your taste
+# when you ask for recommendations, and the read-only my_films tool. false keeps them out.
+# share_my_films = true
 
 # Endpoint profiles: switch with --profile NAME or the command palette ("Endpoint: ...").
 # A profile names the environment variable holding its key, never the key itself.
@@ -502,7 +505,8 @@ SAMPLE_CONFIG = '''\
 # Change keys: action id = "key" (several: "f5,ctrl+g"). Ids: quit, help, new_conversation,
 # open_conversations, next_persona, stop, regenerate, edit_last, export, copy_message,
 # branch_message, edit_message, older_version, newer_version, film_search, message_films,
-# spoiler_shield, open_spoiler.
+# spoiler_shield, open_spoiler, my_films, add_to_watchlist, log_watched, log_watched_on,
+# rate_film.
 # See docs/keybindings.md. In the prompt, ctrl+a, ctrl+e, ctrl+k, ctrl+u and ctrl+w edit as
 # in a shell: leave them.
 [keys]
@@ -516,7 +520,7 @@ SAMPLE_CONFIG = '''\
 # name = "Noir buff"
 # description = "Hard-boiled talk about film noir"
 # system_prompt = """You are an expert on film noir, 1940-1959 ..."""
-# key = "f10"
+# key = "f11"
 # temperature = 0.7
 '''
 

@@ -24,7 +24,7 @@ _REGION = re.compile(r"^[A-Za-z]{2,4}$")
 """IMDb's regions: ISO 3166 codes (KR, US) and a few of its own (XWW, SUHH)."""
 
 FILMS_KEYS = ("source_url", "kinds", "short_min_votes", "include_adult", "aka_regions",
-              "grounding")
+              "grounding", "share_my_films")
 GROUNDING_MODES = ("auto", "tools", "facts", "off")
 """`grounding`: how answers use the film catalogue (session/grounding.py)."""
 
@@ -46,6 +46,10 @@ class FilmOptions(Record):
     """How answers use the catalogue: "auto" offers the film tools to models that can call
     them and gives catalogue facts in the system message to the others; "tools" or "facts":
     always that; "off": neither."""
+    share_my_films: bool = True
+    """Your lists (watchlist, diary, ratings) may go along with requests: a summary of your
+    taste when you ask for recommendations, and the read-only `my_films` tool. False keeps
+    them out of every request (session/my_films.py)."""
 
 
 def parse_films(raw: object) -> tuple[FilmOptions, str | None, str]:
@@ -100,6 +104,10 @@ def parse_films(raw: object) -> tuple[FilmOptions, str | None, str]:
         return FilmOptions(), _("films.grounding must be one of {modes}").format(
             modes=", ".join(f'"{mode}"' for mode in GROUNDING_MODES)), "grounding"
 
+    share = raw.get("share_my_films", True)
+    if not isinstance(share, bool):
+        return FilmOptions(), _("films.share_my_films must be true or false"), "share_my_films"
+
     return FilmOptions(source_url=source_url, kinds=kinds, short_min_votes=votes,
                        include_adult=adult, aka_regions=regions,
-                       grounding=grounding), None, ""
+                       grounding=grounding, share_my_films=share), None, ""

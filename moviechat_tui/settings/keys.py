@@ -38,6 +38,14 @@ DEFAULT_KEYS: dict[str, str] = {
     # mode delivers it as a key, not SIGQUIT, and the prompt does not bind it.
     "spoiler_shield": "f12,ctrl+backslash",
     "open_spoiler": "s",
+    # My films. F10: every ctrl+letter the prompt leaves free is taken or is a terminal's
+    # own (ctrl+b is tmux's prefix); F2–F9 are the personas.
+    "my_films": "f10",
+    # On a film card, a reply's films (the focused reply, its `f` list) and in My films.
+    "add_to_watchlist": "w",
+    "log_watched": "l",
+    "log_watched_on": "d",
+    "rate_film": "r",
 }
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_+]{1,40}$")
@@ -67,6 +75,11 @@ def descriptions() -> dict[str, str]:
                             "revelations in replies stay closed)"),
         "open_spoiler": _("On a reply: open its next closed spoiler (when all are open: "
                           "close them again)"),
+        "my_films": _("My films: your watchlist, diary and ratings"),
+        "add_to_watchlist": _("Add the film to your watchlist"),
+        "log_watched": _("Log the film as watched today (it leaves the watchlist)"),
+        "log_watched_on": _("Log the film as watched on a day you choose"),
+        "rate_film": _("Rate the film: 1–5 stars, . adds a half"),
     }
 
 

@@ -56,9 +56,10 @@ if TYPE_CHECKING:
     from moviechat_tui.films.records import FilmSummary
     from moviechat_tui.session.films import FilmLookup
     from moviechat_tui.session.library_actions import LibraryController
+    from moviechat_tui.tui.my_films_actions import MyFilmsActions
     from moviechat_tui.tui.render.view_snapshot import Rendered
     from moviechat_tui.tui.widgets.film_marks import FilmMarker
-    from moviechat_tui.tui.widgets.message_view import MessageView
+    from moviechat_tui.tui.widgets.message_view import AssistantMessageView, MessageView
 
 WARM_UP_DELAY: float | None = 1.0
 """Seconds without a key press, after the first frame, before the backend is warmed up
@@ -106,6 +107,7 @@ class MovieChatApp(App[None]):
         Binding(DEFAULT_KEYS["film_search"], "look_up_film", _("Films"), id="film_search"),
         Binding(DEFAULT_KEYS["spoiler_shield"], "toggle_spoiler_shield", _("Spoiler shield"),
                 show=False, id="spoiler_shield"),
+        Binding(DEFAULT_KEYS["my_films"], "my_films", _("My films"), id="my_films"),
     ]
 
     def __init__(self, settings: Settings, *, startup: StartupAction | None = None,
@@ -194,6 +196,13 @@ class MovieChatApp(App[None]):
         from moviechat_tui.session.films import FilmLookup
 
         return FilmLookup(self.settings.paths, self.controller.catalogue)
+
+    @cached_property
+    def my_films_actions(self) -> MyFilmsActions:
+        """The keys that put a film in your lists (tui/my_films_actions.py)."""
+        from moviechat_tui.tui.my_films_actions import MyFilmsActions
+
+        return MyFilmsActions(self)
 
     @cached_property
     def film_marker(self) -> FilmMarker:
@@ -338,6 +347,9 @@ class MovieChatApp(App[None]):
         await self.controller.prepare_backend()
         # The Markdown renderer too (~30 ms to import): the first reply need not wait for it.
         await asyncio.to_thread(load_renderer)
+        # Your lists too: the first F10 then draws at once instead of parsing 10,000 entries
+        # (~300 ms at that size; benchmarks/my_films.py).
+        await asyncio.to_thread(self.controller.my_films.warm_up)
         if self._freeze_after_warm_up:
             # openai and pydantic live as long as the app too, and a full collection that
             # scans them takes 100–150 ms (a stall the user feels): freeze them as well.
@@ -346,9 +358,10 @@ class MovieChatApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self.keystrokes.pressed()
-            chat = self._chat
-            if chat is not None and self.screen is chat:
-                chat.route_typed_key(event)  # typing always reaches the prompt
+            # Typing always reaches the prompt (the chat) or the filter (My films).
+            route = getattr(self.screen, "route_typed_key", None)
+            if route is not None:
+                route(event)
         await super().on_event(event)
 
     # ----------------------------------------------------------------- actions
@@ -479,21 +492,67 @@ class MovieChatApp(App[None]):
         the prompt is kept: the film is written into it where the cursor is."""
         from moviechat_tui.films.card import title_with_year
 
-        chat = self.chat_screen
-        while len(self.screen_stack) > 1 and self.screen is not chat:
-            self.pop_screen()
         reference = title_with_year(film)
         if film.directors:
             reference = _("{film}, directed by {director}").format(
                 film=reference, director=film.directors[0])
+        self.ask_about(reference, title_with_year(film))
+
+    def ask_about(self, reference: str, label: str) -> None:
+        """Back to the chat with `reference` ("Parasite (2019), directed by …") written into
+        the prompt: as the start of a question, or where the cursor is in a draft."""
+        chat = self.chat_screen
+        while len(self.screen_stack) > 1 and self.screen is not chat:
+            self.pop_screen()
         prompt = chat.prompt
         if prompt.text.strip():
             prompt.insert(reference)
-            self.notify(_("Added {film} to your draft.").format(film=title_with_year(film)),
-                        markup=False)
+            self.notify(_("Added {film} to your draft.").format(film=label), markup=False)
         else:
             prompt.insert(_("About {film}: ").format(film=reference))
         prompt.focus()
+
+    # ------------------------------------------------------------- my films
+    def action_my_films(self) -> None:
+        """The My films screen (F10, the palette)."""
+        from moviechat_tui.tui.screens.my_films import MyFilmsScreen
+
+        if isinstance(self.screen, MyFilmsScreen):
+            return
+        self.push_screen(MyFilmsScreen())
+
+    def action_import_letterboxd(self) -> None:
+        """The Letterboxd import dialog (from My films, or the palette)."""
+        from moviechat_tui.tui.screens.letterboxd_import import LetterboxdImportScreen
+
+        if not isinstance(self.screen, LetterboxdImportScreen):
+            self.push_screen(LetterboxdImportScreen())
+
+    def on_assistant_message_view_film_action_requested(
+            self, request: AssistantMessageView.FilmActionRequested) -> None:
+        self.film_action_on_reply(request.view.message, request.action)
+
+    @work(group="reply-film-action")
+    async def film_action_on_reply(self, message: Message, action: str) -> None:
+        """w, l, d, r on a reply: on its film, or — when it names several — in the list of
+        its films, where the key acts on the one chosen."""
+        from moviechat_tui.session.films import NoCatalogue
+        from moviechat_tui.session.my_films import ListFilm
+        from moviechat_tui.tui.screens.message_films import MessageFilmsScreen
+        from moviechat_tui.tui.widgets.film_marks import known_films
+
+        mentions = await self.films.mentions(message)
+        if isinstance(mentions, NoCatalogue):
+            self.notify(mentions.message, markup=False, timeout=10)
+            return
+        films = known_films(mentions)
+        if len(films) == 1:
+            film = films[0]
+            await self.my_films_actions.run(action, ListFilm(film.title, film.year, film.id))
+        elif films:
+            self.push_screen(MessageFilmsScreen(mentions))
+            self.notify(_("This reply names {n} films: choose one, then press {key}.").format(
+                n=len(films), key=self.key_for(action)), markup=False)
 
     def on_message_view_films_requested(self, request: MessageView.FilmsRequested) -> None:
         self.show_message_films(request.view.message)

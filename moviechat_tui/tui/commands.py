@@ -53,6 +53,7 @@ def help_sections(app: MovieChatApp) -> HelpSections:
         row("export"),
         row("film_search"),
         row("spoiler_shield"),
+        row("my_films"),
         ("ctrl+p", _("Command palette: personas and every action")),
         row("help"),
         row("quit"),
@@ -84,7 +85,40 @@ def help_sections(app: MovieChatApp) -> HelpSections:
             (_("Focused message"), message),
             (_("Library ({key})").format(key=app.key_for("open_conversations")), library_keys()),
             (_("Film card"), film_card_keys()),
+            (_("Your lists: on a film card, a reply or in My films"), list_keys(app)),
+            (_("My films ({key})").format(key=app.key_for("my_films")), my_films_keys()),
             (_("Personas"), personas)]
+
+
+def list_keys(app: MovieChatApp) -> list[tuple[str, str]]:
+    """The keys that put a film in your lists (remappable: `[keys]`)."""
+    describe = descriptions()
+    rows = [(app.key_for(binding_id), describe[binding_id])
+            for binding_id in ("add_to_watchlist", "log_watched", "log_watched_on",
+                               "rate_film")]
+    rows.append(("", _("On a reply that names several films: in the list of its films")))
+    return rows
+
+
+def my_films_keys() -> list[tuple[str, str]]:
+    """The My films screen's own keys, read from its bindings (they are not remappable)."""
+    from moviechat_tui.tui.screens.my_films import MyFilmsScreen
+
+    bound = {binding.id: binding.key for binding in MyFilmsScreen.BINDINGS
+             if isinstance(binding, Binding) and binding.id}
+    return [
+        (_("typing"), _("Filters the list by title, year or tag")),
+        ("down / up", _("From the filter into the list, and back")),
+        (bound["next_my_list"], _("Next list: watchlist, diary, ratings (shift+tab: back)")),
+        (bound["open_my_film"],
+         _("The film's card (a film the catalogue did not match: the film search)")),
+        (bound["ask_about_my_film"], _("Ask about the film in the chat (a draft is kept)")),
+        (bound["sort_my_films"], _("Sort by date, title, year or rating")),
+        (bound["remove_my_film"].replace(",", " / "), _("Remove it from the list")),
+        (bound["undo_my_films_removal"], _("Put back what was just removed")),
+        (bound["import_letterboxd"], _("Import a Letterboxd export")),
+        (bound["close_my_films"], _("Back to the chat")),
+    ]
 
 
 def film_card_keys() -> list[tuple[str, str]]:
@@ -196,6 +230,11 @@ def system_commands(app: MovieChatApp) -> Iterator[SystemCommand]:
     yield SystemCommand(titled(_("Look up a film…"), "film_search"),
                         _("Search the film catalogue by title, in any language"),
                         app.action_look_up_film)
+    yield SystemCommand(titled(_("My films"), "my_films"),
+                        _("Your watchlist, diary and ratings"), app.action_my_films)
+    yield SystemCommand(_("Import from Letterboxd…"),
+                        _("Add a Letterboxd export (ZIP, folder or CSV) to your lists"),
+                        app.action_import_letterboxd)
     yield SystemCommand(_("Choose model…"),
                         _("Pick from the endpoint's model list, or type a name"),
                         app.action_choose_model)

@@ -207,19 +207,19 @@ async def test_reasoning_models_get_max_completion_tokens_and_no_temperature(
 async def test_keys_can_be_remapped_in_the_config(tmp_path: Path, loopback) -> None:
     loopback.push(Reply(text="One."), Reply(text="Two."))
     settings = make_settings(tmp_path, loopback.base_url,
-                             config='[keys]\nregenerate = "f12"\nnew_conversation = "ctrl+b"\n')
+                             config='[keys]\nregenerate = "f11"\nnew_conversation = "ctrl+b"\n')
     app = make_app(settings)
     async with app.run_test(size=(100, 40)) as pilot:
         await send(pilot, "Q")
         await wait_idle(pilot)
-        await pilot.press("f12")
+        await pilot.press("f11")
         await wait_idle(pilot)
         assert messages_on_screen(app)[-1] == ("assistant", "Two.")
         await pilot.press("ctrl+r")  # the old key no longer regenerates
         await pilot.pause()
         assert not app.controller.busy
         rows = dict(help_sections(app)[0][1])  # the chat's keys (the library has a ctrl+r)
-        assert "f12" in rows and "ctrl+b" in rows and "ctrl+r" not in rows
+        assert "f11" in rows and "ctrl+b" in rows and "ctrl+r" not in rows
         await pilot.press("ctrl+b")
         await pilot.pause()
         assert messages_on_screen(app) == []

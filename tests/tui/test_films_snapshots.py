@@ -1,5 +1,6 @@
 """Snapshots of the film screens at 80x24 (the smallest size the app is made for): the
-search with results, a film card, and the line of films under a reply with its marks."""
+search with results, a film card, the line of films under a reply with its marks, and My
+films (the diary, a row highlighted)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ def test_film_card_80x24(tmp_path: Path, snap_compare: Any) -> None:
         app.open_film_card("tt0000003")
         await until(pilot, lambda: isinstance(app.screen, FilmCardScreen)
                     and app.screen.details is not None)
+        await app.workers.wait_for_complete()  # the line about your lists too
         await _steady(pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=(80, 24), run_before=card)
@@ -88,3 +90,29 @@ def test_marks_under_a_reply(tmp_path: Path, snap_compare: Any,
 
     assert snap_compare(_app(tmp_path, conversation=True), terminal_size=size,
                         run_before=marked)
+
+
+def test_my_films_80x24(tmp_path: Path, snap_compare: Any) -> None:
+    from datetime import date
+
+    from moviechat_tui.films.my_store import MyFilmsStore
+    from moviechat_tui.tui.screens.my_films import MyFilmsScreen
+
+    app = _app(tmp_path)
+    store = MyFilmsStore(app.settings.paths.my_films_dir)
+    store.add_to_watchlist("The Godfather", 1972, "tt0000018", on=date(2024, 4, 1))
+    store.log_watched("Parasite", 2019, "tt0000001", watched=date(2024, 3, 9), rating=4.5,
+                      tags=["cinema", "with Min-ji"])
+    store.log_watched("Parasite", 2019, "tt0000001", watched=date(2025, 1, 2), rating=5)
+    store.log_watched("Love, Rosie", 2014, None, watched=date(2023, 11, 4))
+    store.rate("Spirited Away", 2001, "tt0000007", 4, on=date(2020, 1, 1))
+
+    async def diary(pilot: Any) -> None:
+        await pilot.pause()
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(pilot.app.screen, MyFilmsScreen)
+                    and pilot.app.screen.complete)
+        await pilot.press("tab", "down", "down")
+        await _steady(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=diary)

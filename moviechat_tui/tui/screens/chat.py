@@ -129,6 +129,8 @@ class ChatScreen(Screen[None]):
         self._branch_undo_depth: int | None = None
         """After a branch: the prompt's undo depth then. ctrl+z undoes the branch while the
         prompt has nothing newer to undo."""
+        self._lists_shared_in: str | None = None
+        """The conversation whose request the header's "♥ your lists" mark is about."""
         self._new_text_below = False
         self._opened: dict[str, set[int]] = {}
         """Per reply, the spoilers the user opened (for as long as the app runs: a view
@@ -476,6 +478,9 @@ class ChatScreen(Screen[None]):
             keys.append(f"{key('message_films')} " + _("films"))
             if view.has_spoilers:
                 keys.append(f"{key('open_spoiler')} " + _("spoiler"))
+            if view.knows_films:
+                keys.append(f"{key('add_to_watchlist')} " + _("watchlist"))
+                keys.append(f"{key('rate_film')} " + _("rate"))
         return _("Message: {keys}").format(keys=" · ".join(keys))
 
     @on(RenderedMarkdown.LinkClicked)
@@ -668,6 +673,8 @@ class ChatScreen(Screen[None]):
         header = self.header
         match event:
             case ev.ConversationOpened(conversation=conversation, scroll_to=scroll_to):
+                if conversation.id != self._lists_shared_in:
+                    header.show_lists_shared(False)  # the mark was another conversation's
                 await self.show_conversation(conversation, scroll_to)
                 # An edit of the conversation shown until now is over (its text stays in the
                 # prompt, as a draft; a draft it replaced still comes back on Esc).
@@ -779,6 +786,9 @@ class ChatScreen(Screen[None]):
                             markup=False)
             case ev.Notify(text=text, severity=severity):
                 self.notify(text, severity=severity.value, markup=False)
+            case ev.ListsShared(shared=shared):
+                header.show_lists_shared(shared)
+                self._lists_shared_in = self.controller.conversation.id
 
     def _show_top_of(self, view: Widget) -> None:
         """Scroll so that `view`'s first line is in the pane, if it is not."""

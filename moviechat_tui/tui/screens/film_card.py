@@ -4,7 +4,9 @@ Title, original title, years, kind, runtime, genres, directors, writers, the top
 their characters, the other principal crew, rating and votes, alternative titles, the IMDb id
 and link — the facts and their words are films/card.py's, the same as `moviechat films show`.
 From here: `c` copies the IMDb link, `a` starts a question about the film in the chat (the
-prompt's draft is kept), `o` offers to open the IMDb page, Esc goes back.
+prompt's draft is kept), `o` offers to open the IMDb page, Esc goes back. The line under the
+title says where the film is in your lists (on the watchlist, watched when, your rating), and
+`w`, `l`, `d`, `r` put it there (tui/my_films_actions.py; the keys are `[keys]` ids).
 
 The card is read by the app's FilmLookup in a worker thread; every title and name is shown
 as literal text.
@@ -27,6 +29,8 @@ from textual.widgets import Static
 from moviechat_tui.core.i18n import _
 from moviechat_tui.films.card import card_facts, title_with_year
 from moviechat_tui.films.records import ATTRIBUTION, FilmDetails
+from moviechat_tui.session.my_films import ListFilm
+from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -38,11 +42,20 @@ class FilmCardScreen(ModalScreen[None]):
     AUTO_FOCUS = "#film-facts"
     if TYPE_CHECKING:  # (app.py imports this module: no import of it at run time)
         app = getters.app(MovieChatApp)
+    # In the order the footer shows them while they fit (80 columns: up to "c Copy link"):
+    # asking and your lists first, the link after.
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Back"), id="close_film_card"),
-        Binding("c", "copy_link", _("Copy link"), id="copy_film_link"),
         Binding("a", "ask", _("Ask about it"), id="ask_about_film"),
+        Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
+                _("Watchlist"), id="add_to_watchlist"),
+        Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
+                id="log_watched"),
+        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
+        Binding("c", "copy_link", _("Copy link"), id="copy_film_link"),
         Binding("o", "open_page", _("IMDb page"), id="open_film_page"),
+        Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
+                id="log_watched_on"),
     ]
 
     def __init__(self, film_id: str) -> None:
@@ -53,6 +66,7 @@ class FilmCardScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="film-card-dialog"):
             yield Static(Content(self.film_id), id="film-card-title")
+            yield Static(id="film-card-mine")
             yield VerticalScroll(Static(Content(_("Reading the card…"))), id="film-facts")
             yield Static(Content(ATTRIBUTION), id="film-card-attribution")
         yield KeyFooter()
@@ -62,7 +76,7 @@ class FilmCardScreen(ModalScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The card's keys only once there is a card (and in the footer only then)."""
-        if action in ("copy_link", "ask", "open_page"):
+        if action in ("copy_link", "ask", "open_page", "film"):
             return self.details is not None
         return True
 
@@ -92,6 +106,36 @@ class FilmCardScreen(ModalScreen[None]):
                 classes="fact")
             for label, values in rows)
         self.refresh_bindings()
+        await self.show_state()
+
+    @property
+    def ref(self) -> ListFilm | None:
+        if self.details is None:
+            return None
+        film = self.details.film
+        return ListFilm(film.title, film.year, film.id)
+
+    async def show_state(self) -> None:
+        """The film's place in your lists, under the title."""
+        from moviechat_tui.tui.render.my_films_rows import state_words
+
+        ref = self.ref
+        if ref is None:
+            return
+        state = await self.app.controller.my_films.state_of(ref)
+        if state is not None and self.is_attached:
+            self.query_one("#film-card-mine", Static).update(
+                Content.styled("♥ " + state_words(state),
+                               "$foreground-muted" if state.empty else "$accent"))
+
+    @work(group="film-card-lists")
+    async def action_film(self, action: str) -> None:
+        """w, l, d, r: the film into your lists, then the line under the title again."""
+        ref = self.ref
+        if ref is None:
+            return
+        if await self.app.my_films_actions.run(action, ref):
+            await self.show_state()
 
     def action_copy_link(self) -> None:
         if self.details is None:

@@ -7,6 +7,10 @@ At 80 columns there is not room for everything (a local model's file name alone 
 so the right-hand part is fitted to the room left (`fit_right`): what says where the words go
 — the persona, the profile, "offline", the spoiler shield's mark — is kept whole, the model
 name is shortened, and the token total goes first.
+
+A mark says when your lists went along with the request just made ("♥ your lists": the taste
+summary, or the model read them with the `my_films` tool): `show_lists_shared`, kept whole
+like "offline".
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class ChatHeader(Horizontal):
         self._extra = ""
         self._tokens: int | None = None
         self._shield = False
+        self._lists_shared = False
 
     def compose(self) -> ComposeResult:
         yield Static(Content(APP_LABEL), id="header-app")
@@ -121,6 +126,16 @@ class ChatHeader(Horizontal):
         if self.is_mounted:
             self._render_parts()
 
+    def show_lists_shared(self, shared: bool) -> None:
+        """The "♥ your lists" mark: on while the last request carried your lists."""
+        self._lists_shared = shared
+        if self.is_mounted:
+            self._render_parts()
+
+    @property
+    def lists_shared(self) -> bool:
+        return self._lists_shared
+
     @property
     def right_text(self) -> str:
         """The right-hand part as shown at the header's current width."""
@@ -129,8 +144,10 @@ class ChatHeader(Horizontal):
         room = width - (cell_len(APP_LABEL) + 2) - MIN_TITLE - 2
         tokens = (None if self._tokens is None
                   else _("{n} tokens").format(n=f"{self._tokens:,}"))
+        extra = " · ".join(part for part in (
+            self._extra, _("♥ your lists") if self._lists_shared else "") if part)
         return fit_right(persona=self._persona, model=self._model, profile=self._profile,
-                         tokens=tokens, extra=self._extra, busy=self._busy, room=room,
+                         tokens=tokens, extra=extra, busy=self._busy, room=room,
                          shield=shield_mark() if self._shield else "")
 
     def _render_parts(self) -> None:

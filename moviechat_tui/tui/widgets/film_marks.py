@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.worker import Worker
 
+    from moviechat_tui.core.conversation import Message
+    from moviechat_tui.films.records import FilmRef
     from moviechat_tui.tui.app import MovieChatApp
     from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
@@ -94,6 +96,23 @@ def marks_line(mentions: list[Mention], width: int) -> Content:
     return line
 
 
+def known_films(mentions: list[Mention]) -> list[FilmRef]:
+    """The catalogue's films among `mentions` (a wrong year still names a real film; a
+    made-up title names none), each once."""
+    films: dict[str, FilmRef] = {}
+    for mention in mentions:
+        if mention.film is not None and mention.verdict != UNKNOWN:
+            films.setdefault(mention.film.id, mention.film)
+    return list(films.values())
+
+
+def list_keys_hint(app: MovieChatApp) -> str:
+    """The second line under a recommendation: how to keep the films it names."""
+    return _("On the reply (↑): {w} watchlist · {r} rate · {f} every film").format(
+        w=app.key_for("add_to_watchlist"), r=app.key_for("rate_film"),
+        f=app.key_for("message_films"))
+
+
 def offer_line(text: str, width: int) -> Content:
     return Content.styled(text, "$foreground-muted").truncate(max(1, width), ellipsis=True)
 
@@ -110,24 +129,43 @@ class FilmMarks(Widget):
     FilmMarks.-offer {
         height: auto;
     }
+    FilmMarks.-hint {
+        height: 2;
+    }
     """
 
-    def __init__(self, mentions: list[Mention] | None = None, offer: str | None = None) -> None:
-        super().__init__(classes="film-marks" + (" -offer" if offer is not None else ""))
+    def __init__(self, mentions: list[Mention] | None = None, offer: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(classes="film-marks" + (" -offer" if offer is not None else "")
+                         + (" -hint" if hint else ""))
         self.mentions = list(mentions or [])
         self.offer = offer
+        self.hint = hint
+        """A second line with the keys that put these films in your lists (under a
+        recommendation: "w adds to your watchlist …")."""
+
+    @property
+    def known_films(self) -> list[FilmRef]:
+        """The films the catalogue has, in the order the reply names them (what w, l, d, r
+        on the reply act on)."""
+        return known_films(self.mentions)
 
     def render(self) -> RenderResult:
         if self.offer is not None:  # the one-time offer: whole, wrapped if need be
             return Content.styled(self.offer, "$foreground-muted")
-        return marks_line(self.mentions, self.content_region.width or self.size.width)
+        width = self.content_region.width or self.size.width
+        line = marks_line(self.mentions, width)
+        if self.hint:
+            line = Content.assemble(line, "\n", offer_line(self.hint, width))
+        return line
 
     @property
     def plain(self) -> str:
         """The line as text, at any width (for tests and screen readers)."""
         if self.offer is not None:
             return self.offer
-        return marks_line(self.mentions, 10_000).plain
+        line = marks_line(self.mentions, 10_000).plain
+        return f"{line}\n{self.hint}" if self.hint else line
 
 
 class FilmMarker:
@@ -151,12 +189,17 @@ class FilmMarker:
 
     def check_on_screen(self) -> None:
         """Recognise the films of the finished replies now on screen, not checked yet."""
+        from textual.css.query import NoMatches
+
         from moviechat_tui.tui.widgets.message_view import AssistantMessageView
 
         chat = self.app.chat_screen
         if not chat.is_mounted:
             return
-        pane = chat.message_pane
+        try:
+            pane = chat.message_pane
+        except NoMatches:  # the app is closing: its widgets are being removed
+            return
         top = pane.scroll_y
         bottom = top + pane.scrollable_content_region.height
         for view in pane.query_children(AssistantMessageView):
@@ -199,9 +242,19 @@ class FilmMarker:
                 if offer is not None:
                     widget = FilmMarks(offer=offer)
         elif mentions:
-            widget = FilmMarks(mentions)
+            hint = None
+            if known_films(mentions) and self._recommends(message):
+                hint = list_keys_hint(self.app)
+            widget = FilmMarks(mentions, hint=hint)
         if widget is None or not view.is_attached:
             return
         for old in view.query_children(FilmMarks):
             await old.remove()
         await view.mount(widget)
+        if view.has_focus:  # its keys (w, l, r …) are live now
+            view.screen.refresh_bindings()
+
+    def _recommends(self, message: Message) -> bool:
+        from moviechat_tui.session.my_films import recommends
+
+        return recommends(self.app.controller.conversation, message)

@@ -175,6 +175,14 @@ class AssistantMessageView(MessageView):
                 id="newer_version"),
         Binding(DEFAULT_KEYS["open_spoiler"], "open_spoiler", _("Spoiler"),
                 id="open_spoiler"),
+        # A reply's films into your lists (its line of films must know one): the app does it.
+        Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
+                _("Watchlist"), id="add_to_watchlist"),
+        Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
+                id="log_watched"),
+        Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
+                id="log_watched_on", show=False),
+        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
     ]
 
     body = getters.query_one(RenderedMarkdown)
@@ -212,13 +220,32 @@ class AssistantMessageView(MessageView):
     def action_version(self, step: int) -> None:
         self.post_message(self.VersionRequested(self, step))
 
+    class FilmActionRequested(TextualMessage):
+        """w, l, d, r on a reply whose films line knows films (the app does it)."""
+
+        def __init__(self, view: AssistantMessageView, action: str) -> None:
+            super().__init__()
+            self.view = view
+            self.action = action
+
+    def action_film(self, action: str) -> None:
+        self.post_message(self.FilmActionRequested(self, action))
+
+    @property
+    def knows_films(self) -> bool:
+        """Its line of films (widgets/film_marks.py) names a film the catalogue has."""
+        return any(getattr(child, "known_films", None) for child in self.children)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """← and → (and their footer entries) only on a reply that has other versions; `s`
-        only on one with a spoiler (elsewhere it is typed into the prompt)."""
+        only on one with a spoiler (elsewhere it is typed into the prompt); the keys of My films
+        only once its line of films knows one."""
         if action == "version":
             return self.version[1] > 1
         if action == "open_spoiler":
             return self.has_spoilers
+        if action == "film":
+            return self.knows_films
         return True
 
     @property
