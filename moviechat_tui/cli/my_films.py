@@ -130,7 +130,7 @@ def _print_json(value: object) -> None:
 # -- import ---------------------------------------------------------------------------------
 
 def run_import(args: argparse.Namespace) -> int:
-    from moviechat_tui.films.letterboxd import LetterboxdError, import_letterboxd
+    from moviechat_tui.films.letterboxd import LetterboxdError, import_letterboxd, summary_lines
     from moviechat_tui.films.my_store import MyFilmsError
 
     paths = paths_from(args)
@@ -144,7 +144,8 @@ def run_import(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary_json(summary))
     else:
-        for line in summary_lines(summary):
+        for line in summary_lines(summary, shown=SHOWN, more=_(
+                "… and {count} more (all of them with --json)")):
             print(line)
     return 0
 
@@ -163,47 +164,6 @@ def summary_json(summary: ImportSummary) -> dict[str, Any]:
                     for s in summary.skipped],
         "catalogue_note": summary.catalogue_note,
     }
-
-
-def _counts(counts: dict[str, int]) -> str:
-    names = {"watchlist": _("watchlist"), "diary": _("diary"), "ratings": _("ratings")}
-    shown = [f"{names[name]} {count}" for name, count in counts.items() if count]
-    return ", ".join(shown) if shown else _("none")
-
-
-def summary_lines(summary: ImportSummary) -> list[str]:
-    """The summary for a person: counts first, then the rows to look at, with file:line."""
-    from moviechat_tui.core.text import one_line
-
-    lines = [
-        ngettext("Read {rows} row from {files}.", "Read {rows} rows from {files}.",
-                 summary.rows).format(rows=summary.rows, files=", ".join(summary.files)),
-        _("Matched to the catalogue: {matched}; kept with title and year only: {unmatched}; "
-          "skipped: {skipped}.").format(matched=summary.matched,
-                                        unmatched=len(summary.unmatched),
-                                        skipped=len(summary.skipped)),
-        _("Added: {added}. Updated: {updated}. Already in your lists: {unchanged}.").format(
-            added=_counts(summary.added), updated=_counts(summary.updated),
-            unchanged=summary.unchanged),
-    ]
-    if summary.catalogue_note:
-        lines.append(summary.catalogue_note)
-    if summary.unmatched and not summary.catalogue_note:
-        lines.append(_("Not matched (kept with their title and year):"))
-        for row in summary.unmatched[:SHOWN]:
-            label = f"{row.title} ({row.year})" if row.year else row.title
-            lines.append(f"  {row.file}:{row.line}  {one_line(label, 80)} — {row.reason}")
-        if len(summary.unmatched) > SHOWN:
-            lines.append("  " + _("… and {count} more (all of them with --json)").format(
-                count=len(summary.unmatched) - SHOWN))
-    if summary.skipped:
-        lines.append(_("Skipped:"))
-        for skipped in summary.skipped[:SHOWN]:
-            lines.append(f"  {skipped.file}:{skipped.line}  {skipped.reason}")
-        if len(summary.skipped) > SHOWN:
-            lines.append("  " + _("… and {count} more (all of them with --json)").format(
-                count=len(summary.skipped) - SHOWN))
-    return lines
 
 
 # -- export ---------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
 from moviechat_tui.core.errors import UserFacingError
-from moviechat_tui.core.i18n import _
+from moviechat_tui.core.i18n import _, ngettext
 from moviechat_tui.core.records import Record, field
 from moviechat_tui.core.text import one_line, sanitize
 from moviechat_tui.films.my_lists import (
@@ -120,6 +120,48 @@ class ImportSummary(Record):
     unchanged: int = 0
     catalogue_note: str | None = None
     """Why nothing could be matched (no catalogue, or an unreadable one), if so."""
+
+
+def summary_lines(summary: ImportSummary, *, shown: int, more: str,
+                  spaced: bool = False) -> list[str]:
+    """What an import did, for a person (`moviechat films letterboxd import` and the app's
+    import dialog say the same): the counts, then the first `shown` rows that did not match
+    or were skipped, with file:line. `more` words the count of the rest ("… and {count}
+    more"); `spaced` puts a blank line before each list (the dialog)."""
+    names = {"watchlist": _("watchlist"), "diary": _("diary"), "ratings": _("ratings")}
+
+    def counts(found: dict[str, int]) -> str:
+        parts = [f"{names.get(name, name)} {count}" for name, count in found.items() if count]
+        return ", ".join(parts) if parts else _("none")
+
+    gap = [""] if spaced else []
+    lines = [
+        ngettext("Read {rows} row from {files}.", "Read {rows} rows from {files}.",
+                 summary.rows).format(rows=summary.rows, files=", ".join(summary.files)),
+        _("Matched to the catalogue: {matched}; kept with title and year only: {unmatched}; "
+          "skipped: {skipped}.").format(matched=summary.matched,
+                                        unmatched=len(summary.unmatched),
+                                        skipped=len(summary.skipped)),
+        _("Added: {added}. Updated: {updated}. Already in your lists: {unchanged}.").format(
+            added=counts(summary.added), updated=counts(summary.updated),
+            unchanged=summary.unchanged),
+    ]
+    if summary.catalogue_note:
+        lines.append(summary.catalogue_note)
+    if summary.unmatched and not summary.catalogue_note:
+        lines += [*gap, _("Not matched (kept with their title and year):")]
+        for row in summary.unmatched[:shown]:
+            label = f"{row.title} ({row.year})" if row.year else row.title
+            lines.append(f"  {row.file}:{row.line}  {one_line(label, 60)} — {row.reason}")
+        if len(summary.unmatched) > shown:
+            lines.append("  " + more.format(count=len(summary.unmatched) - shown))
+    if summary.skipped:
+        lines += [*gap, _("Skipped:")]
+        for skipped in summary.skipped[:shown]:
+            lines.append(f"  {skipped.file}:{skipped.line}  {skipped.reason}")
+        if len(summary.skipped) > shown:
+            lines.append("  " + more.format(count=len(summary.skipped) - shown))
+    return lines
 
 
 class _Row(Record):

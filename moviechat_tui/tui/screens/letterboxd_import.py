@@ -22,8 +22,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, LoadingIndicator, Static
 
-from moviechat_tui.core.i18n import _, ngettext
-from moviechat_tui.core.text import one_line
+from moviechat_tui.core.i18n import _
 from moviechat_tui.session.my_films import ImportFailed
 
 if TYPE_CHECKING:
@@ -32,45 +31,6 @@ if TYPE_CHECKING:
 
 SHOWN = 5
 """Unmatched and skipped rows listed by name (the rest are counted)."""
-
-
-def summary_lines(summary: ImportSummary) -> list[str]:
-    """What the import did, for a person: the counts, then the first rows to look at."""
-    names = {"watchlist": _("watchlist"), "diary": _("diary"), "ratings": _("ratings")}
-
-    def counts(found: dict[str, int]) -> str:
-        shown = [f"{names.get(name, name)} {count}" for name, count in found.items() if count]
-        return ", ".join(shown) if shown else _("none")
-
-    lines = [
-        ngettext("Read {rows} row from {files}.", "Read {rows} rows from {files}.",
-                 summary.rows).format(rows=summary.rows, files=", ".join(summary.files)),
-        _("Matched to the catalogue: {matched}; kept with title and year only: {unmatched}; "
-          "skipped: {skipped}.").format(matched=summary.matched,
-                                        unmatched=len(summary.unmatched),
-                                        skipped=len(summary.skipped)),
-        _("Added: {added}. Updated: {updated}. Already in your lists: {unchanged}.").format(
-            added=counts(summary.added), updated=counts(summary.updated),
-            unchanged=summary.unchanged),
-    ]
-    if summary.catalogue_note:
-        lines.append(summary.catalogue_note)
-    if summary.unmatched and not summary.catalogue_note:
-        lines += ["", _("Not matched (kept with their title and year):")]
-        for row in summary.unmatched[:SHOWN]:
-            label = f"{row.title} ({row.year})" if row.year else row.title
-            lines.append(f"  {one_line(label, 60)} — {row.reason}")
-        if len(summary.unmatched) > SHOWN:
-            lines.append("  " + _("… and {count} more").format(
-                count=len(summary.unmatched) - SHOWN))
-    if summary.skipped:
-        lines += ["", _("Skipped:")]
-        for skipped in summary.skipped[:SHOWN]:
-            lines.append(f"  {skipped.file}:{skipped.line}  {skipped.reason}")
-        if len(summary.skipped) > SHOWN:
-            lines.append("  " + _("… and {count} more").format(
-                count=len(summary.skipped) - SHOWN))
-    return lines
 
 
 class LetterboxdImportScreen(ModalScreen[bool]):
@@ -133,9 +93,13 @@ class LetterboxdImportScreen(ModalScreen[bool]):
             self.query_one("#letterboxd-hint", Static).update(Content(_(
                 "Enter imports · Esc closes")))
             return
+        # Here, not at the top: the module is imported at start-up, the CSV reader is not.
+        from moviechat_tui.films.letterboxd import summary_lines
+
         self.summary = result
         self.query_one("#letterboxd-summary", Static).update(
-            Content("\n".join(summary_lines(result))))
+            Content("\n".join(summary_lines(
+                result, shown=SHOWN, more=_("… and {count} more"), spaced=True))))
         self.query_one("#letterboxd-result").display = True
         self.query_one("#letterboxd-hint", Static).update(Content(_(
             "Done: Esc closes (the films are in My films)")))
