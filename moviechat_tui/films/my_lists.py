@@ -317,11 +317,14 @@ class ListEditor:
 
 def _merged(kept: Entry, new: Entry) -> Entry:
     """`kept`, with what `new` adds: the id if `kept` has none, the tags `kept` lacks, a note
-    and a rating if `kept` has none. The title and year stay (they are the identity of an
-    entry without an id)."""
+    and a rating if `kept` has none, and the year of a matched film `kept` lacks (a
+    Letterboxd row with an empty Year). Otherwise the title and year stay (they are the
+    identity of an entry without an id)."""
     changes: dict[str, Any] = {}
     if new.film_id and not kept.film_id:
         changes["film_id"] = new.film_id
+    if new.year is not None and kept.year is None and (kept.film_id or new.film_id):
+        changes["year"] = new.year
     tags = clean_tags((*kept.tags, *new.tags))
     if tags != kept.tags:
         changes["tags"] = tags

@@ -177,6 +177,19 @@ def test_adding_the_same_film_twice_keeps_one_entry_and_merges(tmp_path: Path) -
         "tt0000001", D1, ("korea",), "for Friday")
 
 
+def test_a_matched_entry_without_a_year_gets_the_catalogues_year(tmp_path: Path) -> None:
+    """A Letterboxd row with an empty Year, matched by title: rating the film later from a
+    reply (which knows the catalogue's year) showed it yearless in `films mine` for good."""
+    store = store_in(tmp_path)
+    store.rate("Memories of Murder", None, "tt0000003", 4.5, on=D1)
+    assert store.rate("Memories of Murder", 2003, "tt0000003", 3, on=D2) is Outcome.UPDATED
+    [entry] = store.load().ratings
+    assert (entry.year, entry.rating) == (2003, 3.0)
+    store.add_to_watchlist("Alien", None, None, on=D1)  # no id: title and year are its identity
+    store.add_to_watchlist("Alien", 1979, None, on=D2)
+    assert sorted(str(e.year) for e in store.load().watchlist) == ["1979", "None"]
+
+
 def test_two_films_sharing_a_title_and_a_year_stay_apart_once_matched() -> None:
     editor = ListEditor("watchlist", [])
     editor.put(make_entry("Coco", 2017, "tt0000004", D1))
