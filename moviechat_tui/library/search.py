@@ -105,6 +105,21 @@ def _without_spoilers(content: str, folded_query: str) -> tuple[str, tuple[int, 
     return text, None if found_outside or folded_query in text.casefold() else within
 
 
+def _readable_spoiler(masked: str, label_at: tuple[int, int]) -> tuple[str, int]:
+    """The masked reply as a reader sees it (as `_readable_match`) and where in it the
+    "[spoiler]" at `label_at` of the source is, found by counting labels from the start;
+    the source itself should the reading have changed how many there are."""
+    label = masked[label_at[0]:label_at[1]]
+    nth = masked.count(label, 0, label_at[0])
+    plain = plain_text(masked) if _MARKUP.search(masked) else " ".join(masked.split())
+    at = -1
+    for _passed in range(nth + 1):
+        at = plain.find(label, at + 1)
+        if at < 0:
+            return masked, label_at[0]
+    return plain, at
+
+
 def search_conversations(store: ConversationStore, query: str, limit: int = 500, *,
                          index: LibraryIndex | None = None,
                          on_backlog: Callable[[int], None] | None = None) -> list[SearchHit]:
@@ -129,7 +144,8 @@ def search_conversations(store: ConversationStore, query: str, limit: int = 500,
         if found.role == "assistant" and has_markers(content):
             content, hidden = _without_spoilers(content, folded)
             if hidden:  # the words are in a spoiler: the row shows where, not what
-                snippet, start, end = _snippet(content, hidden[0], hidden[1])
+                text, at = _readable_spoiler(content, hidden)
+                snippet, start, end = _snippet(text, at, at + hidden[1] - hidden[0])
                 hits.append(SearchHit(found.conversation_id, found.title, found.updated,
                                       found.message_id, found.role, snippet, start, end))
                 continue

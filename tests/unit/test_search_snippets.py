@@ -98,3 +98,13 @@ def test_a_match_outside_the_spoilers_keeps_them_closed_in_the_snippet(
     assert "§" not in hit.snippet and "<spoiler>" not in hit.snippet
     assert hit.snippet[hit.match_start:hit.match_end] == "Fincher"
     assert "[spoiler] Fincher" in hit.snippet
+
+
+def test_a_spoilers_snippet_is_plain_text_like_any_other(tmp_path: Path) -> None:
+    """Seen in the app: "…Oldboy* (2003) [spoiler]…" — the snippet of a match inside a
+    spoiler was cut from the Markdown source, not from the text as read."""
+    reply = "In *Oldboy* (2003) <spoiler>Dae-su§ learns§ the§ truth§</spoiler>. **Grim.**"
+    hit, = search_conversations(_store(tmp_path, reply), "dae-su")
+    assert "*" not in hit.snippet and "§" not in hit.snippet
+    assert "In Oldboy (2003) [spoiler]. Grim." in hit.snippet
+    assert hit.snippet[hit.match_start:hit.match_end] == "[spoiler]"
