@@ -7,6 +7,7 @@ the loopback server. What is asserted is what the screen shows and what the list
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -374,3 +375,64 @@ async def test_a_filter_that_matches_nothing_and_an_empty_list_say_what_to_do(
         await until(pilot, lambda: isinstance(app.screen, LetterboxdImportScreen),
                     what="the import dialog")
         assert screen.filter_input.value == ""
+
+
+async def test_closing_my_films_while_the_lists_are_read_keeps_the_app_running(
+        tmp_path: Path) -> None:
+    """F10 then Esc before the lists were read: the read finished on a screen already taken
+    down and the app crashed (NoMatches '#my-films-list'; seen in the benchmark)."""
+    settings = _settings(tmp_path)
+    _seed(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        my_films = app.controller.my_films
+        release = asyncio.Event()
+        read = my_films.lists
+
+        async def slow_lists() -> Any:
+            await release.wait()
+            return await read()
+
+        my_films.lists = slow_lists  # type: ignore[method-assign]
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, MyFilmsScreen), what="My films")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, MyFilmsScreen),
+                    what="My films closed")
+        release.set()
+        await pilot.pause(0.2)
+        assert app.is_running
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, MyFilmsScreen)
+                    and app.screen.complete, what="My films, read")
+        assert "Watchlist (3)" in _text(app)
+
+
+async def test_lists_read_as_the_screen_is_taken_down_are_dropped(tmp_path: Path) -> None:
+    """F10 at once after start, then the app closed: the lists' read ended while the screen's
+    widgets were already gone, and the worker crashed the app (NoMatches '#my-films-list',
+    1 run in 3 of `benchmarks.my_films --quick`). Here the widgets are taken away by hand
+    while the read waits, which is what the closing app does."""
+    settings = _settings(tmp_path)
+    _seed(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        my_films = app.controller.my_films
+        release = asyncio.Event()
+        read = my_films.lists
+
+        async def slow_lists() -> Any:
+            await release.wait()
+            return await read()
+
+        my_films.lists = slow_lists  # type: ignore[method-assign]
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, MyFilmsScreen) and app.screen.shown,
+                    what="My films, its first list")
+        screen = app.screen
+        assert isinstance(screen, MyFilmsScreen)
+        await screen.query_one("#my-films-list").remove()
+        release.set()
+        await pilot.pause(0.2)
+        assert app.is_running
+        await pilot.press("escape")

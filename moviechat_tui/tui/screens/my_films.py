@@ -144,6 +144,8 @@ class MyFilmsScreen(ModalScreen[None]):
             # Nothing read yet (F10 right after start, 10,000 entries: ~400 ms to read all):
             # the list shown first goes up as soon as its file alone is read.
             shown_first = await my_films.entries(self.current)
+            if not self._standing():
+                return
             if shown_first:
                 self._take(MyLists(**{self.current: shown_first}), complete=False)
                 # Drawn before the rest is read: that read holds the GIL most of the time.
@@ -153,7 +155,14 @@ class MyFilmsScreen(ModalScreen[None]):
         lists = await my_films.lists()
         if lists is None:  # unreadable: the notice said why
             lists = MyLists()
+        if not self._standing():
+            return
         self._take(lists)
+
+    def _standing(self) -> bool:
+        """The screen still has its widgets: a read that ends as the app closes (or the
+        screen goes) finds them taken down, and has nothing left to show."""
+        return self.is_attached and bool(self.query("#my-films-list"))
 
     def _take(self, lists: MyLists, *, complete: bool = True) -> None:
         """Show `lists` (`complete`: all three; else only the current one is read)."""
