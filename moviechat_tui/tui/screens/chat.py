@@ -125,6 +125,8 @@ class ChatScreen(Screen[None]):
         self._notices = list(notices)
         self._header_extra = header_extra
         self._found: MessageView | None = None
+        self._esc_offered = False
+        """What the footer last said about Esc (see `_offer_esc`)."""
         """The message a search result opened at, highlighted until the next change."""
         self._branch_undo_depth: int | None = None
         """After a branch: the prompt's undo depth then. ctrl+z undoes the branch while the
@@ -405,7 +407,7 @@ class ChatScreen(Screen[None]):
     @on(Greeting.ExampleChosen)
     def use_example(self, event: Greeting.ExampleChosen) -> None:
         self.prompt.fill(event.text)
-        self.refresh_bindings()  # Esc now gives the replaced draft back
+        self._offer_esc()  # Esc now gives the replaced draft back
 
     @on(PromptInput.HistoryRequested)
     def focus_last_message(self) -> None:
@@ -439,13 +441,24 @@ class ChatScreen(Screen[None]):
         """Esc is offered in the footer only when it does something: a reply is arriving, an
         edit is on, or a replaced draft waits to come back."""
         if action == "stop_reply":
-            return (self.controller.busy or self.controller.editing
-                    or self.prompt.has_stashed_draft)
+            return self._esc_does_something()
         return True
+
+    def _esc_does_something(self) -> bool:
+        return bool(self.controller.busy or self.controller.editing
+                    or self.prompt.has_stashed_draft)
+
+    def _offer_esc(self) -> None:
+        """The footer again, if whether Esc does something changed (each time rebuilds its
+        keys: not on every focus change, which Textual already refreshes for)."""
+        offered = self._esc_does_something()
+        if offered != self._esc_offered:
+            self._esc_offered = offered
+            self.refresh_bindings()
 
     def _show_prompt_mode(self) -> None:
         """The prompt's border: the keys of the focused message, or that an edit is on."""
-        self.refresh_bindings()
+        self._offer_esc()
         prompt = self.prompt
         focused = self.focused
         if isinstance(focused, MessageView):
@@ -771,7 +784,7 @@ class ChatScreen(Screen[None]):
                         model=model), markup=False)
             case ev.BusyChanged(busy=busy):
                 header.set_state(busy=busy, model=self.controller.model)
-                self.refresh_bindings()
+                self._offer_esc()
                 if not busy:
                     self._status.retry_over()
             case ev.TitleChanged(title=title):

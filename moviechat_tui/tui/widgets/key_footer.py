@@ -94,9 +94,23 @@ class KeyFooter(Footer):
             yield palette
 
     def _key(self, binding: Binding, enabled: bool, tooltip: str) -> FooterKey:
-        return FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
-                         binding.action, disabled=not enabled,
-                         tooltip=tooltip).data_bind(compact=Footer.compact)
+        return self._fitted(FooterKey(binding.key, self.app.get_key_display(binding),
+                                      binding.description, binding.action,
+                                      disabled=not enabled, tooltip=tooltip))
+
+    def _fitted(self, key: FooterKey) -> FooterKey:
+        """`key` in this footer's style. Not `data_bind(compact=Footer.compact)`, as Textual's
+        footer does: each binding adds a watcher to the footer that holds the key (and its
+        widget tree) until `compact` changes, which it never does here, and the keys are made
+        anew at every change of what the footer offers — the app grew ~0.5 MB a turn."""
+        key.set_reactive(FooterKey.compact, self.compact)
+        key.set_class(self.compact, "-compact")
+        return key
+
+    def watch_compact(self, compact: bool) -> None:
+        """The keys follow (they are not bound to this setting; see `_fitted`)."""
+        if self._bindings_ready:
+            self.call_after_refresh(self.recompose)
 
     def _palette_key(self) -> FooterKey | None:
         """The command-palette key, labelled in the interface's language (Textual's own
@@ -107,9 +121,10 @@ class KeyFooter(Footer):
         if found is None:
             return None
         _node, binding, enabled, _tooltip = found
-        return FooterKey(binding.key, self.app.get_key_display(binding), _("palette"),
-                         binding.action, classes="-command-palette", disabled=not enabled,
-                         tooltip=_("Open the command palette"))
+        return self._fitted(FooterKey(binding.key, self.app.get_key_display(binding),
+                                      _("palette"), binding.action, classes="-command-palette",
+                                      disabled=not enabled,
+                                      tooltip=_("Open the command palette")))
 
     def on_resize(self, event: events.Resize) -> None:
         if self._bindings_ready and event.size.width != self._composed_width:
