@@ -311,3 +311,47 @@ async def test_only_the_replies_on_screen_are_checked_then_more_as_you_scroll(
         await until(pilot, lambda: all(v.query(FilmMarks) for v in above),
                     what="the lines of the replies scrolled into view")
         assert above[0].query_one(FilmMarks).plain == "Films: Parasite (2019)"
+
+
+async def test_a_lookup_that_ends_as_its_screen_goes_is_dropped(tmp_path: Path) -> None:
+    """The card's and the search's lookups run in a thread; one that ends as the app closes
+    (the screen's widgets already taken down) crashed the app with NoMatches, as My films'
+    read of the lists did. Here the widgets are taken away by hand while the lookup waits."""
+    import asyncio
+
+    settings = make_settings(tmp_path, closed_port_url())
+    _with_catalogue(tmp_path, settings)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        release = asyncio.Event()
+        films = app.films
+        film, search = films.film, films.search
+
+        async def slow_film(film_id: str) -> Any:
+            await release.wait()
+            return await film(film_id)
+
+        async def slow_search(text: str) -> Any:
+            await release.wait()
+            return await search(text)
+
+        films.film = slow_film  # type: ignore[method-assign]
+        films.search = slow_search  # type: ignore[method-assign]
+        app.push_screen(FilmCardScreen("tt0000003"))
+        await until(pilot, lambda: isinstance(app.screen, FilmCardScreen)
+                    and bool(app.screen.query("#film-facts")), what="the card")
+        await app.screen.query_one("#film-facts").remove()
+        release.set()
+        await pilot.pause(0.2)
+        assert app.is_running
+        release.clear()
+        app.pop_screen()
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: isinstance(app.screen, FilmSearchScreen)
+                    and bool(app.screen.query("#film-results")), what="search")
+        await pilot.press("a")
+        await pilot.pause(0.5)  # past the typing pause: the search waits
+        await app.screen.query_one("#film-results").remove()
+        release.set()
+        await pilot.pause(0.2)
+        assert app.is_running

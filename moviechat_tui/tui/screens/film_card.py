@@ -85,7 +85,10 @@ class FilmCardScreen(ModalScreen[None]):
         from moviechat_tui.session.films import NoCatalogue
 
         details = await self.app.films.film(self.film_id)
-        facts = self.query_one("#film-facts", VerticalScroll)
+        found = self.query("#film-facts")
+        if not found:  # the card went (or the app is closing) while the catalogue answered
+            return
+        facts = found.only_one(VerticalScroll)
         await facts.remove_children()
         if isinstance(details, NoCatalogue):
             await facts.mount(Static(Content(details.message), classes="film-card-problem"))

@@ -105,6 +105,8 @@ class FilmSearchScreen(ModalScreen[None]):
         self._show(query, found, _("No film matches that title.") if not found else None)
 
     def _show(self, query: str, films: list[FilmSummary], status: str | None) -> None:
+        if not self.query("#film-results"):  # the screen went while the catalogue answered
+            return
         self.shown_query = query
         self.films = films
         options = self.results
