@@ -110,11 +110,13 @@ class Grounding:
         self.access = access
         self.registry = ToolRegistry(film_tools(access))
         """Every tool a model may be offered (making them opens nothing)."""
-        self._film_tools = frozenset(self.registry.names)
         self.my_films = my_films
         """The user's lists (None: never sent), see `_with_my_lists`."""
         if my_films is not None:
             self.registry.add(my_films.tool())
+        self._catalogue_tools = frozenset(self.registry.names)
+        """The film tools and the `my_films` tool that goes with them (the rest are MCP
+        servers' tools, added later)."""
         self._data_dir = data_dir
         self._refused: set[str] | None = None
         """Endpoint keys remembered as refusing tools (read from state.toml on first use)."""
@@ -126,24 +128,20 @@ class Grounding:
         return self._film_specs() + self._other_specs()
 
     def _film_specs(self) -> tuple[dict[str, Any], ...]:
+        """The catalogue's tools; the `my_films` tool only while the lists may go along
+        (`[films] share_my_films`) and there are any."""
         if self.mode not in (AUTO, TOOLS) or not self.access.available():
             return ()
+        withheld = (self.my_films.tool_name
+                    if self.my_films is not None and not self.my_films.offers_tool() else None)
         return tuple(spec for spec in self.registry.specs()
-                     if spec["function"]["name"] in self._film_tools
-                     or self._shares_lists_tool(spec["function"]["name"]))
-
-    def _shares_lists_tool(self, name: str) -> bool:
-        """The `my_films` tool goes with the film tools, and only while the lists may go
-        along (`[films] share_my_films`) and there are any."""
-        return (self.my_films is not None and name == self.my_films.tool_name
-                and self.my_films.offers_tool())
+                     if spec["function"]["name"] in self._catalogue_tools
+                     and spec["function"]["name"] != withheld)
 
     def _other_specs(self) -> tuple[dict[str, Any], ...]:
         """MCP servers' tools (on every grounding path, for a model that calls tools)."""
-        lists_tool = self.my_films.tool_name if self.my_films is not None else None
         return tuple(spec for spec in self.registry.specs()
-                     if spec["function"]["name"] not in self._film_tools
-                     and spec["function"]["name"] != lists_tool)
+                     if spec["function"]["name"] not in self._catalogue_tools)
 
     @property
     def gives_facts(self) -> bool:
