@@ -68,12 +68,17 @@ _MARKUP = re.compile(r"[*_`#\[\]|~<&\\]|^ {0,3}>|^\s*[=-]{2,}\s*$", re.MULTILINE
 (most questions, much Korean prose) reads as written: no need to parse it (~0.2 ms each)."""
 
 
+def _as_read(text: str) -> str:
+    """`text` as a reader sees it, on one line: Markdown read only when it has markup."""
+    return plain_text(text) if _MARKUP.search(text) else " ".join(text.split())
+
+
 def _readable_match(content: str, folded_query: str) -> tuple[str, int]:
     """The message as a reader sees it (Markdown markers removed, on one line) near the match
     and where the query is in it; the source text (on one line) when the match is in the
     markup itself — a link's address, a run of asterisks. (-1 if not found at all.)"""
     near = _around(content, folded_query)
-    plain = plain_text(near) if _MARKUP.search(near) else " ".join(near.split())
+    plain = _as_read(near)
     at = plain.casefold().find(folded_query)
     if at >= 0:
         return plain, at
@@ -111,7 +116,7 @@ def _readable_spoiler(masked: str, label_at: tuple[int, int]) -> tuple[str, int]
     the source itself should the reading have changed how many there are."""
     label = masked[label_at[0]:label_at[1]]
     nth = masked.count(label, 0, label_at[0])
-    plain = plain_text(masked) if _MARKUP.search(masked) else " ".join(masked.split())
+    plain = _as_read(masked)
     at = -1
     for _passed in range(nth + 1):
         at = plain.find(label, at + 1)
