@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from moviechat_tui.session.my_films import MyFilms
     from moviechat_tui.tui.app import MovieChatApp
 
-FILM_ACTIONS = ("add_to_watchlist", "log_watched", "log_watched_on", "rate_film")
-"""The binding ids (and action names) of these keys, in the order screens list them."""
-
 
 class MyFilmsActions:
     def __init__(self, app: MovieChatApp) -> None:
@@ -39,7 +36,7 @@ class MyFilmsActions:
         self.app.notify(text, markup=False)
 
     async def run(self, action: str, ref: ListFilm) -> bool:
-        """One of FILM_ACTIONS on `ref`."""
+        """One of FILM_ACTIONS (tui/widgets/film_list_keys.py) on `ref`."""
         if action == "add_to_watchlist":
             return await self.add_to_watchlist(ref)
         if action == "log_watched":

@@ -30,7 +30,7 @@ from moviechat_tui.core.i18n import _
 from moviechat_tui.films.card import card_facts, title_with_year
 from moviechat_tui.films.records import ATTRIBUTION, FilmDetails
 from moviechat_tui.session.my_films import ListFilm
-from moviechat_tui.settings.keys import DEFAULT_KEYS
+from moviechat_tui.tui.widgets.film_list_keys import film_list_binding
 from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -47,15 +47,12 @@ class FilmCardScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Back"), id="close_film_card"),
         Binding("a", "ask", _("Ask about it"), id="ask_about_film"),
-        Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
-                _("Watchlist"), id="add_to_watchlist"),
-        Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
-                id="log_watched"),
-        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
+        film_list_binding("add_to_watchlist"),
+        film_list_binding("log_watched"),
+        film_list_binding("rate_film"),
         Binding("c", "copy_link", _("Copy link"), id="copy_film_link"),
         Binding("o", "open_page", _("IMDb page"), id="open_film_page"),
-        Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
-                id="log_watched_on"),
+        film_list_binding("log_watched_on"),
     ]
 
     def __init__(self, film_id: str) -> None:

@@ -27,7 +27,7 @@ from moviechat_tui.films.card import kind_label
 from moviechat_tui.films.mentions import UNKNOWN, YEAR_DIFFERS, Mention
 from moviechat_tui.films.records import ATTRIBUTION
 from moviechat_tui.session.my_films import ListFilm
-from moviechat_tui.settings.keys import DEFAULT_KEYS
+from moviechat_tui.tui.widgets.film_list_keys import FILM_ACTIONS, film_list_binding
 from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -63,13 +63,7 @@ class MessageFilmsScreen(ModalScreen[None]):
         app = getters.app(MovieChatApp)
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Close"), id="close_message_films"),
-        Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
-                _("Watchlist"), id="add_to_watchlist"),
-        Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
-                id="log_watched"),
-        Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
-                id="log_watched_on"),
-        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
+        *(film_list_binding(action) for action in FILM_ACTIONS),
     ]
 
     def __init__(self, mentions: list[Mention]) -> None:

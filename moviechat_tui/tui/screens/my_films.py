@@ -49,9 +49,9 @@ from moviechat_tui.films.my_lists import (
     sort_entries,
 )
 from moviechat_tui.session.my_films import ListFilm
-from moviechat_tui.settings.keys import DEFAULT_KEYS
 from moviechat_tui.tui.render.my_films_rows import entry_detail, list_title, sort_words
 from moviechat_tui.tui.widgets.entry_list import EntryList
+from moviechat_tui.tui.widgets.film_list_keys import film_list_binding
 from moviechat_tui.tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -83,13 +83,10 @@ class MyFilmsScreen(ModalScreen[None]):
         Binding("a", "ask", _("Ask"), id="ask_about_my_film"),
         Binding("s", "sort", _("Sort"), id="sort_my_films"),
         Binding("x,delete", "remove", _("Remove"), id="remove_my_film"),
-        Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
-                _("Watchlist"), id="add_to_watchlist", show=False),
-        Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
-                id="log_watched"),
-        Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
-                id="log_watched_on", show=False),
-        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
+        film_list_binding("add_to_watchlist", show=False),
+        film_list_binding("log_watched"),
+        film_list_binding("log_watched_on", show=False),
+        film_list_binding("rate_film"),
         Binding("i", "import_letterboxd", _("Import"), id="import_letterboxd"),
     ]
     LIST_ACTIONS = frozenset({"ask", "sort", "remove", "film", "import_letterboxd"})

@@ -54,6 +54,7 @@ from moviechat_tui.tui.render.reply_blocks import (
     opened_text,
     reply_blocks,
 )
+from moviechat_tui.tui.widgets.film_list_keys import film_list_binding
 from moviechat_tui.tui.widgets.rendered_markdown import RenderedMarkdown
 
 if TYPE_CHECKING:
@@ -176,13 +177,10 @@ class AssistantMessageView(MessageView):
         Binding(DEFAULT_KEYS["open_spoiler"], "open_spoiler", _("Spoiler"),
                 id="open_spoiler"),
         # A reply's films into your lists (its line of films must know one): the app does it.
-        Binding(DEFAULT_KEYS["add_to_watchlist"], "film('add_to_watchlist')",
-                _("Watchlist"), id="add_to_watchlist"),
-        Binding(DEFAULT_KEYS["log_watched"], "film('log_watched')", _("Watched"),
-                id="log_watched"),
-        Binding(DEFAULT_KEYS["log_watched_on"], "film('log_watched_on')", _("Watched on…"),
-                id="log_watched_on", show=False),
-        Binding(DEFAULT_KEYS["rate_film"], "film('rate_film')", _("Rate"), id="rate_film"),
+        film_list_binding("add_to_watchlist"),
+        film_list_binding("log_watched"),
+        film_list_binding("log_watched_on", show=False),
+        film_list_binding("rate_film"),
     ]
 
     body = getters.query_one(RenderedMarkdown)
